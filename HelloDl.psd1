@@ -1,0 +1,23 @@
+@{
+    RootModule           = 'out/HelloDl/HelloDl.PowerShell.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f0b7c55-3d0e-4d8e-9a8e-5b1f2f6c9e21'
+    Author               = 'HelloDl developers'
+    Copyright            = '(c) HelloDl developers. MIT licence.'
+    Description          = 'Deep learning from scratch in C#: a CPU autograd library that learns to read handwritten digits and letters (MNIST/EMNIST), as PowerShell cmdlets.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('out/HelloDl/HelloDl.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Import-EmnistSet'
+        'Get-HelloSample'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags = @('DeepLearning', 'MNIST', 'EMNIST', 'OCR', 'NeuralNetwork')
+        }
+    }
+}

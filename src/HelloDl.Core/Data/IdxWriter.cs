@@ -1,0 +1,55 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace HelloDl.Data;
+
+/// <summary>
+/// Writes a data set back out as IDX files, in MNIST layout or in EMNIST's transposed layout and
+/// label numbering; a name ending in .gz is gzipped. Used to make EMNIST-format test material
+/// from MNIST and to hand subsets to other tools.
+/// </summary>
+public static class IdxWriter
+{
+    public static void Write(ImageDataset dataset, string imagesPath, string labelsPath, bool emnistLayout)
+    {
+        int rows = dataset.Rows, columns = dataset.Columns, size = rows * columns;
+        using (var images = OpenForWrite(imagesPath))
+        {
+            WriteHeader(images, 3, dataset.Count, emnistLayout ? columns : rows, emnistLayout ? rows : columns);
+            var stored = new byte[size];
+            for (int n = 0; n < dataset.Count; n++)
+            {
+                var upright = dataset.GetPixels(n);
+                if (emnistLayout)
+                {
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < columns; c++)
+                            stored[c * rows + r] = upright[r * columns + c];
+                    images.Write(stored);
+                }
+                else images.Write(upright);
+            }
+        }
+        using var labels = OpenForWrite(labelsPath);
+        WriteHeader(labels, 1, dataset.Count);
+        int first = emnistLayout ? ClassTables.FirstLabel(dataset.Variant) : 0;
+        for (int n = 0; n < dataset.Count; n++)
+            labels.WriteByte((byte)(dataset.GetLabel(n) + first));
+    }
+
+    static Stream OpenForWrite(string path)
+    {
+        var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionLevel.Fastest) : file;
+    }
+
+    static void WriteHeader(Stream stream, byte dimensions, params int[] sizes)
+    {
+        Span<byte> header = stackalloc byte[4 + 4 * sizes.Length];
+        header[2] = 0x08;
+        header[3] = dimensions;
+        for (int i = 0; i < sizes.Length; i++)
+            BinaryPrimitives.WriteInt32BigEndian(header.Slice(4 + 4 * i), sizes[i]);
+        stream.Write(header);
+    }
+}

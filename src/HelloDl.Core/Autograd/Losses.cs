@@ -1,0 +1,83 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using HelloDl.Tensors;
+
+namespace HelloDl.Autograd;
+
+/// <summary>log softmax over the last dimension of [N, C]: x - max - log Σ exp(x - max).</summary>
+public sealed class LogSoftmax : Op
+{
+    readonly Tensor _x;
+
+    LogSoftmax(Tensor x) => _x = x;
+
+    public static Tensor Apply(Tape tape, Tensor x)
+    {
+        if (x.Rank != 2) throw new ArgumentException($"LogSoftmax takes [N, C], not {x}.");
+        int rows = x.Dim(0), classes = x.Dim(1);
+        var y = tape.NewTensor(rows, classes);
+        for (int r = 0; r < rows; r++)
+        {
+            var input = x.Data.Slice(r * classes, classes);
+            var output = y.Data.Slice(r * classes, classes);
+            float max = TensorPrimitives.Max(input);
+            TensorPrimitives.Subtract(input, max, output);
+            float sum = 0;
+            foreach (float v in output) sum += MathF.Exp(v);
+            TensorPrimitives.Subtract(output, MathF.Log(sum), output);
+        }
+        tape.Record(new LogSoftmax(x), y, x);
+        return y;
+    }
+
+    internal override void Backward(Tape tape)
+    {
+        // dx = dy - softmax(x) Σ dy, per row; softmax = exp(y).
+        int rows = _x.Dim(0), classes = _x.Dim(1);
+        var dx = tape.GradOf(_x);
+        for (int r = 0; r < rows; r++)
+        {
+            var y = Output!.Data.Slice(r * classes, classes);
+            var dy = Output.Grad.Slice(r * classes, classes);
+            var g = dx.Slice(r * classes, classes);
+            float total = TensorPrimitives.Sum(dy);
+            for (int c = 0; c < classes; c++) g[c] += dy[c] - MathF.Exp(y[c]) * total;
+        }
+    }
+}
+
+/// <summary>Negative log-likelihood: the mean over the batch of -logProbabilities[i, target[i]].</summary>
+public sealed class NllLoss : Op
+{
+    readonly Tensor _logProbabilities;
+    readonly int[] _targets;
+
+    NllLoss(Tensor logProbabilities, int[] targets) { _logProbabilities = logProbabilities; _targets = targets; }
+
+    /// <param name="targets">Class index per row; the array is read again by backward, so keep it unchanged until then.</param>
+    public static Tensor Apply(Tape tape, Tensor logProbabilities, int[] targets)
+    {
+        int rows = logProbabilities.Dim(0), classes = logProbabilities.Dim(1);
+        if (targets.Length < rows) throw new ArgumentException($"{rows} rows but {targets.Length} targets.");
+        double total = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            if ((uint)targets[r] >= (uint)classes) throw new ArgumentOutOfRangeException(nameof(targets), $"Target {targets[r]} of row {r} is not one of {classes} classes.");
+            total -= logProbabilities.Data[r * classes + targets[r]];
+        }
+        var loss = tape.NewTensor(1);
+        loss.Data[0] = (float)(total / rows);
+        tape.Record(new NllLoss(logProbabilities, targets), loss, logProbabilities);
+        return loss;
+    }
+
+    /// <summary>Cross-entropy of raw scores: NLL of their log-softmax.</summary>
+    public static Tensor CrossEntropy(Tape tape, Tensor logits, int[] targets) => Apply(tape, LogSoftmax.Apply(tape, logits), targets);
+
+    internal override void Backward(Tape tape)
+    {
+        int rows = _logProbabilities.Dim(0), classes = _logProbabilities.Dim(1);
+        var dx = tape.GradOf(_logProbabilities);
+        float g = Output!.Grad[0] / rows;
+        for (int r = 0; r < rows; r++) dx[r * classes + _targets[r]] -= g;
+    }
+}

@@ -1,0 +1,81 @@
+using HelloDl.Kernels;
+using HelloDl.Tensors;
+
+namespace HelloDl.Autograd;
+
+/// <summary>C = op(A) op(B) for 2-D tensors; op transposes when asked.</summary>
+public sealed class MatMul : Op
+{
+    readonly Tensor _a, _b;
+    readonly bool _transA, _transB;
+
+    MatMul(Tensor a, bool transA, Tensor b, bool transB) { _a = a; _transA = transA; _b = b; _transB = transB; }
+
+    public static Tensor Apply(Tape tape, Tensor a, Tensor b, bool transA = false, bool transB = false)
+    {
+        if (a.Rank != 2 || b.Rank != 2) throw new ArgumentException($"MatMul takes 2-D tensors, not {a} and {b}.");
+        int m = transA ? a.Dim(1) : a.Dim(0), k = transA ? a.Dim(0) : a.Dim(1);
+        int kb = transB ? b.Dim(1) : b.Dim(0), n = transB ? b.Dim(0) : b.Dim(1);
+        if (k != kb) throw new ArgumentException($"MatMul inner sizes differ: {a}{(transA ? "ᵀ" : "")} by {b}{(transB ? "ᵀ" : "")}.");
+        var c = tape.NewTensor(m, n);
+        Gemm.Multiply(a.Data, transA, b.Data, transB, c.Data, m, n, k);
+        tape.Record(new MatMul(a, transA, b, transB), c, a, b);
+        return c;
+    }
+
+    internal override void Backward(Tape tape)
+    {
+        var dc = Output!.Grad;
+        int m = Output.Dim(0), n = Output.Dim(1), k = _transA ? _a.Dim(0) : _a.Dim(1);
+        if (_a.RequiresGrad)
+        {
+            // dA = dC op(B)ᵀ, laid out as A is (transposed when A was).
+            if (!_transA) Gemm.Multiply(dc, false, _b.Data, !_transB, tape.GradOf(_a), m, k, n, accumulate: true);
+            else Gemm.Multiply(_b.Data, _transB, dc, true, tape.GradOf(_a), k, m, n, accumulate: true);
+        }
+        if (_b.RequiresGrad)
+        {
+            // dB = op(A)ᵀ dC, laid out as B is.
+            if (!_transB) Gemm.Multiply(_a.Data, !_transA, dc, false, tape.GradOf(_b), k, n, m, accumulate: true);
+            else Gemm.Multiply(dc, true, _a.Data, _transA, tape.GradOf(_b), n, k, m, accumulate: true);
+        }
+    }
+}
+
+/// <summary>
+/// y = x Wᵀ + b, with W stored [out, in] as PyTorch and safetensors files do. One op (rather than
+/// MatMul then Add) so the bias is added in the same pass over the output.
+/// </summary>
+public sealed class Linear : Op
+{
+    readonly Tensor _x, _weight, _bias;
+
+    Linear(Tensor x, Tensor weight, Tensor bias) { _x = x; _weight = weight; _bias = bias; }
+
+    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias)
+    {
+        if (x.Rank != 2 || weight.Rank != 2 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
+            throw new ArgumentException($"Linear needs x [N, in], weight [out, in], bias [out]; got {x}, {weight}, {bias}.");
+        int rows = x.Dim(0), outputs = weight.Dim(0);
+        var y = tape.NewTensor(rows, outputs);
+        var data = y.Data;
+        var b = bias.Data;
+        for (int r = 0; r < rows; r++) b.CopyTo(data.Slice(r * outputs, outputs));
+        Gemm.Multiply(x.Data, false, weight.Data, true, data, rows, outputs, x.Dim(1), accumulate: true);
+        tape.Record(new Linear(x, weight, bias), y, x, weight, bias);
+        return y;
+    }
+
+    internal override void Backward(Tape tape)
+    {
+        var dy = Output!.Grad;
+        int rows = _x.Dim(0), inputs = _x.Dim(1), outputs = _weight.Dim(0);
+        if (_x.RequiresGrad) Gemm.Multiply(dy, false, _weight.Data, false, tape.GradOf(_x), rows, inputs, outputs, accumulate: true);
+        if (_weight.RequiresGrad) Gemm.Multiply(dy, true, _x.Data, false, tape.GradOf(_weight), outputs, inputs, rows, accumulate: true);
+        if (_bias.RequiresGrad)
+        {
+            var db = tape.GradOf(_bias);
+            for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(db, dy.Slice(r * outputs, outputs), db);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using HelloDl.Tensors;
+
+namespace HelloDl.Autograd;
+
+/// <summary>
+/// Records the ops of one forward pass so that <see cref="Backward"/> can run their backward rules
+/// in reverse order. Ops are recorded as they run, which is already a topological order. All
+/// intermediate tensors and gradients come from the tape's arena and are taken back by
+/// <see cref="Reset"/>, so a training loop that resets the tape each batch allocates no buffers
+/// after the first batch. A tape is used by one thread at a time.
+/// </summary>
+public sealed class Tape
+{
+    readonly TensorArena _arena = new();
+    readonly List<Op> _ops = [];
+
+    /// <param name="recording">False for inference: no ops are kept, no gradients are made.</param>
+    public Tape(bool recording = true) => Recording = recording;
+
+    public bool Recording { get; }
+
+    /// <summary>Training mode for ops that behave differently (dropout).</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>Random numbers for dropout; seed it for reproducible runs.</summary>
+    public Random Random { get; set; } = new(0);
+
+    /// <summary>An uninitialised tensor that lives until the next <see cref="Reset"/>.</summary>
+    public Tensor NewTensor(params int[] shape) => _arena.NewTensor(shape);
+
+    /// <summary>A scratch buffer that lives until the next <see cref="Reset"/>.</summary>
+    public float[] Rent(int length) => _arena.Rent(length);
+
+    /// <summary>Keeps an op for the backward pass if any input needs a gradient; marks its output.</summary>
+    internal void Record(Op op, Tensor output, params Tensor[] inputs)
+    {
+        if (!Recording) return;
+        bool needed = false;
+        foreach (var input in inputs) needed |= input.RequiresGrad;
+        if (!needed) return;
+        output.RequiresGrad = true;
+        op.Output = output;
+        _ops.Add(op);
+    }
+
+    internal bool NeedsRecording(Tensor a) => Recording && a.RequiresGrad;
+    internal bool NeedsRecording(Tensor a, Tensor b) => Recording && (a.RequiresGrad || b.RequiresGrad);
+
+    /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>
+    internal Span<float> GradOf(Tensor tensor) => tensor.EnsureGrad(_arena.Rent);
+
+    /// <summary>Backpropagates from a scalar: d loss / d loss = 1, then every op's rule in reverse.</summary>
+    public void Backward(Tensor loss)
+    {
+        if (!Recording) throw new InvalidOperationException("This tape does not record; create it with recording: true to train.");
+        if (loss.Length != 1) throw new ArgumentException($"Backward starts from a scalar loss, not {loss}.", nameof(loss));
+        BackwardFrom(loss, [1f]);
+    }
+
+    /// <summary>Backpropagates a given output gradient (d something / d output) through the recorded ops.</summary>
+    public void BackwardFrom(Tensor output, ReadOnlySpan<float> outputGradient)
+    {
+        if (!output.RequiresGrad) throw new InvalidOperationException("The output does not depend on any parameter.");
+        var seed = GradOf(output);
+        System.Numerics.Tensors.TensorPrimitives.Add(seed, outputGradient, seed);
+        for (int i = _ops.Count - 1; i >= 0; i--)
+            if (_ops[i].Output!.HasGrad) _ops[i].Backward(this);
+    }
+
+    /// <summary>Forgets the recorded ops and takes back every buffer handed out since the last reset.</summary>
+    public void Reset()
+    {
+        _ops.Clear();
+        _arena.Reset();
+    }
+}
+
+/// <summary>
+/// One recorded operation. Each op's forward (a static Apply method) and its backward rule live
+/// together in one class. Backward reads the output's gradient and adds (+=) into the inputs'
+/// gradients, so a tensor used twice collects both contributions.
+/// </summary>
+public abstract class Op
+{
+    internal Tensor? Output { get; set; }
+    internal abstract void Backward(Tape tape);
+}

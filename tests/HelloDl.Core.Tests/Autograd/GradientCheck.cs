@@ -1,0 +1,64 @@
+using HelloDl.Autograd;
+using HelloDl.Tensors;
+
+namespace HelloDl.Tests.Autograd;
+
+/// <summary>
+/// The one gradient check every op goes through: the backward rule's gradient of
+/// L = Σ output ⊙ R (R fixed random weights) against central finite differences,
+/// (L(x + h) - L(x - h)) / 2h, with L summed in double precision.
+/// </summary>
+public static class GradientCheck
+{
+    public static float[] RandomValues(Random random, int length, float low = -1, float high = 1, float avoidNear = float.NaN)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            do values[i] = low + (high - low) * random.NextSingle();
+            // Keep away from kinks (ReLU's 0) where finite differences straddle two slopes.
+            while (!float.IsNaN(avoidNear) && Math.Abs(values[i] - avoidNear) < 0.05f);
+        }
+        return values;
+    }
+
+    /// <param name="forward">Builds the op's output from the inputs on the given tape.</param>
+    /// <param name="inputs">Trainable inputs; every one of them is checked.</param>
+    public static void Check(Func<Tape, Tensor[], Tensor> forward, Tensor[] inputs, int seed = 1, float step = 1e-2f,
+        float absoluteTolerance = 2e-2f, float relativeTolerance = 2e-2f)
+    {
+        const int DropoutSeed = 12345;
+        var tape = new Tape { Random = new Random(DropoutSeed) };
+        var output = forward(tape, inputs);
+        var weights = RandomValues(new Random(seed), output.Length);
+        tape.BackwardFrom(output, weights);
+        var analytic = inputs.Select(x => x.Grad.ToArray()).ToArray();
+
+        double Loss()
+        {
+            var probe = new Tape(recording: false) { Random = new Random(DropoutSeed) };
+            var values = forward(probe, inputs).Data;
+            double sum = 0;
+            for (int i = 0; i < values.Length; i++) sum += (double)values[i] * weights[i];
+            return sum;
+        }
+
+        for (int t = 0; t < inputs.Length; t++)
+        {
+            var data = inputs[t].Data;
+            for (int i = 0; i < data.Length; i++)
+            {
+                float saved = data[i];
+                data[i] = saved + step;
+                double plus = Loss();
+                data[i] = saved - step;
+                double minus = Loss();
+                data[i] = saved;
+                double numeric = (plus - minus) / (2 * step);
+                double error = Math.Abs(numeric - analytic[t][i]);
+                Assert.True(error <= absoluteTolerance + relativeTolerance * Math.Abs(numeric),
+                    $"input {t} element {i}: backward says {analytic[t][i]}, finite differences say {numeric}");
+            }
+        }
+    }
+}

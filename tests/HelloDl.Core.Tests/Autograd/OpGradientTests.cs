@@ -1,0 +1,153 @@
+using HelloDl.Autograd;
+using HelloDl.Tensors;
+using static HelloDl.Tests.Autograd.GradientCheck;
+
+namespace HelloDl.Tests.Autograd;
+
+/// <summary>Every op through the one gradient check, on shapes drawn at random.</summary>
+public sealed class OpGradientTests
+{
+    static Tensor Input(Random random, int[] shape, float low = -1, float high = 1, float avoidNear = float.NaN) =>
+        Tensor.Trainable(RandomValues(random, Tensor.Size(shape), low, high, avoidNear), shape);
+
+    static int Size(Random random, int low = 1, int high = 5) => random.Next(low, high + 1);
+
+    public static TheoryData<int> Seeds => [1, 2, 3];
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void MatMul_in_all_four_layouts(int seed)
+    {
+        var random = new Random(seed);
+        int m = Size(random), n = Size(random), k = Size(random);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+                Check((tape, x) => MatMul.Apply(tape, x[0], x[1], ta, tb),
+                    [Input(random, ta ? [k, m] : [m, k]), Input(random, tb ? [n, k] : [k, n])], seed);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Linear(int seed)
+    {
+        var random = new Random(seed);
+        int rows = Size(random), inputs = Size(random, 1, 9), outputs = Size(random);
+        Check((tape, x) => HelloDl.Autograd.Linear.Apply(tape, x[0], x[1], x[2]),
+            [Input(random, [rows, inputs]), Input(random, [outputs, inputs]), Input(random, [outputs])], seed);
+    }
+
+    public static TheoryData<int[], int[]> BroadcastShapes => new()
+    {
+        { [3, 4], [3, 4] },
+        { [2, 3, 4], [4] },
+        { [2, 1, 4], [3, 1] },
+        { [2, 3, 2, 2], [1, 3, 1, 1] },
+        { [1], [2, 5] },
+    };
+
+    [Theory, MemberData(nameof(BroadcastShapes))]
+    public void Add_sub_mul_div_with_broadcasting(int[] a, int[] b)
+    {
+        var random = new Random(a.Length * 10 + b.Length);
+        Check((tape, x) => Broadcast<AddRule>.Apply(tape, x[0], x[1]), [Input(random, a), Input(random, b)]);
+        Check((tape, x) => Broadcast<SubRule>.Apply(tape, x[0], x[1]), [Input(random, a), Input(random, b)]);
+        Check((tape, x) => Broadcast<MulRule>.Apply(tape, x[0], x[1]), [Input(random, a), Input(random, b)]);
+        // Divisors kept away from zero so the quotient stays smooth.
+        Check((tape, x) => Broadcast<DivRule>.Apply(tape, x[0], x[1]), [Input(random, a), Input(random, b, 0.5f, 2f)]);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Sum_mean_and_sum_of_squares(int seed)
+    {
+        var random = new Random(seed);
+        int[] shape = [Size(random), Size(random), Size(random)];
+        Check((tape, x) => Sum.Apply(tape, x[0]), [Input(random, shape)], seed);
+        Check((tape, x) => Sum.Mean(tape, x[0]), [Input(random, shape)], seed);
+        Check((tape, x) => SumOfSquares.Apply(tape, x[0]), [Input(random, shape)], seed);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Reshape_and_flatten(int seed)
+    {
+        var random = new Random(seed);
+        int n = Size(random), c = Size(random), h = Size(random);
+        Check((tape, x) => Reshape.Apply(tape, x[0], c, n * h), [Input(random, [n, c, h])], seed);
+        Check((tape, x) => Reshape.Flatten(tape, x[0]), [Input(random, [n, c, h, 2])], seed);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Activations(int seed)
+    {
+        var random = new Random(seed);
+        int[] shape = [Size(random), Size(random, 2, 8)];
+        Check((tape, x) => Unary<ReluRule>.Apply(tape, x[0]), [Input(random, shape, avoidNear: 0)], seed);
+        Check((tape, x) => Unary<GeluRule>.Apply(tape, x[0]), [Input(random, shape, -3, 3)], seed);
+        Check((tape, x) => Unary<SigmoidRule>.Apply(tape, x[0]), [Input(random, shape, -3, 3)], seed);
+        Check((tape, x) => Unary<TanhRule>.Apply(tape, x[0]), [Input(random, shape, -2, 2)], seed);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Log_softmax_nll_and_cross_entropy(int seed)
+    {
+        var random = new Random(seed);
+        int rows = Size(random), classes = Size(random, 2, 7);
+        var targets = Enumerable.Range(0, rows).Select(_ => random.Next(classes)).ToArray();
+        Check((tape, x) => LogSoftmax.Apply(tape, x[0]), [Input(random, [rows, classes], -3, 3)], seed);
+        Check((tape, x) => NllLoss.Apply(tape, x[0], targets), [Input(random, [rows, classes])], seed);
+        Check((tape, x) => NllLoss.CrossEntropy(tape, x[0], targets), [Input(random, [rows, classes], -3, 3)], seed);
+    }
+
+    public static TheoryData<int, int, int> ConvSettings => new()
+    {
+        { 3, 1, 0 },
+        { 3, 2, 1 },
+        { 2, 1, 1 },
+        { 1, 1, 0 },
+    };
+
+    [Theory, MemberData(nameof(ConvSettings))]
+    public void Conv2d_with_stride_and_padding(int kernel, int stride, int padding)
+    {
+        var random = new Random(kernel * 100 + stride * 10 + padding);
+        int n = Size(random, 1, 3), c = Size(random, 1, 3), o = Size(random, 1, 3), h = Size(random, kernel, 7), w = Size(random, kernel, 7);
+        Check((tape, x) => Conv2d.Apply(tape, x[0], x[1], x[2], stride, padding),
+            [Input(random, [n, c, h, w]), Input(random, [o, c, kernel, kernel]), Input(random, [o])]);
+    }
+
+    [Theory]
+    [InlineData(2, 2, false, 6)]
+    [InlineData(2, 2, true, 7)]
+    [InlineData(3, 2, true, 6)]
+    [InlineData(2, 1, false, 5)]
+    public void MaxPool2d_with_and_without_ceil_mode(int kernel, int stride, bool ceil, int size)
+    {
+        var random = new Random(size * kernel);
+        // Distinct, well-separated values: the maximum of a window never ties or swaps under a finite-difference step.
+        var values = Enumerable.Range(0, 2 * 3 * size * size).Select(i => i * 0.1f).OrderBy(_ => random.Next()).ToArray();
+        Check((tape, x) => MaxPool2d.Apply(tape, x[0], kernel, stride, ceil), [Tensor.Trainable(values, 2, 3, size, size)], step: 1e-3f);
+    }
+
+    [Fact]
+    public void MaxPool2d_ceil_mode_turns_hello_dls_11_into_6()
+    {
+        Assert.Equal(6, MaxPool2d.OutputSize(11, 2, 2, ceilMode: true));
+        Assert.Equal(5, MaxPool2d.OutputSize(11, 2, 2, ceilMode: false));
+        Assert.Equal(13, MaxPool2d.OutputSize(26, 2, 2, ceilMode: true));
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Dropout_in_training(int seed)
+    {
+        var random = new Random(seed);
+        Check((tape, x) => HelloDl.Autograd.Dropout.Apply(tape, x[0], 0.5f), [Input(random, [Size(random), 8])], seed);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void Slice_and_concat(int seed)
+    {
+        var random = new Random(seed);
+        int a = Size(random, 2, 4), b = Size(random, 3, 5), c = Size(random);
+        Check((tape, x) => HelloDl.Autograd.Slice.Apply(tape, x[0], 1, 1, b - 2), [Input(random, [a, b, c])], seed);
+        Check((tape, x) => HelloDl.Autograd.Slice.Apply(tape, x[0], 0, 0, 1), [Input(random, [a, b])], seed);
+        Check((tape, x) => Concat.Apply(tape, 1, x[0], x[1]), [Input(random, [a, b, c]), Input(random, [a, 2, c])], seed);
+        Check((tape, x) => Concat.Apply(tape, 0, x[0], x[1]), [Input(random, [a, b]), Input(random, [1, b])], seed);
+    }
+}

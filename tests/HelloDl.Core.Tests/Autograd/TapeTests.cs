@@ -1,0 +1,55 @@
+using HelloDl.Autograd;
+using HelloDl.Tensors;
+
+namespace HelloDl.Tests.Autograd;
+
+public sealed class TapeTests
+{
+    [Fact]
+    public void A_tensor_used_twice_collects_both_gradients()
+    {
+        // y = Σ (x ⊙ x + x): dy/dx = 2x + 1
+        var x = Tensor.Trainable([1f, -2f, 3f], 3);
+        var tape = new Tape();
+        var y = Sum.Apply(tape, Broadcast<AddRule>.Apply(tape, Broadcast<MulRule>.Apply(tape, x, x), x));
+        tape.Backward(y);
+        Assert.Equal([3f, -3f, 7f], x.Grad.ToArray());
+    }
+
+    [Fact]
+    public void Gradients_accumulate_across_backward_passes_until_cleared()
+    {
+        var x = Tensor.Trainable([2f], 1);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var tape = new Tape();
+            tape.Backward(SumOfSquares.Apply(tape, x));
+        }
+        Assert.Equal(8f, x.Grad[0]);
+    }
+
+    [Fact]
+    public void Dropout_is_identity_in_evaluation_and_scales_survivors_in_training()
+    {
+        var x = Tensor.FromArray(Enumerable.Repeat(1f, 1000).ToArray(), 10, 100);
+        var eval = new Tape(recording: false) { Training = false };
+        Assert.Same(x, HelloDl.Autograd.Dropout.Apply(eval, x, 0.5f));
+
+        var train = new Tape(recording: false) { Random = new Random(3) };
+        var y = HelloDl.Autograd.Dropout.Apply(train, x, 0.5f).Data.ToArray();
+        Assert.All(y, v => Assert.True(v == 0f || v == 2f));
+        Assert.InRange(y.Count(v => v == 0f), 400, 600);
+    }
+
+    [Fact]
+    public void A_reset_tape_reuses_its_buffers()
+    {
+        var tape = new Tape(recording: false);
+        var x = Tensor.FromArray(new float[64 * 10], 64, 10);
+        for (int warm = 0; warm < 3; warm++) { tape.Reset(); LogSoftmax.Apply(tape, Unary<ReluRule>.Apply(tape, x)); }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int batch = 0; batch < 100; batch++) { tape.Reset(); LogSoftmax.Apply(tape, Unary<ReluRule>.Apply(tape, x)); }
+        // Only the two small shape arrays per op are new; the 640-float buffers are reused.
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 100 * 200);
+    }
+}

@@ -1,0 +1,78 @@
+using HelloDl.Kernels;
+
+namespace HelloDl.Tests.Kernels;
+
+[Collection(nameof(GlobalKernelSettings))]
+public sealed class GemmTests
+{
+    static float[] Random(int length, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    static float[] Reference(float[] a, bool transA, float[] b, bool transB, float[]? c, int m, int n, int k)
+    {
+        var result = c is null ? new float[m * n] : (float[])c.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                    sum += (double)(transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
+                result[i * n + j] += (float)sum;
+            }
+        return result;
+    }
+
+    public static TheoryData<SimdPath, int, int, int, bool, bool, bool> Cases()
+    {
+        var data = new TheoryData<SimdPath, int, int, int, bool, bool, bool>();
+        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (13, 33, 257), (64, 128, 784), (70, 40, 600), (3, 100, 9) };
+        foreach (var path in Enum.GetValues<SimdPath>().Where(p => p <= Gemm.Best || p == SimdPath.Portable))
+            foreach (var (m, n, k) in shapes)
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                        data.Add(path, m, n, k, ta, tb, (m + n + k) % 2 == 0);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Matches_a_double_precision_reference(SimdPath path, int m, int n, int k, bool transA, bool transB, bool accumulate)
+    {
+        var a = Random(m * k, 1); var b = Random(k * n, 2);
+        var c = accumulate ? Random(m * n, 3) : new float[m * n];
+        var expected = Reference(a, transA, b, transB, accumulate ? c : null, m, n, k);
+        var saved = Gemm.Path;
+        try
+        {
+            Gemm.Path = path;
+            Gemm.Multiply(a, transA, b, transB, c, m, n, k, accumulate);
+        }
+        finally { Gemm.Path = saved; }
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"[{i}] expected {expected[i]}, got {c[i]}");
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        var a = Random(200 * 300, 4); var b = Random(300 * 500, 5);
+        var one = new float[200 * 500]; var two = new float[200 * 500];
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            Gemm.Multiply(a, false, b, false, one, 200, 500, 300);
+            Parallelism.MaxThreads = Environment.ProcessorCount;
+            Gemm.Multiply(a, false, b, false, two, 200, 500, 300);
+        }
+        finally { Parallelism.MaxThreads = saved; }
+        Assert.Equal(one, two);
+    }
+}
+
+/// <summary>Tests that change process-wide kernel settings must not run in parallel with each other.</summary>
+[CollectionDefinition(nameof(GlobalKernelSettings), DisableParallelization = true)]
+public sealed class GlobalKernelSettings;

@@ -1,0 +1,135 @@
+using HelloDl.Autograd;
+using HelloDl.Tensors;
+
+namespace HelloDl.Nn;
+
+/// <summary>Fully connected: y = x Wᵀ + b, weight [out, in].</summary>
+public sealed class LinearLayer : Module
+{
+    public LinearLayer(int inputs, int outputs)
+    {
+        Inputs = inputs;
+        Outputs = outputs;
+        float bound = 1 / MathF.Sqrt(inputs);
+        Weight = AddParameter("weight", [outputs, inputs], bound);
+        Bias = AddParameter("bias", [outputs], bound);
+    }
+
+    public int Inputs { get; }
+    public int Outputs { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+    public override string Describe => $"Linear({Inputs}→{Outputs})";
+    public override Tensor Forward(Tape tape, Tensor input) => Linear.Apply(tape, input, Weight.Value, Bias.Value);
+    public override int[] OutputShape(int[] inputShape) => [Outputs];
+}
+
+/// <summary>2-D convolution, weight [out, in, k, k], one bias per output channel.</summary>
+public sealed class Conv2dLayer : Module
+{
+    public Conv2dLayer(int inputChannels, int outputChannels, int kernel, int stride = 1, int padding = 0)
+    {
+        (InputChannels, OutputChannels, Kernel, Stride, Padding) = (inputChannels, outputChannels, kernel, stride, padding);
+        float bound = 1 / MathF.Sqrt(inputChannels * kernel * kernel);
+        Weight = AddParameter("weight", [outputChannels, inputChannels, kernel, kernel], bound);
+        Bias = AddParameter("bias", [outputChannels], bound);
+    }
+
+    public int InputChannels { get; }
+    public int OutputChannels { get; }
+    public int Kernel { get; }
+    public int Stride { get; }
+    public int Padding { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+    public override string Describe => $"Conv2d({InputChannels}→{OutputChannels}, {Kernel}x{Kernel})";
+    public override Tensor Forward(Tape tape, Tensor input) => Conv2d.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding);
+
+    public override int[] OutputShape(int[] inputShape)
+    {
+        var g = Kernels.ConvGeometry.For(1, inputShape[0], inputShape[1], inputShape[2], Kernel, Kernel, Stride, Padding);
+        return [OutputChannels, g.OutputHeight, g.OutputWidth];
+    }
+}
+
+public sealed class MaxPool2dLayer(int kernel, int stride = 0, bool ceilMode = false) : Module
+{
+    int StrideOrKernel => stride == 0 ? kernel : stride;
+    public override string Describe => $"MaxPool2d({kernel}{(ceilMode ? ", ceil" : "")})";
+    public override Tensor Forward(Tape tape, Tensor input) => MaxPool2d.Apply(tape, input, kernel, StrideOrKernel, ceilMode);
+    public override int[] OutputShape(int[] inputShape) =>
+        [inputShape[0], MaxPool2d.OutputSize(inputShape[1], kernel, StrideOrKernel, ceilMode), MaxPool2d.OutputSize(inputShape[2], kernel, StrideOrKernel, ceilMode)];
+}
+
+/// <summary>Inverted dropout; passes input through when the tape is not in training mode.</summary>
+public sealed class DropoutLayer(float probability) : Module
+{
+    public float Probability => probability;
+    public override string Describe => $"Dropout({probability})";
+    public override Tensor Forward(Tape tape, Tensor input) => Dropout.Apply(tape, input, probability);
+    public override int[] OutputShape(int[] inputShape) => inputShape;
+}
+
+/// <summary>[N, ...] to [N, features].</summary>
+public sealed class FlattenLayer : Module
+{
+    public override string Describe => "Flatten";
+    public override Tensor Forward(Tape tape, Tensor input) => input.Rank == 2 ? input : Reshape.Flatten(tape, input);
+    public override int[] OutputShape(int[] inputShape) => [Tensor.Size(inputShape)];
+}
+
+/// <summary>An element-wise activation (ReLU, GELU, sigmoid, tanh).</summary>
+public sealed class Activation<TRule> : Module where TRule : struct, IUnaryRule
+{
+    public override string Describe => typeof(TRule).Name.Replace("Rule", "");
+    public override Tensor Forward(Tape tape, Tensor input) => Unary<TRule>.Apply(tape, input);
+    public override int[] OutputShape(int[] inputShape) => inputShape;
+}
+
+public sealed class LogSoftmaxLayer : Module
+{
+    public override string Describe => "LogSoftmax";
+    public override Tensor Forward(Tape tape, Tensor input) => LogSoftmax.Apply(tape, input);
+    public override int[] OutputShape(int[] inputShape) => inputShape;
+}
+
+/// <summary>
+/// Turns one score s per row into two-class logits [0, s], so a one-output linear model ("sign
+/// decides", hello-dl's 3-vs-7 classifier) trains with the same cross-entropy as the rest.
+/// </summary>
+public sealed class SignToLogitsLayer : Module
+{
+    public override string Describe => "[0, s]";
+
+    public override Tensor Forward(Tape tape, Tensor input)
+    {
+        var zeros = tape.NewTensor(input.Dim(0), 1);
+        zeros.Data.Clear();
+        return Concat.Apply(tape, 1, zeros, input);
+    }
+
+    public override int[] OutputShape(int[] inputShape) => [2];
+}
+
+/// <summary>Named modules applied in order.</summary>
+public sealed class Sequential : Module
+{
+    public Sequential(params (string Name, Module Module)[] layers)
+    {
+        foreach (var (name, module) in layers) AddModule(name, module);
+    }
+
+    public override string Describe => "Sequential";
+
+    public override Tensor Forward(Tape tape, Tensor input)
+    {
+        foreach (var (_, module) in Children) input = module.Forward(tape, input);
+        return input;
+    }
+
+    public override int[] OutputShape(int[] inputShape)
+    {
+        foreach (var (_, module) in Children) inputShape = module.OutputShape(inputShape);
+        return inputShape;
+    }
+}

@@ -1,0 +1,133 @@
+using HelloDl.Autograd;
+using HelloDl.Tensors;
+
+namespace HelloDl.Nn;
+
+/// <summary>hello-dl's three models.</summary>
+public enum Architecture
+{
+    /// <summary>One linear layer on the pixels; with two classes, one weight per pixel and "sign decides".</summary>
+    Linear,
+    /// <summary>784-128-64-N with ReLU (hello-dl chapter 4).</summary>
+    Mlp,
+    /// <summary>Three conv/pool stages and three fully connected layers (hello-dl chapter 5).</summary>
+    Cnn,
+}
+
+/// <summary>How pixels (0..255) become network inputs: (pixel / 255 - Mean) / StandardDeviation.</summary>
+public readonly record struct InputNormalization(float Mean, float StandardDeviation)
+{
+    public static InputNormalization Unit => new(0, 1);
+    /// <summary>The mean and standard deviation of MNIST's training pixels.</summary>
+    public static InputNormalization Mnist => new(0.1307f, 0.3081f);
+    public float Scale => 1 / (255 * StandardDeviation);
+    public float Offset => -Mean / StandardDeviation;
+}
+
+/// <summary>One row of a model summary.</summary>
+public sealed record LayerSummary(string Name, string Layer, string OutputShape, int Parameters);
+
+/// <summary>
+/// A network with its class names and input normalisation. All parameters live in one flat buffer
+/// (gradients in another), each layer holding views, so optimisers walk one array and a model
+/// file is one write. Evaluation never writes to the model, so one instance can classify on many
+/// threads at once.
+/// </summary>
+public sealed class Model
+{
+    public static readonly int[] InputShape = [1, 28, 28];
+
+    readonly List<(string Name, Parameter Parameter)> _parameters;
+    [ThreadStatic] static Tape? _inferenceTape;
+
+    Model(Architecture architecture, Module network, IReadOnlyList<string> classNames, InputNormalization normalization, int hiddenSize)
+    {
+        Architecture = architecture;
+        Network = network;
+        ClassNames = classNames.ToArray();
+        Normalization = normalization;
+        HiddenSize = hiddenSize;
+        _parameters = network.NamedParameters().ToList();
+        int total = _parameters.Sum(p => p.Parameter.Length);
+        Values = new float[total];
+        Gradients = new float[total];
+        int offset = 0;
+        foreach (var (_, parameter) in _parameters)
+        {
+            parameter._value = Tensor.Parameter(Values, Gradients, offset, parameter.Shape);
+            offset += parameter.Length;
+        }
+    }
+
+    public Architecture Architecture { get; }
+    public Module Network { get; }
+    public IReadOnlyList<string> ClassNames { get; }
+    public InputNormalization Normalization { get; }
+    /// <summary>Width of the MLP's first hidden layer (0 for other architectures).</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>All parameter values, in <see cref="Parameters"/> order.</summary>
+    public float[] Values { get; }
+    /// <summary>All gradients, parallel to <see cref="Values"/>.</summary>
+    public float[] Gradients { get; }
+
+    public IEnumerable<(string Name, Tensor Value)> Parameters => _parameters.Select(p => (p.Name, p.Parameter.Value));
+    public int ParameterCount => Values.Length;
+    public int WeightCount => _parameters.Where(p => p.Name.EndsWith(".weight", StringComparison.Ordinal)).Sum(p => p.Parameter.Length);
+    public int BiasCount => _parameters.Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal)).Sum(p => p.Parameter.Length);
+
+    /// <summary>A new model with hello-dl's initialisation (uniform ±1/√fan_in), reproducible from the seed.</summary>
+    public static Model Create(Architecture architecture, IReadOnlyList<string> classNames, int seed = 1, int hiddenSize = 128)
+    {
+        if (classNames.Count < 2) throw new ArgumentException("A classifier needs at least two classes.", nameof(classNames));
+        if (classNames.Distinct().Count() != classNames.Count) throw new ArgumentException("Class names must be distinct.", nameof(classNames));
+        var (network, normalization) = Architectures.Build(architecture, classNames.Count, hiddenSize);
+        var model = new Model(architecture, network, classNames, normalization, architecture == Architecture.Mlp ? hiddenSize : 0);
+        model.Initialize(seed);
+        return model;
+    }
+
+    /// <summary>Draws every parameter afresh from ±its bound, in parameter order.</summary>
+    public void Initialize(int seed)
+    {
+        var random = new Random(seed);
+        foreach (var (_, parameter) in _parameters)
+        {
+            var values = parameter.Value.Data;
+            for (int i = 0; i < values.Length; i++) values[i] = (random.NextSingle() * 2 - 1) * parameter.InitBound;
+        }
+    }
+
+    /// <summary>Log-probabilities [N, classes] for a normalised batch [N, 1, 28, 28].</summary>
+    public Tensor Forward(Tape tape, Tensor input) => Network.Forward(tape, input);
+
+    /// <summary>Clears all gradients (before accumulating a new batch's).</summary>
+    public void ZeroGradients() => Array.Clear(Gradients);
+
+    /// <summary>
+    /// Class probabilities for normalised inputs [count, 1, 28, 28], written to probabilities
+    /// [count, classes]. Safe to call from many threads at once.
+    /// </summary>
+    public void PredictProbabilities(Tensor input, Span<float> probabilities)
+    {
+        var tape = _inferenceTape ??= new Tape(recording: false) { Training = false };
+        tape.Reset();
+        var logProbabilities = Forward(tape, input).Data;
+        System.Numerics.Tensors.TensorPrimitives.Exp(logProbabilities, probabilities[..logProbabilities.Length]);
+    }
+
+    /// <summary>Layer, output shape and parameter count per top-level layer, like a Keras summary.</summary>
+    public IReadOnlyList<LayerSummary> Summary()
+    {
+        var rows = new List<LayerSummary>();
+        var shape = InputShape;
+        foreach (var (name, module) in Network.Children)
+        {
+            shape = module.OutputShape(shape);
+            rows.Add(new LayerSummary(name, module.Describe, Tensor.ShapeText(shape), module.ParameterCount));
+        }
+        return rows;
+    }
+
+    public override string ToString() => $"{Architecture} model, {ClassNames.Count} classes, {ParameterCount:N0} parameters";
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using HelloDl.Autograd;
+using HelloDl.Data;
+using HelloDl.Nn;
+using HelloDl.Optim;
+
+namespace HelloDl.Training;
+
+/// <summary>
+/// Trains a model epoch by epoch: batches from a <see cref="Batcher"/>, forward on a tape that is
+/// reset every batch (so buffers are reused), cross-entropy (NLL of the model's log-softmax),
+/// backward, optional clipping, an optimizer step at the scheduled rate. Stops after the current
+/// batch when cancelled, leaving the model consistent.
+/// </summary>
+public sealed class Trainer
+{
+    readonly Model _model;
+    readonly TrainingOptions _options;
+    readonly Tape _tape;
+    readonly Random _random;
+    LearningRateSchedule _schedule = LearningRateSchedule.Constant;
+
+    public Trainer(Model model, TrainingOptions options)
+    {
+        options.Validate();
+        _model = model;
+        _options = options;
+        _random = new Random(options.Seed);
+        _tape = new Tape { Random = new Random(unchecked(options.Seed * 7919 + 1)) };
+        Optimizer = options.Optimizer switch
+        {
+            OptimizerKind.Sgd => new Sgd(model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay),
+            OptimizerKind.Adam => new Adam(model.Values, model.Gradients, weightDecay: options.WeightDecay),
+            OptimizerKind.AdamW => new Adam(model.Values, model.Gradients, weightDecay: options.WeightDecay, decoupled: true),
+            _ => throw new ArgumentOutOfRangeException(nameof(options)),
+        };
+    }
+
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Epochs completed so far.</summary>
+    public int CompletedEpochs { get; private set; }
+
+    /// <summary>The learning rate the next step will use.</summary>
+    public float CurrentLearningRate => _schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
+
+    LearningRateSchedule ScheduleFor(int batchesPerEpoch)
+    {
+        long plannedSteps = (long)batchesPerEpoch * _options.Epochs;
+        LearningRateSchedule schedule = _options.Schedule switch
+        {
+            ScheduleKind.Step => new StepSchedule(Math.Max(1, plannedSteps / 3)),
+            ScheduleKind.Cosine => new CosineSchedule(plannedSteps),
+            _ => LearningRateSchedule.Constant,
+        };
+        return _schedule = _options.WarmupSteps > 0 ? new WarmupSchedule(_options.WarmupSteps, schedule) : schedule;
+    }
+
+    /// <summary>One pass over the training set, then (if given) an evaluation on the validation set.</summary>
+    public EpochResult TrainEpoch(ImageDataset training, ImageDataset? validation = null,
+        Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var batcher = new Batcher(training, _options.BatchSize, _model.Normalization, _options.Augmentation, _random);
+        var schedule = ScheduleFor(batcher.BatchCount);
+        batcher.Shuffle();
+        int epoch = CompletedEpochs + 1;
+        var clock = Stopwatch.StartNew();
+        double lossSum = 0;
+        int correct = 0, seen = 0;
+        float rate = 0;
+        bool stopped = false;
+        for (int b = 0; b < batcher.BatchCount; b++)
+        {
+            if (cancellation.IsCancellationRequested) { stopped = true; break; }
+            var (input, targets) = batcher.Batch(b);
+            _tape.Reset();
+            _tape.Training = true;
+            _model.ZeroGradients();
+            var logProbabilities = _model.Forward(_tape, input);
+            var loss = NllLoss.Apply(_tape, logProbabilities, targets);
+            _tape.Backward(loss);
+            if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
+            rate = schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
+            Optimizer.Step(rate);
+
+            lossSum += loss.Data[0] * targets.Length;
+            correct += CountCorrect(logProbabilities.Data, targets);
+            seen += targets.Length;
+            if (progress is not null && ((b + 1) % _options.ProgressInterval == 0 || b + 1 == batcher.BatchCount))
+                progress(new BatchProgress(epoch, b + 1, batcher.BatchCount, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, rate));
+        }
+        clock.Stop();
+        if (!stopped) CompletedEpochs = epoch;
+        var evaluation = validation is null || stopped ? null : Evaluator.Evaluate(_model, validation, cancellation: cancellation);
+        return new EpochResult
+        {
+            Epoch = epoch,
+            TrainLoss = seen == 0 ? double.NaN : lossSum / seen,
+            TrainAccuracy = seen == 0 ? double.NaN : (double)correct / seen,
+            ValidationLoss = evaluation?.MeanLoss,
+            ValidationAccuracy = evaluation?.Accuracy,
+            LearningRate = rate,
+            Duration = clock.Elapsed,
+            Images = seen,
+            ImagesPerSecond = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds),
+            Stopped = stopped,
+        };
+    }
+
+    internal static int CountCorrect(ReadOnlySpan<float> scores, int[] targets)
+    {
+        int classes = scores.Length / targets.Length, correct = 0;
+        for (int r = 0; r < targets.Length; r++)
+            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.Slice(r * classes, classes)) == targets[r]) correct++;
+        return correct;
+    }
+}
+
+/// <summary>Runs a model over a data set in evaluation mode.</summary>
+public static class Evaluator
+{
+    public static Evaluation Evaluate(Model model, ImageDataset data, int batchSize = 256, CancellationToken cancellation = default)
+    {
+        if (data.ClassNames.Count != model.ClassNames.Count)
+            throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
+        var batcher = new Batcher(data, batchSize, model.Normalization);
+        int classes = model.ClassNames.Count;
+        var confusion = new int[classes, classes];
+        var probabilities = new float[batchSize * classes];
+        double lossSum = 0;
+        for (int b = 0; b < batcher.BatchCount; b++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var (input, targets) = batcher.Batch(b);
+            model.PredictProbabilities(input, probabilities);
+            for (int r = 0; r < targets.Length; r++)
+            {
+                var row = probabilities.AsSpan(r * classes, classes);
+                int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+                confusion[targets[r], predicted]++;
+                lossSum -= Math.Log(Math.Max(row[targets[r]], 1e-30f));
+            }
+        }
+        return new Evaluation(data.Name, model.ClassNames, confusion, data.Count == 0 ? 0 : lossSum / data.Count);
+    }
+}

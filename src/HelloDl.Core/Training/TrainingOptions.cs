@@ -1,0 +1,51 @@
+using HelloDl.Data;
+
+namespace HelloDl.Training;
+
+public enum OptimizerKind { Sgd, Adam, AdamW }
+
+public enum ScheduleKind
+{
+    /// <summary>The same rate throughout.</summary>
+    Constant,
+    /// <summary>Times 0.1 after each third of the planned steps.</summary>
+    Step,
+    /// <summary>Cosine annealing to zero over the planned epochs.</summary>
+    Cosine,
+}
+
+/// <summary>Everything that steers a training run. The defaults train well without tuning.</summary>
+public sealed record TrainingOptions
+{
+    public int Epochs { get; init; } = 1;
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Null: 0.01 for SGD, 0.001 for Adam/AdamW (hello-dl's values).</summary>
+    public float? LearningRate { get; init; }
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    public float Momentum { get; init; } = 0.9f;
+    public bool Nesterov { get; init; }
+    public float WeightDecay { get; init; }
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+    /// <summary>Steps of linear warm-up before the schedule.</summary>
+    public int WarmupSteps { get; init; }
+    /// <summary>Clip the global gradient norm to this, when set.</summary>
+    public float? ClipNorm { get; init; }
+    public Augmentation? Augmentation { get; init; }
+    /// <summary>Fixes shuffling, dropout and augmentation (the model's own seed fixes its initial weights).</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>Report progress every this many batches.</summary>
+    public int ProgressInterval { get; init; } = 20;
+
+    public float EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Sgd ? 0.01f : 0.001f);
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least one image per batch.");
+        if (EffectiveLearningRate is <= 0 or > 10 || float.IsNaN(EffectiveLearningRate))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be in (0, 10].");
+        if (Momentum is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay cannot be negative.");
+        if (ClipNorm is <= 0) throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "The clipping norm must be positive.");
+    }
+}

@@ -103,35 +103,11 @@ public sealed class MaxPool2d : Op
         int outHeight = OutputSize(height, kernel, stride, ceilMode), outWidth = OutputSize(width, kernel, stride, ceilMode);
         var y = tape.NewTensor(x.Dim(0), x.Dim(1), outHeight, outWidth);
         var argmax = tape.Rent(y.Length);
-        ReadOnlySpan<float> input = x.Data;
-        var output = y.Data;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            var source = input.Slice(plane * height * width, height * width);
-            int outBase = plane * outHeight * outWidth;
-            for (int oy = 0; oy < outHeight; oy++)
-                for (int ox = 0; ox < outWidth; ox++)
-                {
-                    int y0 = oy * stride, x0 = ox * stride;
-                    int y1 = Math.Min(y0 + kernel, height), x1 = Math.Min(x0 + kernel, width);
-                    int best = y0 * width + x0;
-                    for (int iy = y0; iy < y1; iy++)
-                        for (int ix = x0; ix < x1; ix++)
-                            if (source[iy * width + ix] > source[best]) best = iy * width + ix;
-                    output[outBase + oy * outWidth + ox] = source[best];
-                    argmax[outBase + oy * outWidth + ox] = best;
-                }
-        }
+        Pooling.MaxForward(x.Data, y.Data, argmax, planes, height, width, outHeight, outWidth, kernel, stride);
         tape.Record(new MaxPool2d(x, argmax), y, x);
         return y;
     }
 
-    internal override void Backward(Tape tape)
-    {
-        int inPlane = _x.Dim(2) * _x.Dim(3), outPlane = Output!.Dim(2) * Output.Dim(3);
-        ReadOnlySpan<float> dy = Output.Grad;
-        var dx = tape.GradOf(_x);
-        for (int i = 0; i < dy.Length; i++)
-            dx[i / outPlane * inPlane + (int)_argmax[i]] += dy[i];
-    }
+    internal override void Backward(Tape tape) =>
+        Pooling.MaxBackward(Output!.Grad, _argmax, tape.GradOf(_x), Output.Dim(2) * Output.Dim(3), _x.Dim(2) * _x.Dim(3));
 }

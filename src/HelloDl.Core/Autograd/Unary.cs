@@ -1,3 +1,4 @@
+using HelloDl.Kernels;
 using HelloDl.Tensors;
 
 namespace HelloDl.Autograd;
@@ -7,21 +8,6 @@ public interface IUnaryRule
 {
     static abstract float Forward(float x);
     static abstract float Derivative(float x, float y);
-}
-
-public readonly struct ReluRule : IUnaryRule
-{
-    public static float Forward(float x) => x > 0 ? x : 0;
-    public static float Derivative(float x, float y) => x > 0 ? 1 : 0;
-}
-
-/// <summary>GELU in its exact form x Φ(x) = x (1 + erf(x/√2)) / 2, as hello-dl uses.</summary>
-public readonly struct GeluRule : IUnaryRule
-{
-    const float InvSqrt2 = 0.70710678118654752f;
-    const float InvSqrt2Pi = 0.39894228040143268f;
-    public static float Forward(float x) => 0.5f * x * (1 + Erf.Of(x * InvSqrt2));
-    public static float Derivative(float x, float y) => 0.5f * (1 + Erf.Of(x * InvSqrt2)) + x * InvSqrt2Pi * MathF.Exp(-0.5f * x * x);
 }
 
 public readonly struct SigmoidRule : IUnaryRule
@@ -61,16 +47,41 @@ public sealed class Unary<TRule> : Op where TRule : struct, IUnaryRule
     }
 }
 
-/// <summary>The error function, to float precision (Abramowitz and Stegun 7.1.26 refined: |error| &lt; 1.2e-7).</summary>
-internal static class Erf
+/// <summary>ReLU: y = max(x, 0); the gradient passes where y &gt; 0.</summary>
+public sealed class Relu : Op
 {
-    public static float Of(float x)
+    readonly Tensor _x;
+
+    Relu(Tensor x) => _x = x;
+
+    public static Tensor Apply(Tape tape, Tensor x)
     {
-        // Numerical Recipes' erfc Chebyshev fit; accurate to ~1.2e-7 everywhere.
-        double z = Math.Abs(x);
-        double t = 1 / (1 + 0.5 * z);
-        double erfc = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-            t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-        return (float)(x >= 0 ? 1 - erfc : erfc - 1);
+        var y = tape.NewTensor(x.Shape);
+        Activations.ReluForward(x.Data, y.Data);
+        tape.Record(new Relu(x), y, x);
+        return y;
     }
+
+    internal override void Backward(Tape tape) => Activations.ReluBackward(Output!.Data, Output.Grad, tape.GradOf(_x));
+}
+
+/// <summary>GELU in its exact form x Φ(x) = x (1 + erf(x/√2)) / 2, as hello-dl uses; Φ is kept for backward.</summary>
+public sealed class Gelu : Op
+{
+    readonly Tensor _x;
+    readonly float[] _cdf;
+
+    Gelu(Tensor x, float[] cdf) { _x = x; _cdf = cdf; }
+
+    public static Tensor Apply(Tape tape, Tensor x)
+    {
+        var y = tape.NewTensor(x.Shape);
+        var cdf = tape.Rent(x.Length);
+        Activations.GeluForward(x.Data, y.Data, cdf.AsSpan(0, x.Length));
+        tape.Record(new Gelu(x, cdf), y, x);
+        return y;
+    }
+
+    internal override void Backward(Tape tape) =>
+        Activations.GeluBackward(_x.Data, _cdf.AsSpan(0, _x.Length), Output!.Grad, tape.GradOf(_x), tape.Rent(_x.Length).AsSpan(0, _x.Length));
 }

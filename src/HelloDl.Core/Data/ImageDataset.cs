@@ -72,6 +72,26 @@ public sealed class ImageDataset
         return new ImageDataset(name ?? Name, Variant, Split, Source, Rows, Columns, pixels, labels, _classNames);
     }
 
+    /// <summary>
+    /// Only the images of the named classes, relabelled in the given order (e.g. "3", "7" for
+    /// hello-dl's 3-vs-7 classifier: 3 becomes class 0, 7 class 1).
+    /// </summary>
+    public ImageDataset WithClasses(params string[] classNames)
+    {
+        var newIndex = new Dictionary<int, byte>();
+        for (int i = 0; i < classNames.Length; i++)
+        {
+            int old = Array.IndexOf(_classNames, classNames[i]);
+            if (old < 0) throw new ArgumentException($"{Name} has no class '{classNames[i]}'.", nameof(classNames));
+            if (!newIndex.TryAdd(old, (byte)i)) throw new ArgumentException($"Class '{classNames[i]}' is named twice.", nameof(classNames));
+        }
+        var kept = Enumerable.Range(0, Count).Where(i => newIndex.ContainsKey(_labels[i])).ToArray();
+        var subset = Select(kept);
+        var labels = subset._labels;
+        for (int i = 0; i < labels.Length; i++) labels[i] = newIndex[labels[i]];
+        return new ImageDataset($"{Name}-{string.Join("", classNames)}", Variant, Split, Source, Rows, Columns, subset._pixels, labels, classNames.ToArray());
+    }
+
     int CheckIndex(int index) =>
         (uint)index < (uint)_labels.Length ? index
         : throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name} has {Count} images (indices 0..{Count - 1}).");

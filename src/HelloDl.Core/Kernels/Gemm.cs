@@ -25,7 +25,9 @@ public enum SimdPath
 public static unsafe class Gemm
 {
     const int MR = 6;
-    const int KC = 256;
+    const int KC = 256;   // a B micro-panel of KC x 32 floats is 32 KB: it stays in L1
+    const int MC = 96;    // packed A block: 96 KB, in L2
+    const int NC = 512;   // packed B block: 512 KB, in L2
 
     /// <summary>The SIMD path in use; tests set it to compare paths.</summary>
     public static SimdPath Path { get; set; } = Best;
@@ -87,34 +89,42 @@ public static unsafe class Gemm
             _m = m; _n = n; _k = k; _accumulate = accumulate; _path = path;
         }
 
-        /// <summary>Computes the output block rows [i0,i1) x columns [j0,j1).</summary>
+        /// <summary>
+        /// Computes the output block rows [i0,i1) x columns [j0,j1) in BLIS order: column blocks of
+        /// NC, K blocks of KC (packed B block in L2), row blocks of MC (packed A block), then every
+        /// B micro-panel (kept in L1) against every A micro-panel.
+        /// </summary>
         public void Run(int i0, int i1, int j0, int j1)
         {
             int nr = _path == SimdPath.Avx512 ? 32 : 16;
-            int rows = i1 - i0, columns = j1 - j0;
-            int mPanels = (rows + MR - 1) / MR, nPanels = (columns + nr - 1) / nr;
-            var packA = Grow(ref _packA, mPanels * MR * KC);
-            var packB = Grow(ref _packB, nPanels * nr * KC);
+            var packA = Grow(ref _packA, MC * KC);
+            var packB = Grow(ref _packB, NC * KC);
             fixed (float* pA = packA, pB = packB)
             {
-                for (int p0 = 0; p0 < _k; p0 += KC)
+                for (int jc = j0; jc < j1; jc += NC)
                 {
-                    int kc = Math.Min(KC, _k - p0);
-                    bool add = _accumulate || p0 > 0;
-                    PackB(pB, p0, kc, j0, columns, nr);
-                    PackA(pA, p0, kc, i0, rows);
-                    for (int ip = 0; ip < mPanels; ip++)
+                    int nc = Math.Min(NC, j1 - jc);
+                    for (int p0 = 0; p0 < _k; p0 += KC)
                     {
-                        int i = i0 + ip * MR, mr = Math.Min(MR, i1 - i);
-                        for (int jp = 0; jp < nPanels; jp++)
+                        int kc = Math.Min(KC, _k - p0);
+                        bool add = _accumulate || p0 > 0;
+                        PackB(pB, p0, kc, jc, nc, nr);
+                        for (int ic = i0; ic < i1; ic += MC)
                         {
-                            int j = j0 + jp * nr, ncols = Math.Min(nr, j1 - j);
-                            float* tileA = pA + ip * MR * kc, tileB = pB + jp * nr * kc;
-                            float* dst = _c + (long)i * _n + j;
-                            switch (_path)
+                            int mc = Math.Min(MC, i1 - ic);
+                            PackA(pA, p0, kc, ic, mc);
+                            for (int jr = 0; jr < nc; jr += nr)
                             {
-                                case SimdPath.Avx512: Kernel512(tileA, tileB, kc, dst, _n, mr, ncols, add); break;
-                                default: Kernel256(tileA, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2); break;
+                                int ncols = Math.Min(nr, nc - jr);
+                                float* tileB = pB + jr * kc;
+                                for (int ir = 0; ir < mc; ir += MR)
+                                {
+                                    int mr = Math.Min(MR, mc - ir);
+                                    float* tileA = pA + ir * kc;
+                                    float* dst = _c + (long)(ic + ir) * _n + jc + jr;
+                                    if (_path == SimdPath.Avx512) Kernel512(tileA, tileB, kc, dst, _n, mr, ncols, add);
+                                    else Kernel256(tileA, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
+                                }
                             }
                         }
                     }
@@ -122,45 +132,53 @@ public static unsafe class Gemm
             }
         }
 
-        /// <summary>Packs op(A)[rows, p0..p0+kc) as MR-row panels, k-major, zero-padded.</summary>
+        /// <summary>Packs op(A)[i0.., p0..p0+kc) as MR-row panels, k-major, zero-padded.</summary>
         void PackA(float* dst, int p0, int kc, int i0, int rows)
         {
-            for (int r0 = 0; r0 < rows; r0 += MR)
+            for (int r0 = 0; r0 < rows; r0 += MR, dst += MR * kc)
             {
                 int mr = Math.Min(MR, rows - r0);
-                for (int p = 0; p < kc; p++)
+                if (mr < MR) new Span<float>(dst, MR * kc).Clear();
+                for (int r = 0; r < mr; r++)
                 {
-                    int r = 0;
-                    for (; r < mr; r++)
+                    long row = i0 + r0 + r;
+                    float* target = dst + r;
+                    if (_transA)
                     {
-                        long row = i0 + r0 + r, col = p0 + p;
-                        dst[r] = _transA ? _a[col * _m + row] : _a[row * _k + col];
+                        float* source = _a + (long)p0 * _m + row;
+                        for (int p = 0; p < kc; p++) target[p * MR] = source[(long)p * _m];
                     }
-                    for (; r < MR; r++) dst[r] = 0;
-                    dst += MR;
+                    else
+                    {
+                        // One contiguous row of A, scattered into the panel.
+                        float* source = _a + row * _k + p0;
+                        for (int p = 0; p < kc; p++) target[p * MR] = source[p];
+                    }
                 }
             }
         }
 
-        /// <summary>Packs op(B)[p0..p0+kc, columns] as nr-column panels, k-major, zero-padded.</summary>
+        /// <summary>Packs op(B)[p0..p0+kc, j0..j0+columns) as nr-column panels, k-major, zero-padded.</summary>
         void PackB(float* dst, int p0, int kc, int j0, int columns, int nr)
         {
-            for (int c0 = 0; c0 < columns; c0 += nr)
+            for (int c0 = 0; c0 < columns; c0 += nr, dst += nr * kc)
             {
                 int w = Math.Min(nr, columns - c0);
-                for (int p = 0; p < kc; p++)
+                if (w < nr) new Span<float>(dst, nr * kc).Clear();
+                if (!_transB)
                 {
-                    long row = p0 + p, col = j0 + c0;
-                    if (!_transB)
+                    for (int p = 0; p < kc; p++)
+                        Buffer.MemoryCopy(_b + (long)(p0 + p) * _n + j0 + c0, dst + p * nr, w * sizeof(float), w * sizeof(float));
+                }
+                else
+                {
+                    // Each column of op(B) is a contiguous row of B.
+                    for (int j = 0; j < w; j++)
                     {
-                        Buffer.MemoryCopy(_b + row * _n + col, dst, w * sizeof(float), w * sizeof(float));
+                        float* source = _b + (long)(j0 + c0 + j) * _k + p0;
+                        float* target = dst + j;
+                        for (int p = 0; p < kc; p++) target[p * nr] = source[p];
                     }
-                    else
-                    {
-                        for (int j = 0; j < w; j++) dst[j] = _b[(col + j) * _k + row];
-                    }
-                    for (int j = w; j < nr; j++) dst[j] = 0;
-                    dst += nr;
                 }
             }
         }

@@ -50,13 +50,36 @@ public static class Im2Col
                             {
                                 int iy = oy * g.Stride - g.Padding + ky;
                                 float* line = column + oy * g.OutputWidth;
-                                bool rowInside = (uint)iy < (uint)g.Height;
-                                for (int ox = 0; ox < g.OutputWidth; ox++)
+                                if ((uint)iy >= (uint)g.Height)
                                 {
-                                    int ix = ox * g.Stride - g.Padding + kx;
-                                    bool inside = rowInside && (uint)ix < (uint)g.Width;
-                                    if (fold) { if (inside) plane[iy * g.Width + ix] += line[ox]; }
-                                    else line[ox] = inside ? plane[iy * g.Width + ix] : 0;
+                                    if (!fold) new Span<float>(line, g.OutputWidth).Clear();
+                                    continue;
+                                }
+                                float* source = plane + iy * g.Width;
+                                // Output columns whose input column ix = ox·stride - padding + kx lies inside the row.
+                                int first = Math.Max(0, (g.Padding - kx + g.Stride - 1) / g.Stride);
+                                int last = Math.Min(g.OutputWidth, (g.Width + g.Padding - kx + g.Stride - 1) / g.Stride);
+                                if (g.Stride == 1)
+                                {
+                                    int count = Math.Max(0, last - first);
+                                    var inRow = new Span<float>(source + first - g.Padding + kx, count);
+                                    var inLine = new Span<float>(line + first, count);
+                                    if (fold) System.Numerics.Tensors.TensorPrimitives.Add(inRow, inLine, inRow);
+                                    else inRow.CopyTo(inLine);
+                                }
+                                else
+                                {
+                                    for (int ox = first; ox < last; ox++)
+                                    {
+                                        int ix = ox * g.Stride - g.Padding + kx;
+                                        if (fold) source[ix] += line[ox];
+                                        else line[ox] = source[ix];
+                                    }
+                                }
+                                if (!fold)
+                                {
+                                    for (int ox = 0; ox < first; ox++) line[ox] = 0;
+                                    for (int ox = Math.Max(first, last); ox < g.OutputWidth; ox++) line[ox] = 0;
                                 }
                             }
                         }

@@ -78,11 +78,20 @@ public sealed class FlattenLayer : Module
     public override int[] OutputShape(int[] inputShape) => [Tensor.Size(inputShape)];
 }
 
-/// <summary>An element-wise activation (ReLU, GELU, sigmoid, tanh).</summary>
-public sealed class Activation<TRule> : Module where TRule : struct, IUnaryRule
+/// <summary>An element-wise activation: ReLU, GELU, sigmoid or tanh.</summary>
+public sealed class ActivationLayer : Module
 {
-    public override string Describe => typeof(TRule).Name.Replace("Rule", "");
-    public override Tensor Forward(Tape tape, Tensor input) => Unary<TRule>.Apply(tape, input);
+    readonly Func<Tape, Tensor, Tensor> _apply;
+
+    ActivationLayer(string name, Func<Tape, Tensor, Tensor> apply) { Describe = name; _apply = apply; }
+
+    public static ActivationLayer Relu() => new("ReLU", HelloDl.Autograd.Relu.Apply);
+    public static ActivationLayer Gelu() => new("GELU", HelloDl.Autograd.Gelu.Apply);
+    public static ActivationLayer Sigmoid() => new("Sigmoid", Unary<SigmoidRule>.Apply);
+    public static ActivationLayer Tanh() => new("Tanh", Unary<TanhRule>.Apply);
+
+    public override string Describe { get; }
+    public override Tensor Forward(Tape tape, Tensor input) => _apply(tape, input);
     public override int[] OutputShape(int[] inputShape) => inputShape;
 }
 

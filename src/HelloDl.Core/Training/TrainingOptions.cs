@@ -25,7 +25,8 @@ public sealed record TrainingOptions
     public float Momentum { get; init; } = 0.9f;
     public bool Nesterov { get; init; }
     public float WeightDecay { get; init; }
-    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+    /// <summary>Cosine by default: for a run of known length it ends at a low rate, which settles the weights.</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
     /// <summary>Steps of linear warm-up before the schedule.</summary>
     public int WarmupSteps { get; init; }
     /// <summary>Clip the global gradient norm to this, when set.</summary>

@@ -1,0 +1,81 @@
+using HelloDl.Autograd;
+using HelloDl.Nn;
+using HelloDl.Tensors;
+
+namespace HelloDl.Tests.Nn;
+
+public sealed class ModelTests
+{
+    static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    static readonly string[] Letters = "abcdefghijklmnopqrstuvwxyz".Select(c => c.ToString()).ToArray();
+
+    [Fact]
+    public void Mlp_has_hello_dls_109184_weights_and_202_biases()
+    {
+        var model = Model.Create(Architecture.Mlp, Digits);
+        Assert.Equal(109_184, model.WeightCount);
+        Assert.Equal(202, model.BiasCount);
+        Assert.Equal(["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"], model.Parameters.Select(p => p.Name));
+        Assert.Equal([128, 784], model.Parameters.First().Value.Shape);
+    }
+
+    [Fact]
+    public void Cnn_for_26_letters_has_136736_weights_and_442_biases()
+    {
+        var model = Model.Create(Architecture.Cnn, Letters);
+        Assert.Equal(136_736, model.WeightCount);
+        Assert.Equal(442, model.BiasCount);
+        Assert.Contains(model.Parameters, p => p.Name == "c2.bias" && p.Value.Shape.SequenceEqual([64]));
+        var summary = model.Summary();
+        Assert.Equal("[64, 6, 6]", summary.Single(r => r.Name == "pool2").OutputShape);
+        Assert.Equal("[512]", summary.Single(r => r.Name == "flatten").OutputShape);
+        Assert.Equal(model.ParameterCount, summary.Sum(r => r.Parameters));
+    }
+
+    [Fact]
+    public void Linear_with_two_classes_is_one_weight_per_pixel_plus_a_bias()
+    {
+        var model = Model.Create(Architecture.Linear, ["3", "7"]);
+        Assert.Equal(785, model.ParameterCount);
+        var tape = new Tape(recording: false);
+        var output = model.Forward(tape, new Tensor(4, 1, 28, 28));
+        Assert.Equal([4, 2], output.Shape);
+    }
+
+    [Fact]
+    public void Initialisation_is_uniform_within_one_over_root_fan_in_and_seeded()
+    {
+        var a = Model.Create(Architecture.Mlp, Digits, seed: 5);
+        var b = Model.Create(Architecture.Mlp, Digits, seed: 5);
+        var c = Model.Create(Architecture.Mlp, Digits, seed: 6);
+        Assert.Equal(a.Values, b.Values);
+        Assert.NotEqual(a.Values, c.Values);
+        var fc1 = a.Parameters.First().Value.Data.ToArray();
+        float bound = 1 / MathF.Sqrt(784);
+        Assert.All(fc1, v => Assert.InRange(v, -bound, bound));
+        Assert.True(fc1.Max() > bound * 0.99f && fc1.Min() < -bound * 0.99f);
+    }
+
+    [Fact]
+    public void Parameters_are_views_into_the_flat_buffers()
+    {
+        var model = Model.Create(Architecture.Mlp, Digits);
+        model.Values[0] = 42;
+        Assert.Equal(42, model.Parameters.First().Value.Data[0]);
+        var last = model.Parameters.Last().Value;
+        last.Data[^1] = 7;
+        Assert.Equal(7, model.Values[^1]);
+    }
+
+    [Fact]
+    public void Dropout_is_off_in_evaluation_so_predictions_repeat()
+    {
+        var model = Model.Create(Architecture.Cnn, Digits);
+        var input = Tensor.FromArray(Enumerable.Range(0, 2 * 784).Select(i => (i % 13) / 13f).ToArray(), 2, 1, 28, 28);
+        var first = new float[20]; var second = new float[20];
+        model.PredictProbabilities(input, first);
+        model.PredictProbabilities(input, second);
+        Assert.Equal(first, second);
+        Assert.Equal(1f, first.Take(10).Sum(), 4);
+    }
+}

@@ -1,0 +1,84 @@
+using HelloDl.Optim;
+
+namespace HelloDl.Tests.Optim;
+
+public sealed class OptimizerTests
+{
+    [Fact]
+    public void Sgd_with_momentum_keeps_a_velocity()
+    {
+        float[] w = [1f], g = [0.5f];
+        var sgd = new Sgd(w, g, momentum: 0.9f);
+        sgd.Step(0.1f);                       // v = 0.5, w = 1 - 0.05
+        Assert.Equal(0.95f, w[0], 6);
+        sgd.Step(0.1f);                       // v = 0.9·0.5 + 0.5 = 0.95, w = 0.95 - 0.095
+        Assert.Equal(0.855f, w[0], 6);
+        Assert.Equal(0.95f, sgd.State["velocity"][0], 6);
+    }
+
+    [Fact]
+    public void Nesterov_looks_ahead()
+    {
+        float[] w = [1f], g = [0.5f];
+        var sgd = new Sgd(w, g, momentum: 0.9f, nesterov: true);
+        sgd.Step(0.1f);                       // v = 0.5; step with g + μv = 0.95
+        Assert.Equal(1 - 0.095f, w[0], 6);
+    }
+
+    [Fact]
+    public void Sgd_weight_decay_adds_lambda_w_to_the_gradient()
+    {
+        float[] w = [2f], g = [0f];
+        new Sgd(w, g, momentum: 0, weightDecay: 0.5f).Step(0.1f);
+        Assert.Equal(2 - 0.1f * 1f, w[0], 6);
+    }
+
+    [Fact]
+    public void Adam_first_step_moves_each_weight_by_the_learning_rate()
+    {
+        float[] w = [1f, 1f], g = [0.3f, -20f];
+        new Adam(w, g).Step(0.001f);
+        Assert.Equal(0.999f, w[0], 5);
+        Assert.Equal(1.001f, w[1], 5);
+    }
+
+    [Fact]
+    public void AdamW_decays_weights_directly_and_Adam_through_the_gradient()
+    {
+        float[] w1 = [1f], g1 = [0f];
+        new Adam(w1, g1, weightDecay: 0.1f, decoupled: true).Step(0.01f);
+        Assert.Equal(1 - 0.01f * 0.1f, w1[0], 6);     // zero gradient: only the decay moves it
+
+        float[] w2 = [1f], g2 = [0f];
+        new Adam(w2, g2, weightDecay: 0.1f).Step(0.01f);
+        Assert.Equal(1 - 0.01f, w2[0], 5);            // decay became a gradient, normalised by Adam
+    }
+
+    [Fact]
+    public void Schedules()
+    {
+        Assert.Equal(0.1f, LearningRateSchedule.Constant.At(1000, 0.1f));
+        var step = new StepSchedule(10, 0.5f);
+        Assert.Equal(1f, step.At(9, 1f));
+        Assert.Equal(0.5f, step.At(10, 1f));
+        Assert.Equal(0.25f, step.At(25, 1f));
+        var cosine = new CosineSchedule(100);
+        Assert.Equal(1f, cosine.At(0, 1f), 6);
+        Assert.Equal(0.5f, cosine.At(50, 1f), 6);
+        Assert.Equal(0f, cosine.At(100, 1f), 6);
+        var warm = new WarmupSchedule(4, LearningRateSchedule.Constant);
+        Assert.Equal([0.25f, 0.5f, 0.75f, 1f, 1f], Enumerable.Range(0, 5).Select(s => warm.At(s, 1f)));
+    }
+
+    [Fact]
+    public void Clipping_scales_the_whole_gradient_to_the_norm()
+    {
+        float[] g = [3f, 4f];
+        Assert.Equal(5f, GradientClipping.ClipByNorm(g, 1f));
+        Assert.Equal(0.6f, g[0], 6);
+        Assert.Equal(0.8f, g[1], 6);
+        float[] small = [0.3f, 0.4f];
+        GradientClipping.ClipByNorm(small, 1f);
+        Assert.Equal([0.3f, 0.4f], small);
+    }
+}

@@ -1,0 +1,103 @@
+using HelloDl.Data;
+using HelloDl.Kernels;
+using HelloDl.Nn;
+using HelloDl.Training;
+using HelloDl.Tests.Kernels;
+using Xunit.Abstractions;
+
+namespace HelloDl.Tests.Training;
+
+/// <summary>hello-dl's models trained on real MNIST by the core alone, measured on the 10,000 test images.</summary>
+[Collection(nameof(GlobalKernelSettings))]
+public sealed class MnistTrainingTests(ITestOutputHelper output)
+{
+    Model Train(Architecture architecture, ImageDataset train, TrainingOptions options, int epochs)
+    {
+        var model = Model.Create(architecture, train.ClassNames, seed: 1);
+        var trainer = new Trainer(model, options);
+        for (int e = 0; e < epochs; e++)
+        {
+            var r = trainer.TrainEpoch(train);
+            output.WriteLine($"{architecture} epoch {r.Epoch}: loss {r.TrainLoss:F4}, train accuracy {r.TrainAccuracy:P2}, {r.ImagesPerSecond:N0} images/s");
+        }
+        return model;
+    }
+
+    double TestAccuracy(Model model, ImageDataset test)
+    {
+        var evaluation = Evaluator.Evaluate(model, test);
+        output.WriteLine($"test accuracy {evaluation.Accuracy:P2} on {evaluation.Count:N0} images");
+        return evaluation.Accuracy;
+    }
+
+    [Fact]
+    public void Smoke_mlp_on_10000_images_for_one_epoch_reaches_90_percent()
+    {
+        var subset = MnistData.Train.Select(Enumerable.Range(0, 10_000).ToArray());
+        var model = Train(Architecture.Mlp, subset, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.05f }, epochs: 1);
+        Assert.True(TestAccuracy(model, MnistData.Test) >= 0.90);
+    }
+
+    [Fact]
+    public void Linear_3_vs_7_reaches_98_percent()
+    {
+        var train = MnistData.Train.WithClasses("3", "7");
+        var model = Train(Architecture.Linear, train, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.02f, Epochs = 3 }, epochs: 3);
+        Assert.True(TestAccuracy(model, MnistData.Test.WithClasses("3", "7")) >= 0.98);
+    }
+
+    [Fact]
+    public void Mlp_reaches_97_5_percent_after_two_epochs()
+    {
+        var model = Train(Architecture.Mlp, MnistData.Train, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.05f, Epochs = 2 }, epochs: 2);
+        Assert.True(TestAccuracy(model, MnistData.Test) >= 0.975);
+    }
+
+    [Fact]
+    public void Cnn_reaches_99_percent_after_three_epochs_with_adam()
+    {
+        var model = Train(Architecture.Cnn, MnistData.Train, new TrainingOptions { Optimizer = OptimizerKind.Adam, Epochs = 3 }, epochs: 3);
+        Assert.True(TestAccuracy(model, MnistData.Test) >= 0.99);
+    }
+}
+
+[Collection(nameof(GlobalKernelSettings))]
+public sealed class ReproducibilityTests
+{
+    static float[] TrainOnce(int threads)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            var subset = MnistData.Train.Select(Enumerable.Range(0, 640).ToArray());
+            var model = Model.Create(Architecture.Cnn, subset.ClassNames, seed: 3);
+            var trainer = new Trainer(model, new TrainingOptions { Seed = 11, Augmentation = new Augmentation() });
+            trainer.TrainEpoch(subset);
+            return model.Values;
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void Same_seed_and_thread_count_give_bit_identical_weights()
+    {
+        // Dropout, augmentation, shuffling and initialisation all drawn from the seeds.
+        int threads = Environment.ProcessorCount;
+        Assert.Equal(TrainOnce(threads), TrainOnce(threads));
+    }
+
+    [Fact]
+    public void Steady_state_training_allocates_almost_nothing_per_batch()
+    {
+        var subset = MnistData.Train.Select(Enumerable.Range(0, 64 * 40).ToArray());
+        var model = Model.Create(Architecture.Cnn, subset.ClassNames);
+        var trainer = new Trainer(model, new TrainingOptions());
+        trainer.TrainEpoch(subset);   // warm: buffers are made in the first batches
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        trainer.TrainEpoch(subset);
+        long perBatch = (GC.GetTotalAllocatedBytes(precise: true) - before) / 40;
+        // One batch of CNN activations is several MB; what remains is small bookkeeping (op records, closures).
+        Assert.True(perBatch < 16 * 1024, $"{perBatch:N0} bytes allocated per batch");
+    }
+}

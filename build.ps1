@@ -9,13 +9,14 @@
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
              prints 'N passed, N failed' and exits non-zero on any failure.
       Demo   Build + Data, then the main job on real MNIST.
+      Bench  Build + Data, then the benchmark: peak, GEMM GFLOP/s, training and inference images/s.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Data', 'Test', 'Demo')]
+    [ValidateSet('Build', 'Data', 'Test', 'Demo', 'Bench')]
     [string]$Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -139,9 +140,16 @@ function Invoke-Demo {
     if ($exit -ne 0) { exit $exit }
 }
 
+function Invoke-Bench {
+    Invoke-Data
+    Write-Host '== Bench' -ForegroundColor Cyan
+    Invoke-Native dotnet @('run', '--project', (Join-Path $root 'src/HelloDl.Bench/HelloDl.Bench.csproj'), '-c', 'Release', '--', $mnistFolder)
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Data' { Invoke-Data }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bench }
 }

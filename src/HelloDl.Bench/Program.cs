@@ -1,17 +1,81 @@
 using System.Diagnostics;
+using HelloDl.Bench;
 using HelloDl.Data;
 using HelloDl.Kernels;
 using HelloDl.Nn;
 using HelloDl.Training;
 
-string mnist = args.Length > 0 ? args[0] : "data/mnist";
-var train = EmnistLoader.Load(mnist, split: DatasetSplit.Train);
-var test = EmnistLoader.Load(mnist, split: DatasetSplit.Test);
-foreach (var (arch, opt) in new[] { (Architecture.Mlp, OptimizerKind.Sgd), (Architecture.Cnn, OptimizerKind.Adam) })
+// `build.ps1 Bench`: prints the machine's peak, matrix-multiply GFLOP/s at the models' shapes,
+// and training and inference throughput of hello-dl's MLP and CNN on real MNIST, for 1 and 2 threads.
+string mnistFolder = args.Length > 0 ? args[0] : "data/mnist";
+int[] threadCounts = Environment.ProcessorCount >= 2 ? [1, 2] : [1];
+
+Console.WriteLine($"# HelloDl benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
+Console.WriteLine($"CPU: {MachinePeak.ModelName} ({MachinePeak.Vendor}), {Environment.ProcessorCount} cores, SIMD path {Gemm.Best}, .NET {Environment.Version}");
+Console.WriteLine();
+Console.WriteLine("## Peak");
+var measuredPeak = threadCounts.ToDictionary(t => t, MachinePeak.MeasuredGflops);
+foreach (int t in threadCounts)
+    Console.WriteLine($"- {t} thread(s): theoretical {MachinePeak.Derivation(t)} at the nominal clock; measured FMA-only loop {measuredPeak[t]:F0} GFLOP/s (turbo clock)");
+
+Console.WriteLine();
+Console.WriteLine("## Matrix multiply C[m,n] = A[m,k] B[k,n] (float32)");
+Console.WriteLine("| shape m x n x k | used by | threads | GFLOP/s | % of measured peak | % of theoretical |");
+Console.WriteLine("|---|---|---|---|---|---|");
+var shapes = new (int M, int N, int K, bool TransB, string Use)[]
 {
-    var model = Model.Create(arch, train.ClassNames, seed: 1);
-    var trainer = new Trainer(model, new TrainingOptions { Optimizer = opt });
-    var subset = arch == Architecture.Cnn ? train.Select(Enumerable.Range(0, 6400).ToArray()) : train;
-    var r = trainer.TrainEpoch(subset, test);
-    Console.WriteLine($"{arch}: {r.ImagesPerSecond:N0} img/s, train acc {r.TrainAccuracy:P2}, test acc {r.ValidationAccuracy:P2}, {r.Duration.TotalSeconds:F1}s");
+    (64, 128, 784, true, "MLP fc1 forward (x Wᵀ)"),
+    (64, 64, 128, true, "MLP fc2 forward"),
+    (32, 43264, 9, false, "CNN c1 (im2col, batch 64)"),
+    (64, 7744, 288, false, "CNN c2 (im2col, batch 64)"),
+    (128, 1024, 576, false, "CNN c3 (im2col, batch 64)"),
+    (512, 512, 512, false, "square"),
+};
+foreach (var shape in shapes)
+    foreach (int t in threadCounts)
+    {
+        Parallelism.MaxThreads = t;
+        double gflops = GemmGflops(shape.M, shape.N, shape.K, shape.TransB);
+        Console.WriteLine($"| {shape.M}x{shape.N}x{shape.K} | {shape.Use} | {t} | {gflops:F1} | {100 * gflops / measuredPeak[t]:F0}% | {100 * gflops / MachinePeak.TheoreticalGflops(t):F0}% |");
+    }
+
+Console.WriteLine();
+var clock = Stopwatch.StartNew();
+var train = EmnistLoader.Load(mnistFolder, split: DatasetSplit.Train);
+double loadMs = clock.Elapsed.TotalMilliseconds;
+var test = EmnistLoader.Load(mnistFolder, split: DatasetSplit.Test);
+Console.WriteLine($"MNIST training set (60,000 images) loaded in {loadMs:F0} ms");
+Console.WriteLine();
+Console.WriteLine("## Training and inference on MNIST (batch 64 training, batch 256 inference)");
+Console.WriteLine("| model | threads | images trained | train img/s | test accuracy | infer img/s | managed bytes allocated per batch |");
+Console.WriteLine("|---|---|---|---|---|---|---|");
+foreach (var (architecture, optimizer, images) in new[] { (Architecture.Mlp, OptimizerKind.Sgd, 60_000), (Architecture.Cnn, OptimizerKind.Adam, 19_200) })
+    foreach (int t in threadCounts)
+    {
+        Parallelism.MaxThreads = t;
+        var subset = images == train.Count ? train : train.Select(Enumerable.Range(0, images).ToArray());
+        var model = Model.Create(architecture, train.ClassNames, seed: 1);
+        var trainer = new Trainer(model, new TrainingOptions { Optimizer = optimizer, LearningRate = optimizer == OptimizerKind.Sgd ? 0.05f : null });
+        trainer.TrainEpoch(train.Select(Enumerable.Range(0, 64 * 20).ToArray()));   // warm-up: JIT and buffers
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var epoch = trainer.TrainEpoch(subset);
+        long perBatch = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / ((subset.Count + 63) / 64);
+        var inference = Stopwatch.StartNew();
+        var evaluation = Evaluator.Evaluate(model, test);
+        double inferPerSecond = test.Count / inference.Elapsed.TotalSeconds;
+        Console.WriteLine($"| {architecture} | {t} | {subset.Count:N0} | {epoch.ImagesPerSecond:N0} | {evaluation.Accuracy:P2} | {inferPerSecond:N0} | {perBatch:N0} |");
+    }
+Parallelism.MaxThreads = Environment.ProcessorCount;
+
+static double GemmGflops(int m, int n, int k, bool transB)
+{
+    var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
+    var random = new Random(1);
+    for (int i = 0; i < a.Length; i++) a[i] = random.NextSingle();
+    for (int i = 0; i < b.Length; i++) b[i] = random.NextSingle();
+    for (int w = 0; w < 20; w++) Gemm.Multiply(a, false, b, transB, c, m, n, k);
+    int reps = 0;
+    var clock = Stopwatch.StartNew();
+    while (clock.ElapsedMilliseconds < 400) { Gemm.Multiply(a, false, b, transB, c, m, n, k); reps++; }
+    return 2.0 * m * n * k * reps / clock.Elapsed.TotalSeconds / 1e9;
 }

@@ -9,13 +9,18 @@ namespace HelloDl.Kernels;
 /// </summary>
 public static class Parallelism
 {
-    const long MinimumParallelWork = 200_000;
+    const long MinimumParallelWork = 400_000;
     static int _maxThreads = Environment.ProcessorCount;
     [ThreadStatic] static bool _insideParallelRegion;
     static readonly object PoolGate = new();
     static readonly SemaphoreSlim Wake = new(0);
     static volatile Job? _current;
+    static volatile int _generation;
+    static int _sleepingWorkers;
     static int _workerCount;
+    // Workers spin this long for the next job before sleeping: kernel calls in a training step come
+    // microseconds apart, and waking a sleeping thread costs more than a small kernel.
+    static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5000;
 
     /// <summary>Threads used by the kernels (1..processor count). Defaults to all processors.</summary>
     public static int MaxThreads
@@ -43,7 +48,9 @@ public static class Parallelism
             EnsureWorkers(threads - 1);
             var job = new Job(body, pieces);
             _current = job;
-            Wake.Release(threads - 1);
+            _generation++;
+            int sleeping = Volatile.Read(ref _sleepingWorkers);
+            if (sleeping > 0) Wake.Release(Math.Min(sleeping, threads - 1));
             job.Work();
             job.Done.Wait();
             _current = null;
@@ -65,10 +72,20 @@ public static class Parallelism
     static void WorkerLoop()
     {
         _insideParallelRegion = true;
+        int seen = _generation;
         while (true)
         {
-            Wake.Wait();
-            // A late wake-up may find the job finished (or gone): Work then finds no piece left.
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = new SpinWait();
+            while (_generation == seen && System.Diagnostics.Stopwatch.GetTimestamp() < until) spinner.SpinOnce(sleep1Threshold: -1);
+            if (_generation == seen)
+            {
+                Interlocked.Increment(ref _sleepingWorkers);
+                if (_generation == seen) Wake.Wait();
+                Interlocked.Decrement(ref _sleepingWorkers);
+            }
+            seen = _generation;
+            // A late or spurious wake-up may find the job finished (or gone): Work then finds no piece left.
             _current?.Work();
         }
     }

@@ -11,6 +11,13 @@
     CmdletsToExport      = @(
         'Import-EmnistSet'
         'Get-HelloSample'
+        'New-HelloModel'
+        'Start-HelloTraining'
+        'Measure-HelloModel'
+        'Get-HelloConfusionMatrix'
+        'Export-HelloModel'
+        'Import-HelloModel'
+        'Invoke-HelloClassify'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -50,6 +50,10 @@ public abstract class HelloCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>The error record for a model file that cannot be loaded; its id is the Core's stable id.</summary>
+    protected static ErrorRecord ModelFileError(HelloDl.Serialization.ModelFileException e) =>
+        new(e, e.ErrorId, ErrorCategory.InvalidData, e.Path);
+
     /// <summary>The error record for a data file that cannot be read; its id is the Core's stable id.</summary>
     protected static ErrorRecord DatasetError(DatasetFormatException e) =>
         new(e, e.ErrorId, e.ErrorId is DatasetErrorIds.ImagesFileMissing or DatasetErrorIds.LabelsFileMissing

@@ -66,6 +66,14 @@ public sealed class Model
     /// <summary>Width of the MLP's first hidden layer (0 for other architectures).</summary>
     public int HiddenSize { get; }
 
+    /// <summary>Divides the logits before softmax when reporting confidence (1 = uncalibrated).</summary>
+    public float Temperature { get; set; } = 1;
+    /// <summary>Epochs of training behind these weights.</summary>
+    public int TrainedEpochs { get; set; }
+    /// <summary>A one-line account of the training, e.g. data set, epochs and accuracy; stored in model files.</summary>
+    public string TrainingSummary { get; set; } = "untrained";
+    public DateTime CreatedUtc { get; set; } = DateTime.UtcNow;
+
     /// <summary>All parameter values, in <see cref="Parameters"/> order.</summary>
     public float[] Values { get; }
     /// <summary>All gradients, parallel to <see cref="Values"/>.</summary>
@@ -127,6 +135,22 @@ public sealed class Model
             rows.Add(new LayerSummary(name, module.Describe, Tensor.ShapeText(shape), module.ParameterCount));
         }
         return rows;
+    }
+
+    /// <summary>The summary as a text table, with the total parameter count.</summary>
+    public string SummaryText()
+    {
+        var rows = Summary();
+        int nameWidth = Math.Max(5, rows.Max(r => r.Name.Length)) + 2, layerWidth = Math.Max(5, rows.Max(r => r.Layer.Length)) + 2;
+        int shapeWidth = Math.Max(12, rows.Max(r => r.OutputShape.Length)) + 2;
+        var text = new System.Text.StringBuilder();
+        text.Append("Name".PadRight(nameWidth)).Append("Layer".PadRight(layerWidth)).Append("Output shape".PadRight(shapeWidth)).Append("Parameters".PadLeft(10)).Append('\n');
+        text.Append(new string('-', nameWidth + layerWidth + shapeWidth + 10)).Append('\n');
+        foreach (var row in rows)
+            text.Append(row.Name.PadRight(nameWidth)).Append(row.Layer.PadRight(layerWidth)).Append(row.OutputShape.PadRight(shapeWidth))
+                .Append(row.Parameters.ToString("N0").PadLeft(10)).Append('\n');
+        text.Append($"Total: {ParameterCount:N0} parameters ({WeightCount:N0} weights, {BiasCount:N0} biases); input [1, 28, 28]; classes {string.Join(" ", ClassNames)}");
+        return text.ToString();
     }
 
     public override string ToString() => $"{Architecture} model, {ClassNames.Count} classes, {ParameterCount:N0} parameters";

@@ -21,30 +21,79 @@ public sealed class EpochResult
 /// <summary>Progress within an epoch, reported every few batches.</summary>
 public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount, double Loss, double Accuracy, double ImagesPerSecond, float LearningRate);
 
-/// <summary>A model's results on a data set: accuracy, loss and the confusion matrix.</summary>
+/// <summary>Precision, recall and F1 of one class.</summary>
+public sealed record ClassMetrics(string Class, int Support, double Precision, double Recall, double F1);
+
+/// <summary>One row of a confusion matrix: how the images of one actual class were predicted.</summary>
+public sealed record ConfusionRow(string Actual, IReadOnlyDictionary<string, int> Predicted);
+
+/// <summary>Counts of [actual, predicted] class pairs; rows actual, columns predicted.</summary>
+public sealed class ConfusionMatrix
+{
+    public ConfusionMatrix(IReadOnlyList<string> classNames, int[,] counts)
+    {
+        ClassNames = classNames;
+        Counts = counts;
+    }
+
+    public IReadOnlyList<string> ClassNames { get; }
+    public int[,] Counts { get; }
+    public int this[int actual, int predicted] => Counts[actual, predicted];
+    public int Total => Counts.Cast<int>().Sum();
+
+    /// <summary>One row per actual class, predicted counts by class name: pipes to Export-Csv or Format-Table.</summary>
+    public IReadOnlyList<ConfusionRow> Rows =>
+        ClassNames.Select((actual, a) => new ConfusionRow(actual,
+            ClassNames.Select((predicted, p) => (predicted, p)).ToDictionary(x => x.predicted, x => Counts[a, x.p]))).ToList();
+
+    /// <summary>The matrix as a text table, like hello-dl prints it.</summary>
+    public string ToTable()
+    {
+        int width = Math.Max(5, Counts.Cast<int>().Max().ToString("N0").Length + 1);
+        var text = new System.Text.StringBuilder();
+        text.Append("actual \\ predicted".PadRight(19));
+        foreach (var name in ClassNames) text.Append(name.PadLeft(width));
+        for (int a = 0; a < ClassNames.Count; a++)
+        {
+            text.Append('\n').Append(ClassNames[a].PadRight(19));
+            for (int p = 0; p < ClassNames.Count; p++) text.Append(Counts[a, p].ToString("N0").PadLeft(width));
+        }
+        return text.ToString();
+    }
+
+    public override string ToString() => ToTable();
+}
+
+/// <summary>A model's results on a data set: accuracy, loss, per-class metrics and the confusion matrix.</summary>
 public sealed class Evaluation
 {
     public Evaluation(string dataset, IReadOnlyList<string> classNames, int[,] confusion, double meanLoss)
     {
         Dataset = dataset;
-        ClassNames = classNames;
-        Confusion = confusion;
+        ConfusionMatrix = new ConfusionMatrix(classNames, confusion);
         MeanLoss = meanLoss;
-        for (int a = 0; a < classNames.Count; a++)
-            for (int p = 0; p < classNames.Count; p++)
-            {
-                Count += confusion[a, p];
-                if (a == p) Correct += confusion[a, p];
-            }
+        int classes = classNames.Count;
+        var metrics = new ClassMetrics[classes];
+        for (int c = 0; c < classes; c++)
+        {
+            int truePositives = confusion[c, c], actual = 0, predicted = 0;
+            for (int o = 0; o < classes; o++) { actual += confusion[c, o]; predicted += confusion[o, c]; }
+            Count += actual;
+            Correct += truePositives;
+            double precision = predicted == 0 ? 0 : (double)truePositives / predicted, recall = actual == 0 ? 0 : (double)truePositives / actual;
+            metrics[c] = new ClassMetrics(classNames[c], actual, precision, recall, precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall));
+        }
+        PerClass = metrics;
     }
 
     public string Dataset { get; }
-    public IReadOnlyList<string> ClassNames { get; }
-    /// <summary>[actual, predicted] counts.</summary>
-    public int[,] Confusion { get; }
     public int Count { get; }
     public int Correct { get; }
-    /// <summary>Fraction 0..1.</summary>
+    /// <summary>Fraction 0..1 of images classified right.</summary>
     public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
+    /// <summary>Mean negative log-likelihood of the right class.</summary>
     public double MeanLoss { get; }
+    public IReadOnlyList<ClassMetrics> PerClass { get; }
+    public ConfusionMatrix ConfusionMatrix { get; }
+    public IReadOnlyList<string> ClassNames => ConfusionMatrix.ClassNames;
 }

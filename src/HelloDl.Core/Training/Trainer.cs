@@ -17,7 +17,6 @@ public sealed class Trainer
     readonly Model _model;
     readonly TrainingOptions _options;
     readonly Tape _tape;
-    readonly Random _random;
     LearningRateSchedule _schedule = LearningRateSchedule.Constant;
 
     public Trainer(Model model, TrainingOptions options)
@@ -25,8 +24,7 @@ public sealed class Trainer
         options.Validate();
         _model = model;
         _options = options;
-        _random = new Random(options.Seed);
-        _tape = new Tape { Random = new Random(unchecked(options.Seed * 7919 + 1)) };
+        _tape = new Tape();
         Optimizer = options.Optimizer switch
         {
             OptimizerKind.Sgd => new Sgd(model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay),
@@ -40,6 +38,27 @@ public sealed class Trainer
 
     /// <summary>Epochs completed so far.</summary>
     public int CompletedEpochs { get; private set; }
+
+    public TrainingOptions Options => _options;
+
+    /// <summary>
+    /// Each epoch draws its shuffling, augmentation and dropout from random sources seeded by
+    /// (seed, epoch), so a run resumed from a checkpoint continues exactly as if never stopped.
+    /// </summary>
+    Random EpochRandom(int epoch, int stream) => new(unchecked(_options.Seed * 1_000_003 + epoch * 7919 + stream));
+
+    /// <summary>Continues from a checkpoint: optimizer state, step count and completed epochs.</summary>
+    public void Restore(int completedEpochs, long optimizerSteps, IReadOnlyDictionary<string, float[]> optimizerState)
+    {
+        foreach (var (name, buffer) in Optimizer.State)
+        {
+            if (!optimizerState.TryGetValue(name, out var saved) || saved.Length != buffer.Length)
+                throw new ArgumentException($"The checkpoint has no optimizer state '{name}' of {buffer.Length} values.");
+            saved.CopyTo(buffer, 0);
+        }
+        Optimizer.RestoreStepCount(optimizerSteps);
+        CompletedEpochs = completedEpochs;
+    }
 
     /// <summary>The learning rate the next step will use.</summary>
     public float CurrentLearningRate => _schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
@@ -60,10 +79,11 @@ public sealed class Trainer
     public EpochResult TrainEpoch(ImageDataset training, ImageDataset? validation = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var batcher = new Batcher(training, _options.BatchSize, _model.Normalization, _options.Augmentation, _random);
+        int epoch = CompletedEpochs + 1;
+        var batcher = new Batcher(training, _options.BatchSize, _model.Normalization, _options.Augmentation, EpochRandom(epoch, 0));
+        _tape.Random = EpochRandom(epoch, 1);
         var schedule = ScheduleFor(batcher.BatchCount);
         batcher.Shuffle();
-        int epoch = CompletedEpochs + 1;
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
         int correct = 0, seen = 0;
@@ -90,7 +110,11 @@ public sealed class Trainer
                 progress(new BatchProgress(epoch, b + 1, batcher.BatchCount, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, rate));
         }
         clock.Stop();
-        if (!stopped) CompletedEpochs = epoch;
+        if (!stopped)
+        {
+            CompletedEpochs = epoch;
+            _model.TrainedEpochs++;
+        }
         var evaluation = validation is null || stopped ? null : Evaluator.Evaluate(_model, validation, cancellation: cancellation);
         return new EpochResult
         {

@@ -1,0 +1,81 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.Metadata;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace HelloDl.Imaging;
+
+/// <summary>
+/// Decodes image files (PNG, JPEG, BMP, GIF, TIFF, WebP, ...) with ImageSharp, within bounds a
+/// hostile file cannot push past: the file size, the pixel count (checked from the header before
+/// decoding) and one frame only. EXIF orientation is applied and transparency is laid on white
+/// paper, so what comes out is what a person sees.
+/// </summary>
+public static class ImageReader
+{
+    public const long MaxFileBytes = 64L << 20;
+    public const long MaxPixels = 40_000_000;
+
+    static readonly Configuration FirstFrameOnly = CreateConfiguration();
+
+    static Configuration CreateConfiguration()
+    {
+        var configuration = Configuration.Default.Clone();
+        configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = FrameDecodingMode.First, MaxFrames = 1 });
+        configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
+        return configuration;
+    }
+
+    public static LuminanceImage Read(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"{path}: no such file.", path);
+        if (info.Length == 0) throw new ImageReadException(ImageErrorIds.Empty, path, "the file is empty.");
+        if (info.Length > MaxFileBytes)
+            throw new ImageReadException(ImageErrorIds.TooLarge, path, $"the file is {info.Length:N0} bytes; images over {MaxFileBytes:N0} bytes are refused.");
+        return Decode(File.ReadAllBytes(path), path);
+    }
+
+    public static LuminanceImage Decode(byte[] bytes, string path)
+    {
+        IImageInfo? header;
+        try { header = Image.Identify(FirstFrameOnly, bytes, out _); }
+        catch (Exception e) when (e is ImageFormatException or InvalidImageContentException or NotSupportedException)
+        {
+            throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image header cannot be read ({e.Message}).", e);
+        }
+        if (header is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
+        if ((long)header.Width * header.Height > MaxPixels || header.Width <= 0 || header.Height <= 0)
+            throw new ImageReadException(ImageErrorIds.TooLarge, path, $"the image claims {header.Width:N0} x {header.Height:N0} pixels; at most {MaxPixels:N0} pixels are decoded.");
+        try
+        {
+            using var image = Image.Load<Rgba32>(FirstFrameOnly, bytes);
+            image.Mutate(x => x.AutoOrient());
+            var pixels = new float[image.Width * image.Height];
+            int width = image.Width;
+            image.ProcessPixelRows(rows =>
+            {
+                for (int y = 0; y < rows.Height; y++)
+                {
+                    var row = rows.GetRowSpan(y);
+                    for (int x = 0; x < row.Length; x++)
+                    {
+                        var p = row[x];
+                        // Rec. 601 luma, then alpha over white paper.
+                        float luma = (0.299f * p.R + 0.587f * p.G + 0.114f * p.B) / 255f;
+                        float alpha = p.A / 255f;
+                        pixels[y * width + x] = alpha * luma + (1 - alpha);
+                    }
+                }
+            });
+            return new LuminanceImage(image.Width, image.Height, pixels);
+        }
+        catch (Exception e) when (e is ImageFormatException or InvalidImageContentException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image data is corrupt or truncated ({e.Message}).", e);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using HelloDl.Imaging;
+using HelloDl.Nn;
+using HelloDl.Tensors;
+
+namespace HelloDl.Inference;
+
+/// <summary>One input to classify: a 28x28 MNIST-style image (null when blank) and where it came from.</summary>
+public sealed record ClassifierInput(GrayImage? Image, string? Path = null, string? Dataset = null, int? Index = null, string? Actual = null);
+
+/// <summary>
+/// Classifies batches of MNIST-style images with a model in evaluation mode. The model is only
+/// read, so many threads may classify with one model at once.
+/// </summary>
+public static class Classifier
+{
+    /// <summary>The default threshold below which an answer is marked not confident.</summary>
+    public const float DefaultMinimumConfidence = 0.9f;
+
+    public static ClassificationResult[] Classify(Model model, IReadOnlyList<ClassifierInput> inputs, float minimumConfidence = DefaultMinimumConfidence)
+    {
+        var images = inputs.Where(i => i.Image is not null).ToList();
+        int classes = model.ClassNames.Count;
+        var probabilities = new float[Math.Max(1, images.Count) * classes];
+        if (images.Count > 0)
+        {
+            var batch = new Tensor(images.Count, 1, 28, 28);
+            var data = batch.Data;
+            var normalization = model.Normalization;
+            for (int n = 0; n < images.Count; n++)
+            {
+                var pixels = images[n].Image!.Pixels;
+                if (pixels.Length != 784) throw new ArgumentException("Inputs must be 28x28 images.", nameof(inputs));
+                for (int p = 0; p < 784; p++) data[n * 784 + p] = pixels[p] * normalization.Scale + normalization.Offset;
+            }
+            model.PredictProbabilities(batch, probabilities);
+            Calibrate(probabilities, classes, model.Temperature);
+        }
+        var results = new ClassificationResult[inputs.Count];
+        int next = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i];
+            if (input.Image is null)
+            {
+                results[i] = new ClassificationResult { Path = input.Path, Dataset = input.Dataset, Index = input.Index, Actual = input.Actual, IsBlank = true };
+                continue;
+            }
+            int rowStart = next++ * classes;
+            var top = Enumerable.Range(0, classes).OrderByDescending(c => probabilities[rowStart + c]).Take(Math.Min(3, classes))
+                .Select(c => new Candidate(model.ClassNames[c], probabilities[rowStart + c])).ToArray();
+            results[i] = new ClassificationResult
+            {
+                Path = input.Path, Dataset = input.Dataset, Index = input.Index, Actual = input.Actual,
+                Label = top[0].Label, Confidence = top[0].Probability, IsConfident = top[0].Probability >= minimumConfidence,
+                Alternatives = top,
+            };
+        }
+        return results;
+    }
+
+    /// <summary>softmax(log p / T) per row: temperature scaling of the model's probabilities.</summary>
+    internal static void Calibrate(Span<float> probabilities, int classes, float temperature)
+    {
+        if (temperature == 1) return;
+        for (int r = 0; r < probabilities.Length / classes; r++)
+        {
+            var row = probabilities.Slice(r * classes, classes);
+            double sum = 0;
+            for (int c = 0; c < classes; c++) sum += row[c] = MathF.Exp(MathF.Log(Math.Max(row[c], 1e-30f)) / temperature);
+            for (int c = 0; c < classes; c++) row[c] = (float)(row[c] / sum);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.Json;
+using HelloDl.Nn;
+
+namespace HelloDl.Serialization;
+
+/// <summary>A training checkpoint: the model plus what is needed to continue training it.</summary>
+public sealed record Checkpoint(Model Model, int CompletedEpochs, string Optimizer, long OptimizerSteps, IReadOnlyDictionary<string, float[]> OptimizerState);
+
+/// <summary>
+/// HelloDl model files: safetensors whose tensor names are the model's hierarchical parameter
+/// names (fc1.weight, ...) and whose metadata holds everything needed to classify with nothing
+/// else: format version, architecture, class names, input normalisation, calibration and a
+/// training summary. Files are written atomically (temporary file, flush, rename), so a crash or
+/// Ctrl+C never leaves half a model behind; loading validates strictly and builds the model only
+/// when every check has passed.
+/// </summary>
+public static class ModelFile
+{
+    public const int FormatVersion = 1;
+    const string FormatName = "hellodl.model";
+    const string OptimizerPrefix = "optimizer.";
+
+    public static void Save(Model model, string path) => WriteAtomically(path, ModelTensors(model), ModelMetadata(model));
+
+    public static void SaveCheckpoint(Model model, string path, int completedEpochs, string optimizer, long optimizerSteps, IReadOnlyDictionary<string, float[]> optimizerState)
+    {
+        var tensors = ModelTensors(model);
+        foreach (var (name, values) in optimizerState) tensors.Add(new NamedTensor(OptimizerPrefix + name, [values.Length], values));
+        var metadata = ModelMetadata(model);
+        metadata["checkpoint_completed_epochs"] = completedEpochs.ToString(CultureInfo.InvariantCulture);
+        metadata["checkpoint_optimizer"] = optimizer;
+        metadata["checkpoint_optimizer_steps"] = optimizerSteps.ToString(CultureInfo.InvariantCulture);
+        WriteAtomically(path, tensors, metadata);
+    }
+
+    /// <summary>Loads a model (a checkpoint loads too: its optimizer state is ignored).</summary>
+    public static Model Load(string path) => LoadContent(path, out _).Model;
+
+    public static Checkpoint LoadCheckpoint(string path)
+    {
+        var (model, content) = LoadContent(path, out var optimizerState);
+        var metadata = content.Metadata;
+        if (!metadata.TryGetValue("checkpoint_completed_epochs", out var epochs) || !metadata.TryGetValue("checkpoint_optimizer", out var optimizer)
+            || !metadata.TryGetValue("checkpoint_optimizer_steps", out var steps)
+            || !int.TryParse(epochs, NumberStyles.None, CultureInfo.InvariantCulture, out int completed)
+            || !long.TryParse(steps, NumberStyles.None, CultureInfo.InvariantCulture, out long stepCount))
+            throw new ModelFileException(ModelFileErrorIds.NotACheckpoint, path, "this is a model file, not a training checkpoint (it has no optimizer state).");
+        return new Checkpoint(model, completed, optimizer, stepCount, optimizerState);
+    }
+
+    static List<NamedTensor> ModelTensors(Model model) =>
+        model.Parameters.Select(p => new NamedTensor(p.Name, p.Value.Shape, p.Value.Data.ToArray())).ToList();
+
+    static Dictionary<string, string> ModelMetadata(Model model) => new(StringComparer.Ordinal)
+    {
+        ["format"] = FormatName,
+        ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+        ["architecture"] = model.Architecture.ToString(),
+        ["hidden_size"] = model.HiddenSize.ToString(CultureInfo.InvariantCulture),
+        ["class_names"] = JsonSerializer.Serialize(model.ClassNames),
+        ["input_mean"] = model.Normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
+        ["input_std"] = model.Normalization.StandardDeviation.ToString("R", CultureInfo.InvariantCulture),
+        ["temperature"] = model.Temperature.ToString("R", CultureInfo.InvariantCulture),
+        ["trained_epochs"] = model.TrainedEpochs.ToString(CultureInfo.InvariantCulture),
+        ["training_summary"] = model.TrainingSummary,
+        ["created_utc"] = model.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
+    };
+
+    static void WriteAtomically(string path, IReadOnlyList<NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        string temporary = full + $".{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                SafeTensors.Write(file, tensors, metadata);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    static (Model Model, SafeTensorsContent Content) LoadContent(string path, out Dictionary<string, float[]> optimizerState)
+    {
+        SafeTensorsContent content;
+        try { content = SafeTensors.Read(path); }
+        catch (EndOfStreamException e) { throw new ModelFileException(ModelFileErrorIds.Truncated, path, "the file ends early: it is truncated.", e); }
+        var metadata = content.Metadata;
+        string Required(string key) => metadata.TryGetValue(key, out var value) ? value
+            : throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"the metadata has no '{key}': not a HelloDl model file.");
+
+        if (!metadata.TryGetValue("format", out var format) || format != FormatName)
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "a safetensors file, but not a HelloDl model (its metadata has no format 'hellodl.model').");
+        if (!int.TryParse(Required("format_version"), NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1)
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"format_version '{metadata["format_version"]}' is not a version number.");
+        if (version > FormatVersion)
+            throw new ModelFileException(ModelFileErrorIds.NewerVersion, path,
+                $"written in model format version {version} by a newer HelloDl; this HelloDl reads up to version {FormatVersion}. Update the HelloDl module to load it.");
+        if (!Enum.TryParse<Architecture>(Required("architecture"), ignoreCase: false, out var architecture) || !Enum.IsDefined(architecture))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"unknown architecture '{metadata["architecture"]}'.");
+        string[]? classNames;
+        try { classNames = JsonSerializer.Deserialize<string[]>(Required("class_names")); }
+        catch (JsonException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "class_names is not a JSON array of strings.", e); }
+        if (classNames is null || classNames.Length < 2 || classNames.Any(string.IsNullOrEmpty) || classNames.Distinct().Count() != classNames.Length)
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "class_names must list at least two distinct, non-empty names.");
+        int hiddenSize = ParseInt(metadata, "hidden_size", 128, path);
+        if (hiddenSize is < 0 or > 1 << 16) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"hidden_size {hiddenSize} is out of range.");
+
+        var model = Model.Create(architecture, classNames, seed: 0, hiddenSize: architecture == Architecture.Mlp ? hiddenSize : 128);
+        var normalization = new InputNormalization(ParseFloat(metadata, "input_mean", path), ParseFloat(metadata, "input_std", path));
+        if (normalization != model.Normalization)
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"input normalisation (mean {normalization.Mean}, std {normalization.StandardDeviation}) differs from the {architecture} model's.");
+
+        var byName = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
+        optimizerState = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var tensor in content.Tensors)
+        {
+            if (tensor.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizerState[tensor.Name[OptimizerPrefix.Length..]] = tensor.Values;
+            else byName[tensor.Name] = tensor;
+        }
+        foreach (var (name, value) in model.Parameters)
+        {
+            if (!byName.Remove(name, out var tensor))
+                throw new ModelFileException(ModelFileErrorIds.WrongShape, path, $"tensor '{name}' of the {architecture} model is missing.");
+            if (!tensor.Shape.SequenceEqual(value.Shape))
+                throw new ModelFileException(ModelFileErrorIds.WrongShape, path,
+                    $"tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}] but the {architecture} model with {classNames.Length} classes needs [{string.Join(", ", value.Shape)}].");
+            if (tensor.Values.Any(v => !float.IsFinite(v)))
+                throw new ModelFileException(ModelFileErrorIds.BadTensor, path, $"tensor '{name}' holds NaN or infinite values.");
+            tensor.Values.CopyTo(value.Data);
+        }
+        if (byName.Count > 0)
+            throw new ModelFileException(ModelFileErrorIds.WrongShape, path, $"unexpected tensor(s) for a {architecture} model: {string.Join(", ", byName.Keys)}.");
+
+        model.Temperature = ParseFloat(metadata, "temperature", path, fallback: 1);
+        if (!(model.Temperature > 0) || !float.IsFinite(model.Temperature))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"temperature {model.Temperature} must be a positive number.");
+        model.TrainedEpochs = ParseInt(metadata, "trained_epochs", 0, path);
+        model.TrainingSummary = metadata.GetValueOrDefault("training_summary", "");
+        if (DateTime.TryParse(metadata.GetValueOrDefault("created_utc"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var created)) model.CreatedUtc = created;
+        return (model, content);
+    }
+
+    static int ParseInt(IReadOnlyDictionary<string, string> metadata, string key, int fallback, string path) =>
+        !metadata.TryGetValue(key, out var text) ? fallback
+        : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value
+        : throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"metadata '{key}' = '{text}' is not an integer.");
+
+    static float ParseFloat(IReadOnlyDictionary<string, string> metadata, string key, string path, float? fallback = null) =>
+        !metadata.TryGetValue(key, out var text)
+            ? fallback ?? throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"the metadata has no '{key}'.")
+        : float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) ? value
+        : throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"metadata '{key}' = '{text}' is not a number.");
+}

@@ -1,0 +1,163 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+
+namespace HelloDl.Serialization;
+
+/// <summary>One F32 tensor of a safetensors file.</summary>
+public sealed record NamedTensor(string Name, int[] Shape, float[] Values);
+
+/// <summary>The contents of a safetensors file: tensors in file order and the string metadata.</summary>
+public sealed record SafeTensorsContent(IReadOnlyList<NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
+/// mapping each tensor name to dtype, shape and [begin, end) byte offsets into the data that
+/// follows, an optional "__metadata__" string map, then the raw little-endian data. Only F32 is
+/// written or accepted. Reading validates everything before trusting any number in the header.
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>Headers larger than this are refused (the format's own reference reader uses 100 MB).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+    const string MetadataKey = "__metadata__";
+
+    public static void Write(Stream stream, IReadOnlyList<NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        using var json = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(json))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject(MetadataKey);
+            foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) writer.WriteString(key, value);
+            writer.WriteEndObject();
+            long offset = 0;
+            foreach (var tensor in tensors)
+            {
+                writer.WriteStartObject(tensor.Name);
+                writer.WriteString("dtype", "F32");
+                writer.WriteStartArray("shape");
+                foreach (int d in tensor.Shape) writer.WriteNumberValue(d);
+                writer.WriteEndArray();
+                writer.WriteStartArray("data_offsets");
+                writer.WriteNumberValue(offset);
+                writer.WriteNumberValue(offset += 4L * tensor.Values.Length);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
+        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+        int padding = (int)((8 - json.Length % 8) % 8);
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
+        stream.Write(length);
+        json.Position = 0;
+        json.CopyTo(stream);
+        for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
+        Span<byte> word = stackalloc byte[4];
+        foreach (var tensor in tensors)
+        {
+            if (BitConverter.IsLittleEndian) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
+            else foreach (float v in tensor.Values) { BinaryPrimitives.WriteSingleLittleEndian(word, v); stream.Write(word); }
+        }
+    }
+
+    public static SafeTensorsContent Read(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long fileLength = file.Length;
+        Span<byte> lengthBytes = stackalloc byte[8];
+        if (file.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
+            throw new ModelFileException(ModelFileErrorIds.Truncated, path, $"the file is {fileLength} bytes long, too short for a safetensors header.");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLength < 2 || headerLength > MaxHeaderBytes)
+            throw new ModelFileException(ModelFileErrorIds.NotSafetensors, path, $"not a safetensors file: the header length field says {headerLength:N0} bytes.");
+        if ((long)headerLength > fileLength - 8)
+            throw new ModelFileException(ModelFileErrorIds.Truncated, path, $"the header claims {headerLength:N0} bytes but only {fileLength - 8:N0} follow: the file is truncated.");
+        var header = new byte[headerLength];
+        file.ReadExactly(header);
+
+        JsonDocument document;
+        try { document = JsonDocument.Parse(header.AsMemory().TrimEnd((byte)' ')); }
+        catch (JsonException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"the safetensors header is not valid JSON ({e.Message}).", e); }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "the safetensors header is not a JSON object.");
+            long dataLength = fileLength - 8 - (long)headerLength;
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var entries = new List<(string Name, int[] Shape, long Begin, long End)>();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name == MetadataKey) ReadMetadata(property.Value, metadata, path);
+                else entries.Add(ReadEntry(property, path));
+            }
+            // Offsets must tile the data exactly: no gaps, no overlaps, nothing outside the file.
+            long expected = 0;
+            foreach (var entry in entries.OrderBy(e => e.Begin))
+            {
+                if (entry.Begin != expected)
+                    throw new ModelFileException(ModelFileErrorIds.BadTensor, path, $"tensor '{entry.Name}' starts at byte {entry.Begin} of the data, expected {expected}: offsets must be contiguous.");
+                expected = entry.End;
+            }
+            if (expected != dataLength)
+                throw new ModelFileException(expected > dataLength ? ModelFileErrorIds.Truncated : ModelFileErrorIds.BadTensor, path,
+                    $"the tensors cover {expected:N0} bytes of data but the file holds {dataLength:N0}" + (expected > dataLength ? ": the file is truncated." : "."));
+
+            var tensors = new List<NamedTensor>(entries.Count);
+            long dataStart = 8 + (long)headerLength;
+            foreach (var entry in entries)
+            {
+                var values = new float[(entry.End - entry.Begin) / 4];
+                file.Position = dataStart + entry.Begin;
+                file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                if (!BitConverter.IsLittleEndian)
+                    for (int i = 0; i < values.Length; i++) values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(values[i])));
+                tensors.Add(new NamedTensor(entry.Name, entry.Shape, values));
+            }
+            return new SafeTensorsContent(tensors, metadata);
+        }
+    }
+
+    static void ReadMetadata(JsonElement element, Dictionary<string, string> metadata, string path)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "__metadata__ is not a JSON object.");
+        foreach (var item in element.EnumerateObject())
+        {
+            if (item.Value.ValueKind != JsonValueKind.String)
+                throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"metadata '{item.Name}' is not a string.");
+            metadata[item.Name] = item.Value.GetString()!;
+        }
+    }
+
+    static (string Name, int[] Shape, long Begin, long End) ReadEntry(JsonProperty property, string path)
+    {
+        string name = property.Name;
+        var value = property.Value;
+        ModelFileException Bad(string problem) => new(ModelFileErrorIds.BadTensor, path, $"tensor '{name}': {problem}");
+        if (value.ValueKind != JsonValueKind.Object) throw Bad("its entry is not a JSON object.");
+        if (!value.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
+            throw Bad("no dtype.");
+        if (dtype.GetString() != "F32") throw Bad($"dtype {dtype.GetString()} is not supported (only F32).");
+        if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array || shapeElement.GetArrayLength() > 8)
+            throw Bad("no valid shape.");
+        var shape = new int[shapeElement.GetArrayLength()];
+        long count = 1;
+        int i = 0;
+        foreach (var d in shapeElement.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out shape[i]) || shape[i] < 0) throw Bad("shape has a dimension that is not a non-negative integer.");
+            count *= shape[i++];
+            if (count > int.MaxValue) throw Bad("shape is too large.");
+        }
+        if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+            throw Bad("data_offsets is not a [begin, end] pair.");
+        var pair = offsets.EnumerateArray().ToArray();
+        if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+            throw Bad("data_offsets are not increasing non-negative integers.");
+        if (end - begin != 4 * count) throw Bad($"shape [{string.Join(", ", shape)}] needs {4 * count} bytes but data_offsets span {end - begin}.");
+        return (name, shape, begin, end);
+    }
+}

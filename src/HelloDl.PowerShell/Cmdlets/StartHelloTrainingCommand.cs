@@ -1,0 +1,155 @@
+using System.Management.Automation;
+using HelloDl.Data;
+using HelloDl.Nn;
+using HelloDl.Serialization;
+using HelloDl.Training;
+
+namespace HelloDl.PowerShell.Cmdlets;
+
+/// <summary>
+/// Start-HelloTraining: trains a model in place, one epoch object at a time. Ctrl+C stops after
+/// the current batch; the model stays usable and the last checkpoint (written after each
+/// completed epoch) stays valid.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "HelloTraining", SupportsShouldProcess = true)]
+[OutputType(typeof(EpochResult), typeof(Model))]
+public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
+{
+    readonly CancellationTokenSource _stop = new();
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNull]
+    public Model? Model { get; set; }
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public ImageDataset? TrainingSet { get; set; }
+
+    /// <summary>Evaluated after each epoch.</summary>
+    [Parameter]
+    public ImageDataset? ValidationSet { get; set; }
+
+    /// <summary>Total epochs; with -Resume, training continues up to this many.</summary>
+    [Parameter]
+    [ValidateRange(1, 10000)]
+    public int Epochs { get; set; } = 3;
+
+    [Parameter]
+    [ValidateRange(1, 65536)]
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Default: 0.001 for Adam/AdamW, 0.05 for SGD.</summary>
+    [Parameter]
+    [ValidateRange(1e-7, 10.0)]
+    public float LearningRate { get; set; }
+
+    [Parameter]
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Adam;
+
+    [Parameter]
+    [ValidateRange(0.0, 0.999)]
+    public float Momentum { get; set; } = 0.9f;
+
+    [Parameter]
+    [ValidateRange(0.0, 1.0)]
+    public float WeightDecay { get; set; }
+
+    [Parameter]
+    public ScheduleKind Schedule { get; set; } = ScheduleKind.Cosine;
+
+    /// <summary>Random shifts, rotations, scaling and flipped pixels on the training images.</summary>
+    [Parameter]
+    public SwitchParameter Augment { get; set; }
+
+    /// <summary>Fixes shuffling, dropout and augmentation.</summary>
+    [Parameter]
+    public int Seed { get; set; } = 1;
+
+    /// <summary>A checkpoint (model and optimizer state) is written here after every epoch.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CheckpointPath { get; set; }
+
+    /// <summary>Continue from -CheckpointPath instead of starting afresh.</summary>
+    [Parameter]
+    public SwitchParameter Resume { get; set; }
+
+    /// <summary>Also emit the trained model at the end.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var model = Model!;
+        var training = TrainingSet!;
+        CheckClasses(model, training, nameof(TrainingSet));
+        if (ValidationSet is not null) CheckClasses(model, ValidationSet, nameof(ValidationSet));
+        string? checkpoint = CheckpointPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CheckpointPath);
+        if (Resume && checkpoint is null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Resume needs -CheckpointPath."), "ResumeWithoutCheckpoint", ErrorCategory.InvalidArgument, null));
+
+        var options = new TrainingOptions
+        {
+            Epochs = Epochs, BatchSize = BatchSize, Optimizer = Optimizer, Momentum = Momentum, WeightDecay = WeightDecay,
+            LearningRate = MyInvocation.BoundParameters.ContainsKey(nameof(LearningRate)) ? LearningRate : Optimizer == OptimizerKind.Sgd ? 0.05f : null,
+            Schedule = Schedule, Seed = Seed, Augmentation = Augment ? new Augmentation() : null,
+        };
+        var trainer = new Trainer(model, options);
+        if (Resume) RestoreFrom(checkpoint!, model, trainer);
+
+        while (trainer.CompletedEpochs < Epochs && !_stop.IsCancellationRequested)
+        {
+            var epoch = trainer.TrainEpoch(training, ValidationSet, ShowProgress, _stop.Token);
+            if (epoch.Stopped) break;
+            model.TrainingSummary = $"{training.Name}, {model.TrainedEpochs} epoch(s), {Optimizer}" +
+                (epoch.ValidationAccuracy is double accuracy ? $", {ValidationSet!.Name} accuracy {accuracy:P2}" : $", training accuracy {epoch.TrainAccuracy:P2}");
+            if (checkpoint is not null && ShouldProcess(checkpoint, $"Write checkpoint after epoch {epoch.Epoch}"))
+                ModelFile.SaveCheckpoint(model, checkpoint, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
+            WriteObject(epoch);
+        }
+        WriteProgress(new ProgressRecord(1, "Training", "Done") { RecordType = ProgressRecordType.Completed });
+        if (PassThru) WriteObject(model);
+    }
+
+    void ShowProgress(BatchProgress p)
+    {
+        double secondsLeft = (Epochs - p.Epoch + 1.0 - (double)p.Batch / p.BatchCount) * p.BatchCount * BatchSize / Math.Max(1, p.ImagesPerSecond);
+        WriteProgress(new ProgressRecord(1, $"Training {Model!.Architecture} on {TrainingSet!.Name}",
+            $"Epoch {p.Epoch}/{Epochs}, batch {p.Batch}/{p.BatchCount}: loss {p.Loss:F4}, accuracy {p.Accuracy:P1}, {p.ImagesPerSecond:N0} images/s")
+        {
+            PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.BatchCount + p.Batch) / (Epochs * p.BatchCount)),
+            SecondsRemaining = (int)Math.Min(int.MaxValue, secondsLeft),
+        });
+    }
+
+    void RestoreFrom(string path, Model model, Trainer trainer)
+    {
+        Checkpoint saved;
+        try { saved = ModelFile.LoadCheckpoint(path); }
+        catch (ModelFileException e) { ThrowTerminatingError(ModelFileError(e)); return; }
+        catch (IOException e) { ThrowTerminatingError(new ErrorRecord(e, "CheckpointReadFailed", ErrorCategory.ReadError, path)); return; }
+        if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount)
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{path} holds a {saved.Model} checkpoint, not one for {model}."),
+                "CheckpointModelMismatch", ErrorCategory.InvalidData, path));
+        if (saved.Optimizer != Optimizer.ToString())
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{path} was trained with {saved.Optimizer}; resume with -Optimizer {saved.Optimizer}."),
+                "CheckpointOptimizerMismatch", ErrorCategory.InvalidArgument, path));
+        saved.Model.Values.CopyTo(model.Values, 0);
+        model.TrainedEpochs = saved.Model.TrainedEpochs;
+        model.TrainingSummary = saved.Model.TrainingSummary;
+        trainer.Restore(saved.CompletedEpochs, saved.OptimizerSteps, saved.OptimizerState);
+        WriteVerbose($"Resumed from {path} after epoch {saved.CompletedEpochs} ({saved.OptimizerSteps:N0} optimizer steps).");
+    }
+
+    void CheckClasses(Model model, ImageDataset data, string parameter)
+    {
+        if (!data.ClassNames.SequenceEqual(model.ClassNames))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(
+                $"-{parameter} {data.Name} has classes '{string.Join(" ", data.ClassNames)}' but the model has '{string.Join(" ", model.ClassNames)}'."),
+                "ClassesDoNotMatch", ErrorCategory.InvalidArgument, data));
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    public void Dispose() => _stop.Dispose();
+}

@@ -45,7 +45,7 @@ public static class MnistPreprocessor
         float median = sorted[sorted.Length / 2];
         bool darkInk = median >= 0.5f;   // mostly light: paper is light, ink dark
         float paper = darkInk ? median : 1 - median;
-        float strongest = darkInk ? 1 - sorted[(int)(sorted.Length * 0.002)] : sorted[(int)(sorted.Length * 0.998)];
+        float strongest = darkInk ? 1 - sorted[0] : sorted[^1];
         float paperInk = 1 - paper;
         float contrast = strongest - paperInk;
         if (contrast < MinimumContrast) return null;

@@ -1,0 +1,246 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $script:train = Import-EmnistSet -Path $MnistFolder
+    $script:test = Import-EmnistSet -Path $MnistFolder -Split Test
+    $script:subset = $train.Select([int[]](0..9999))
+    $script:model = New-HelloModel -Architecture Mlp -ClassesFrom $train -Seed 1
+    $script:epochs = @(Start-HelloTraining -Model $model -TrainingSet $subset -ValidationSet $test -Epochs 1 -Optimizer Sgd)
+    $script:evaluation = Measure-HelloModel -Model $model -Dataset $test
+}
+
+Describe 'New-HelloModel' {
+    It 'builds hello-dl''s MLP with its parameter counts and a layer summary view' {
+        $mlp = New-HelloModel Mlp -ClassNames (0..9 | ForEach-Object { "$_" })
+        $mlp.WeightCount | Should -Be 109184
+        $mlp.BiasCount | Should -Be 202
+        $text = $mlp | Out-String
+        $text | Should -BeLike '*fc1*Linear(784→128)*100,480*'
+        $text | Should -BeLike '*Total: 109,386 parameters*'
+    }
+
+    It 'builds the CNN for 26 letters with 136,736 weights and 442 biases' {
+        $cnn = New-HelloModel Cnn -ClassNames ([char[]]'abcdefghijklmnopqrstuvwxyz' | ForEach-Object { "$_" })
+        $cnn.WeightCount | Should -Be 136736
+        $cnn.BiasCount | Should -Be 442
+    }
+
+    It 'refuses duplicate class names with an error id' {
+        { New-HelloModel Linear -ClassNames 'a', 'a' } | Should -Throw -ErrorId 'InvalidClassNames,*'
+    }
+}
+
+Describe 'Start-HelloTraining' {
+    It 'reaches 90% on the MNIST test set after one epoch on 10,000 images' {
+        $epochs[0].ValidationAccuracy | Should -BeGreaterOrEqual 0.90
+        $evaluation.Accuracy | Should -BeGreaterOrEqual 0.90
+    }
+
+    It 'emits one typed epoch object with the figures a log needs' {
+        $epochs.Count | Should -Be 1
+        $epochs[0] | Should -BeOfType ([HelloDl.Training.EpochResult])
+        $epochs[0].Epoch | Should -Be 1
+        $epochs[0].Images | Should -Be 10000
+        $epochs[0].TrainLoss | Should -BeGreaterThan 0
+        $epochs[0].ImagesPerSecond | Should -BeGreaterThan 0
+        $csv = $epochs | ConvertTo-Csv
+        $csv[0] | Should -BeLike '*"TrainLoss"*"ValidationAccuracy"*'
+    }
+
+    It 'refuses a data set whose classes differ from the model''s' {
+        $letters = New-HelloModel Linear -ClassNames 'a', 'b'
+        { Start-HelloTraining $letters $subset } | Should -Throw -ErrorId 'ClassesDoNotMatch,*'
+    }
+}
+
+Describe 'Measure-HelloModel' {
+    It 'returns accuracy as a fraction and a confusion matrix that sums to the data set' {
+        $evaluation.Count | Should -Be 10000
+        $evaluation.Accuracy | Should -BeLessOrEqual 1
+        $evaluation.ConfusionMatrix.Total | Should -Be 10000
+        ($evaluation.PerClass | Measure-Object Support -Sum).Sum | Should -Be 10000
+        $diagonal = 0; foreach ($i in 0..9) { $diagonal += $evaluation.ConfusionMatrix[$i, $i] }
+        $diagonal | Should -Be $evaluation.Correct
+    }
+
+    It 'gives the confusion matrix as rows: actual per row, predicted per column' {
+        $rows = $evaluation | Get-HelloConfusionMatrix
+        $rows.Count | Should -Be 10
+        $rows[7].Actual | Should -Be '7'
+        $predictedAsThree = ($rows | Measure-Object -Property '3' -Sum).Sum
+        $three = $evaluation.PerClass | Where-Object Class -eq '3'
+        [math]::Round($three.Precision * $predictedAsThree) | Should -Be $evaluation.ConfusionMatrix[3, 3]
+        $csv = $rows | ConvertTo-Csv
+        $csv[0] | Should -Be '"Actual","0","1","2","3","4","5","6","7","8","9"'
+    }
+
+    It 'shows hello-dl''s table by default' {
+        ($evaluation | Out-String) | Should -BeLike '*mnist-test: accuracy*actual \ predicted*'
+    }
+
+    It 'fails a weak model with AccuracyBelowMinimum, as a CI gate' {
+        $untrained = New-HelloModel Mlp -ClassesFrom $train -Seed 5
+        { Measure-HelloModel $untrained $test -MinimumAccuracy 0.98 } | Should -Throw -ErrorId 'AccuracyBelowMinimum,HelloDl.PowerShell.Cmdlets.MeasureHelloModelCommand'
+        { Measure-HelloModel $model $test -MinimumAccuracy 0.5 } | Should -Not -Throw
+    }
+
+    It 'makes pwsh exit non-zero when the gate fails' {
+        $script = "Import-Module '$RepoRoot/HelloDl.psd1'; `$t = Import-EmnistSet '$MnistFolder' -Split Test; `$m = New-HelloModel Linear -ClassesFrom `$t; Measure-HelloModel `$m `$t -MinimumAccuracy 0.99 | Out-Null"
+        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Not -Be 0
+    }
+}
+
+Describe 'Export-HelloModel and Import-HelloModel' {
+    BeforeAll {
+        $script:modelPath = Join-Path $TestDrive 'mlp.safetensors'
+        Export-HelloModel $model $modelPath
+    }
+
+    It 'round-trips with identical predictions' {
+        $loaded = Import-HelloModel $modelPath
+        $samples = Get-HelloSample $test -Index (0..199)
+        $before = $samples | Invoke-HelloClassify $model
+        $after = $samples | Invoke-HelloClassify $loaded
+        ($after.Label -join ',') | Should -Be ($before.Label -join ',')
+        ($after.Confidence -join ',') | Should -Be ($before.Confidence -join ',')
+        $loaded.TrainingSummary | Should -BeLike 'mnist-train*1 epoch*'
+    }
+
+    It 'refuses to overwrite without -Force, and -WhatIf writes nothing' {
+        Export-HelloModel $model $modelPath -ErrorVariable problems -ErrorAction SilentlyContinue
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'ModelFileExists,*'
+        $other = Join-Path $TestDrive 'whatif.safetensors'
+        Export-HelloModel $model $other -WhatIf
+        Test-Path $other | Should -BeFalse
+        (Export-HelloModel $model $modelPath -Force -PassThru).Length | Should -BeGreaterThan 400000
+    }
+
+    It 'fails cleanly on a truncated file' {
+        $cut = Join-Path $TestDrive 'cut.safetensors'
+        $bytes = [IO.File]::ReadAllBytes($modelPath)
+        [IO.File]::WriteAllBytes($cut, $bytes[0..($bytes.Length - 1000)])
+        $thrown = { Import-HelloModel $cut } | Should -Throw -ErrorId 'ModelFileTruncated,HelloDl.PowerShell.Cmdlets.ImportHelloModelCommand' -PassThru
+        $thrown.Exception.Message | Should -BeLike '*cut.safetensors*truncated*'
+    }
+
+    It 'fails cleanly on a tampered header' {
+        $tampered = Join-Path $TestDrive 'tampered.safetensors'
+        $bytes = [IO.File]::ReadAllBytes($modelPath)
+        $headerLength = [BitConverter]::ToInt32($bytes, 0)
+        $text = [Text.Encoding]::UTF8.GetString($bytes, 8, $headerLength).Replace('[128,784]', '[128,999]')
+        [Text.Encoding]::UTF8.GetBytes($text).CopyTo($bytes, 8)
+        [IO.File]::WriteAllBytes($tampered, $bytes)
+        { Import-HelloModel $tampered } | Should -Throw -ErrorId 'ModelFileBadTensor,*'
+    }
+
+    It 'fails cleanly on a file that is not a model' {
+        $text = Join-Path $TestDrive 'notes.safetensors'
+        Set-Content $text 'just some text that is long enough'
+        { Import-HelloModel $text } | Should -Throw -ErrorId 'ModelFileNotSafetensors,*'
+    }
+}
+
+Describe 'Invoke-HelloClassify' {
+    BeforeAll {
+        $script:pngFolder = Join-Path $TestDrive 'digits'
+        New-Item -ItemType Directory $pngFolder | Out-Null
+        $script:samples = Get-HelloSample $test -Index (0..99)
+        foreach ($s in $samples) { [HelloDl.Imaging.ImageWriter]::Save($s.Image, (Join-Path $pngFolder ('{0:D3}.png' -f $s.Index)), $true, 3) }
+    }
+
+    It 'gives PNG files written from test samples the same labels as the samples' {
+        $fromSamples = $samples | Invoke-HelloClassify -Model $model
+        $fromFiles = Get-ChildItem $pngFolder | Sort-Object Name | Invoke-HelloClassify -Model $model
+        $fromFiles.Count | Should -Be 100
+        ($fromFiles.Label -join '') | Should -Be ($fromSamples.Label -join '')
+        $fromFiles[0].Path | Should -Be (Join-Path $pngFolder '000.png')
+        $fromFiles[0].Alternatives.Count | Should -Be 3
+    }
+
+    It 'expands wildcards in -Path' {
+        (Invoke-HelloClassify $model -Path (Join-Path $pngFolder '00?.png')).Count | Should -Be 10
+    }
+
+    It 'gives one error per bad file and goes on with the good ones' {
+        $mixed = Join-Path $TestDrive 'mixed'
+        New-Item -ItemType Directory $mixed | Out-Null
+        Copy-Item (Join-Path $pngFolder '000.png') (Join-Path $mixed 'good.png')
+        Copy-Item (Join-Path $pngFolder '001.png') (Join-Path $mixed 'good [copy].png')
+        Set-Content (Join-Path $mixed 'text.png') 'this is not a picture'
+        New-Item -ItemType File (Join-Path $mixed 'empty.png') | Out-Null
+        $results = Get-ChildItem -LiteralPath $mixed | Invoke-HelloClassify -Model $model -ErrorVariable problems -ErrorAction SilentlyContinue
+        $results.Count | Should -Be 2
+        ($results.Path | Split-Path -Leaf | Sort-Object) -join '|' | Should -Be 'good [copy].png|good.png'
+        $problems.Count | Should -Be 2
+        ($problems.FullyQualifiedErrorId | Sort-Object) -join '|' | Should -BeLike 'ImageFileEmpty,*|ImageFileNotAnImage,*'
+        ($problems | Where-Object FullyQualifiedErrorId -like 'ImageFileEmpty*').Exception.Message | Should -BeLike '*empty.png*'
+    }
+
+    It 'marks answers below -MinimumConfidence as not confident but keeps them' {
+        $results = $samples | Invoke-HelloClassify -Model $model -MinimumConfidence 0.999
+        $results.Count | Should -Be 100
+        @($results | Where-Object { -not $_.IsConfident }).Count | Should -BeGreaterThan 0
+        @($results | Where-Object { $_.IsConfident -and $_.Confidence -lt 0.999 }).Count | Should -Be 0
+    }
+
+    It 'classifies a whole data set and reports whether each answer is right' {
+        $results = Invoke-HelloClassify -Model $model -Dataset $test.Select([int[]](0..299))
+        $results.Count | Should -Be 300
+        $accuracy = @($results | Where-Object IsCorrect).Count / 300
+        $accuracy | Should -BeGreaterThan 0.85
+    }
+
+    It 'classifies 1,000 small PNGs (files/s printed, not asserted)' {
+        $many = Join-Path $TestDrive 'many'
+        New-Item -ItemType Directory $many | Out-Null
+        foreach ($s in (Get-HelloSample $test -Index (0..999))) { [HelloDl.Imaging.ImageWriter]::Save($s.Image, (Join-Path $many ('{0:D4}.png' -f $s.Index)), $true, 1) }
+        $time = Measure-Command { $script:manyResults = Get-ChildItem $many | Invoke-HelloClassify -Model $model }
+        Write-Host ("    1,000 PNG files classified in {0:N2} s ({1:N0} files/s)" -f $time.TotalSeconds, (1000 / $time.TotalSeconds))
+        $manyResults.Count | Should -Be 1000
+    }
+}
+
+Describe 'Stopping a training run' {
+    It 'leaves a usable model and a loadable checkpoint when stopped from another thread' {
+        $checkpoint = Join-Path $TestDrive 'stop.safetensors'
+        $cnn = New-HelloModel Cnn -ClassesFrom $train
+        $small = $train.Select([int[]](0..1279))
+        $ps = [powershell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddArgument((Join-Path $RepoRoot 'HelloDl.psd1')).AddStatement()
+        $null = $ps.AddCommand('Start-HelloTraining').AddParameter('Model', $cnn).AddParameter('TrainingSet', $small).AddParameter('Epochs', 50).AddParameter('CheckpointPath', $checkpoint)
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $noInput = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $noInput.Complete()
+        $null = $ps.BeginInvoke($noInput, $output)
+        $deadline = [DateTime]::UtcNow.AddMinutes(3)
+        while ($output.Count -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        $output.Count | Should -BeGreaterThan 0 -Because 'one epoch finishes within three minutes'
+        Start-Sleep -Milliseconds 300   # mid-epoch
+        $ps.Stop()
+        $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        $ps.Dispose()
+
+        $output.Count | Should -BeLessThan 50
+        $cnn.TrainedEpochs | Should -BeGreaterOrEqual 1
+        (Get-HelloSample $test -Index 0 | Invoke-HelloClassify $cnn).Label | Should -Match '^\d$'
+        $restored = Import-HelloModel $checkpoint
+        $restored.TrainedEpochs | Should -BeGreaterOrEqual 1
+        $restored.TrainedEpochs | Should -BeLessOrEqual $cnn.TrainedEpochs
+        @(Get-ChildItem (Split-Path $checkpoint) -Filter '*.tmp').Count | Should -Be 0
+    }
+
+    It 'resumes from the checkpoint up to the requested epochs, as if never stopped' {
+        # A constant rate, so the one-epoch first run follows the same schedule as the two-epoch run.
+        $checkpoint = Join-Path $TestDrive 'resume.safetensors'
+        $small = $train.Select([int[]](0..1279))
+        $a = New-HelloModel Mlp -ClassesFrom $train -Seed 3
+        $null = Start-HelloTraining $a $small -Epochs 1 -Schedule Constant -CheckpointPath $checkpoint
+        $b = New-HelloModel Mlp -ClassesFrom $train -Seed 3
+        $rows = @(Start-HelloTraining $b $small -Epochs 2 -Schedule Constant -CheckpointPath $checkpoint -Resume)
+        $rows.Count | Should -Be 1
+        $rows[0].Epoch | Should -Be 2
+        $straight = New-HelloModel Mlp -ClassesFrom $train -Seed 3
+        $null = Start-HelloTraining $straight $small -Epochs 2 -Schedule Constant
+        [System.Linq.Enumerable]::SequenceEqual($b.Values, $straight.Values) | Should -BeTrue
+    }
+}

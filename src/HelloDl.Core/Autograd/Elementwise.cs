@@ -5,6 +5,8 @@ namespace HelloDl.Autograd;
 /// <summary>An element-wise binary rule: the value and its two partial derivatives, side by side.</summary>
 public interface IBinaryRule
 {
+    /// <summary>Same-shape operands over whole spans (vectorised): the common, fast case.</summary>
+    static abstract void Forward(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y);
     static abstract float Forward(float a, float b);
     static abstract float DerivativeA(float a, float b);
     static abstract float DerivativeB(float a, float b);
@@ -12,6 +14,7 @@ public interface IBinaryRule
 
 public readonly struct AddRule : IBinaryRule
 {
+    public static void Forward(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => System.Numerics.Tensors.TensorPrimitives.Add(a, b, y);
     public static float Forward(float a, float b) => a + b;
     public static float DerivativeA(float a, float b) => 1;
     public static float DerivativeB(float a, float b) => 1;
@@ -19,6 +22,7 @@ public readonly struct AddRule : IBinaryRule
 
 public readonly struct SubRule : IBinaryRule
 {
+    public static void Forward(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => System.Numerics.Tensors.TensorPrimitives.Subtract(a, b, y);
     public static float Forward(float a, float b) => a - b;
     public static float DerivativeA(float a, float b) => 1;
     public static float DerivativeB(float a, float b) => -1;
@@ -26,6 +30,7 @@ public readonly struct SubRule : IBinaryRule
 
 public readonly struct MulRule : IBinaryRule
 {
+    public static void Forward(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => System.Numerics.Tensors.TensorPrimitives.Multiply(a, b, y);
     public static float Forward(float a, float b) => a * b;
     public static float DerivativeA(float a, float b) => b;
     public static float DerivativeB(float a, float b) => a;
@@ -33,6 +38,7 @@ public readonly struct MulRule : IBinaryRule
 
 public readonly struct DivRule : IBinaryRule
 {
+    public static void Forward(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => System.Numerics.Tensors.TensorPrimitives.Divide(a, b, y);
     public static float Forward(float a, float b) => a / b;
     public static float DerivativeA(float a, float b) => 1 / b;
     public static float DerivativeB(float a, float b) => -a / (b * b);
@@ -56,9 +62,16 @@ public sealed class Broadcast<TRule> : Op where TRule : struct, IBinaryRule
         var y = tape.NewTensor(plan.OutputShape);
         ReadOnlySpan<float> x1 = a.Data, x2 = b.Data;
         var output = y.Data;
-        int index = 0;
-        foreach (var (i, j) in plan.Pairs())
-            output[index++] = TRule.Forward(x1[i], x2[j]);
+        if (x1.Length == x2.Length && x1.Length == output.Length)
+        {
+            TRule.Forward(x1, x2, output);
+        }
+        else
+        {
+            int index = 0;
+            foreach (var (i, j) in plan.Pairs())
+                output[index++] = TRule.Forward(x1[i], x2[j]);
+        }
         tape.Record(new Broadcast<TRule>(a, b, plan), y, a, b);
         return y;
     }

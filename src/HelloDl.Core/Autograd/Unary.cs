@@ -1,25 +1,40 @@
 using HelloDl.Kernels;
 using HelloDl.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace HelloDl.Autograd;
 
 /// <summary>An element-wise function and its derivative (given the input and the output), side by side.</summary>
 public interface IUnaryRule
 {
-    static abstract float Forward(float x);
-    static abstract float Derivative(float x, float y);
+    /// <summary>y = f(x) over whole spans (vectorised).</summary>
+    static abstract void Forward(ReadOnlySpan<float> x, Span<float> y);
+    /// <summary>f'(x) written into <paramref name="derivative"/>, from x and y = f(x).</summary>
+    static abstract void Derivative(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> derivative);
 }
 
 public readonly struct SigmoidRule : IUnaryRule
 {
-    public static float Forward(float x) => 1 / (1 + MathF.Exp(-x));
-    public static float Derivative(float x, float y) => y * (1 - y);
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
+
+    // σ' = y (1 - y) = y - y²
+    public static void Derivative(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> derivative)
+    {
+        TensorPrimitives.Multiply(y, y, derivative);
+        TensorPrimitives.Subtract(y, derivative, derivative);
+    }
 }
 
 public readonly struct TanhRule : IUnaryRule
 {
-    public static float Forward(float x) => MathF.Tanh(x);
-    public static float Derivative(float x, float y) => 1 - y * y;
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Tanh(x, y);
+
+    // tanh' = 1 - y²
+    public static void Derivative(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> derivative)
+    {
+        TensorPrimitives.Multiply(y, y, derivative);
+        TensorPrimitives.Subtract(1f, derivative, derivative);
+    }
 }
 
 /// <summary>y = f(x) element by element.</summary>
@@ -32,18 +47,17 @@ public sealed class Unary<TRule> : Op where TRule : struct, IUnaryRule
     public static Tensor Apply(Tape tape, Tensor x)
     {
         var y = tape.NewTensor(x.Shape);
-        ReadOnlySpan<float> input = x.Data;
-        var output = y.Data;
-        for (int i = 0; i < input.Length; i++) output[i] = TRule.Forward(input[i]);
+        TRule.Forward(x.Data, y.Data);
         tape.Record(new Unary<TRule>(x), y, x);
         return y;
     }
 
     internal override void Backward(Tape tape)
     {
-        ReadOnlySpan<float> x = _x.Data, y = Output!.Data, dy = Output.Grad;
+        var derivative = tape.Rent(_x.Length).AsSpan(0, _x.Length);
+        TRule.Derivative(_x.Data, Output!.Data, derivative);
         var dx = tape.GradOf(_x);
-        for (int i = 0; i < x.Length; i++) dx[i] += dy[i] * TRule.Derivative(x[i], y[i]);
+        TensorPrimitives.MultiplyAdd(derivative, Output.Grad, dx, dx);
     }
 }
 

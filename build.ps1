@@ -53,8 +53,18 @@ function Start-FreshPwsh {
 
 function Invoke-Build {
     Write-Host '== Build' -ForegroundColor Cyan
+    $compiled = Join-Path $out 'build'
     Invoke-Native dotnet @('build', (Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'),
-        '-c', $Configuration, '-o', (Join-Path $out 'HelloDl'), '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+        '-c', $Configuration, '-o', $compiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    # The module folder: the cmdlet assembly and its views at the top; everything it depends on in
+    # deps/, which the module loads into a private AssemblyLoadContext (see ModuleInitializer.cs).
+    $module = Join-Path $out 'HelloDl'
+    Remove-Item -Recurse -Force -LiteralPath $module -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Force -Path (Join-Path $module 'deps') | Out-Null
+    $top = 'HelloDl.PowerShell.dll', 'HelloDl.PowerShell.pdb', 'HelloDl.Format.ps1xml', 'Register-Dependencies.ps1'
+    Get-ChildItem -LiteralPath $compiled | Where-Object { $_.Name -notin $top -and $_.Name -notlike 'HelloDl.PowerShell.deps.json' } |
+        Copy-Item -Destination (Join-Path $module 'deps') -Recurse
+    $top | ForEach-Object { Copy-Item -LiteralPath (Join-Path $compiled $_) -Destination $module }
     # Help for binary cmdlets is looked up in <module base>/en-US: the manifest's folder, the repository root.
     $exit = Start-FreshPwsh @('-File', (Join-Path $root 'src/HelloDl.PowerShell/Help/New-MamlHelp.ps1'),
         '-ManifestPath', (Join-Path $root 'HelloDl.psd1'), '-OutputFolder', (Join-Path $root 'en-US'))

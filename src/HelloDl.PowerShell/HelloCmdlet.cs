@@ -4,7 +4,10 @@ using HelloDl.Data;
 namespace HelloDl.PowerShell;
 
 /// <summary>
-/// Shared plumbing of the module's cmdlets: -Path/-LiteralPath resolution through the provider
+/// Shared plumbing of the module's cmdlets. Output types are named by string in [OutputType]:
+/// HelloDl.Core loads into a private AssemblyLoadContext only when a cmdlet first runs (see
+/// ModuleInitializer), and PowerShell reads the attributes earlier, when it imports the module.
+/// Shared plumbing: -Path/-LiteralPath resolution through the provider
 /// (so Get-ChildItem output binds), and error records with stable ids.
 /// </summary>
 public abstract class HelloCmdlet : PSCmdlet
@@ -49,6 +52,9 @@ public abstract class HelloCmdlet : PSCmdlet
             foreach (var item in resolved) yield return item;
         }
     }
+
+    /// <summary>Writes a file just written as the FileSystem provider's item, so it displays like Get-ChildItem output.</summary>
+    protected void WriteFileItem(string path) => WriteObject(InvokeProvider.Item.Get([path], force: false, literalPath: true), enumerateCollection: true);
 
     /// <summary>The error record for a model file that cannot be loaded; its id is the Core's stable id.</summary>
     protected static ErrorRecord ModelFileError(HelloDl.Serialization.ModelFileException e) =>

@@ -11,7 +11,7 @@ Describe 'Get-HelloSample' {
         $samples[0].Label | Should -Be 7
         $samples[0].Image.Rows | Should -Be 28
         $samples[0].Image.Pixels.Length | Should -Be 784
-        $samples[0] | Should -BeOfType ([HelloDl.Data.Sample])
+        $samples[0].GetType().FullName | Should -Be 'HelloDl.Data.Sample'
     }
 
     It 'takes the data set from the pipeline' {

@@ -69,10 +69,12 @@ Describe 'EMNIST-format files made from MNIST' {
         $script:original = $mnistTest.Select([int[]](0..299))
         $script:emnistFolder = Join-Path $TestDrive 'emnist'
         New-Item -ItemType Directory -Path $emnistFolder | Out-Null
-        [HelloDl.Data.IdxWriter]::Write($original,
-            (Join-Path $emnistFolder 'emnist-digits-test-images-idx3-ubyte.gz'),
-            (Join-Path $emnistFolder 'emnist-digits-test-labels-idx1-ubyte.gz'), $true)
-        Set-Content -LiteralPath (Join-Path $emnistFolder 'emnist-digits-mapping.txt') -Value (0..9 | ForEach-Object { "$_ $(48 + $_)" })
+        $script:written = $original | Export-EmnistSet -Path $emnistFolder -Variant Digits -Compress
+    }
+
+    It 'writes NIST''s file names and mapping' {
+        ($written.Name | Sort-Object) -join ',' | Should -Be 'emnist-digits-mapping.txt,emnist-digits-test-images-idx3-ubyte.gz,emnist-digits-test-labels-idx1-ubyte.gz'
+        (Get-Content (Join-Path $emnistFolder 'emnist-digits-mapping.txt'))[0] | Should -Be '0 48'
     }
 
     It 'imports upright: every image equals the MNIST original' {

@@ -37,7 +37,7 @@ Describe 'Start-HelloTraining' {
 
     It 'emits one typed epoch object with the figures a log needs' {
         $epochs.Count | Should -Be 1
-        $epochs[0] | Should -BeOfType ([HelloDl.Training.EpochResult])
+        $epochs[0].GetType().FullName | Should -Be 'HelloDl.Training.EpochResult'
         $epochs[0].Epoch | Should -Be 1
         $epochs[0].Images | Should -Be 10000
         $epochs[0].TrainLoss | Should -BeGreaterThan 0
@@ -145,27 +145,27 @@ Describe 'Invoke-HelloClassify' {
         $script:pngFolder = Join-Path $TestDrive 'digits'
         New-Item -ItemType Directory $pngFolder | Out-Null
         $script:samples = Get-HelloSample $test -Index (0..99)
-        foreach ($s in $samples) { [HelloDl.Imaging.ImageWriter]::Save($s.Image, (Join-Path $pngFolder ('{0:D3}.png' -f $s.Index)), $true, 3) }
+        $null = $samples | Export-HelloImage -Path $pngFolder -Scale 3
     }
 
     It 'gives PNG files written from test samples the same labels as the samples' {
         $fromSamples = $samples | Invoke-HelloClassify -Model $model
-        $fromFiles = Get-ChildItem $pngFolder | Sort-Object Name | Invoke-HelloClassify -Model $model
+        $fromFiles = Get-ChildItem $pngFolder | Sort-Object { [int]($_.Name -split '-')[2] } | Invoke-HelloClassify -Model $model
         $fromFiles.Count | Should -Be 100
         ($fromFiles.Label -join '') | Should -Be ($fromSamples.Label -join '')
-        $fromFiles[0].Path | Should -Be (Join-Path $pngFolder '000.png')
+        $fromFiles[0].Path | Should -Be (Join-Path $pngFolder 'mnist-test-0-7.png')
         $fromFiles[0].Alternatives.Count | Should -Be 3
     }
 
     It 'expands wildcards in -Path' {
-        (Invoke-HelloClassify $model -Path (Join-Path $pngFolder '00?.png')).Count | Should -Be 10
+        (Invoke-HelloClassify $model -Path (Join-Path $pngFolder 'mnist-test-?-*.png')).Count | Should -Be 10
     }
 
     It 'gives one error per bad file and goes on with the good ones' {
         $mixed = Join-Path $TestDrive 'mixed'
         New-Item -ItemType Directory $mixed | Out-Null
-        Copy-Item (Join-Path $pngFolder '000.png') (Join-Path $mixed 'good.png')
-        Copy-Item (Join-Path $pngFolder '001.png') (Join-Path $mixed 'good [copy].png')
+        Copy-Item (Join-Path $pngFolder 'mnist-test-0-7.png') (Join-Path $mixed 'good.png')
+        Copy-Item (Join-Path $pngFolder 'mnist-test-1-2.png') (Join-Path $mixed 'good [copy].png')
         Set-Content (Join-Path $mixed 'text.png') 'this is not a picture'
         New-Item -ItemType File (Join-Path $mixed 'empty.png') | Out-Null
         $results = Get-ChildItem -LiteralPath $mixed | Invoke-HelloClassify -Model $model -ErrorVariable problems -ErrorAction SilentlyContinue
@@ -193,7 +193,7 @@ Describe 'Invoke-HelloClassify' {
     It 'classifies 1,000 small PNGs (files/s printed, not asserted)' {
         $many = Join-Path $TestDrive 'many'
         New-Item -ItemType Directory $many | Out-Null
-        foreach ($s in (Get-HelloSample $test -Index (0..999))) { [HelloDl.Imaging.ImageWriter]::Save($s.Image, (Join-Path $many ('{0:D4}.png' -f $s.Index)), $true, 1) }
+        $null = Get-HelloSample $test -Index (0..999) | Export-HelloImage -Path $many -Scale 1
         $time = Measure-Command { $script:manyResults = Get-ChildItem $many | Invoke-HelloClassify -Model $model }
         Write-Host ("    1,000 PNG files classified in {0:N2} s ({1:N0} files/s)" -f $time.TotalSeconds, (1000 / $time.TotalSeconds))
         $manyResults.Count | Should -Be 1000

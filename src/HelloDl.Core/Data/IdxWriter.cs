@@ -10,8 +10,12 @@ namespace HelloDl.Data;
 /// </summary>
 public static class IdxWriter
 {
-    public static void Write(ImageDataset dataset, string imagesPath, string labelsPath, bool emnistLayout)
+    /// <summary>Writes images and labels as <paramref name="variant"/> stores them: MNIST upright, EMNIST transposed (Letters from label 1).</summary>
+    public static void Write(ImageDataset dataset, string imagesPath, string labelsPath, DatasetVariant variant)
     {
+        bool emnistLayout = variant != DatasetVariant.Mnist;
+        if (dataset.ClassNames.Count > 256 - ClassTables.FirstLabel(variant))
+            throw new ArgumentException($"{dataset.Name} has too many classes for byte labels.");
         int rows = dataset.Rows, columns = dataset.Columns, size = rows * columns;
         using (var images = OpenForWrite(imagesPath))
         {
@@ -32,9 +36,16 @@ public static class IdxWriter
         }
         using var labels = OpenForWrite(labelsPath);
         WriteHeader(labels, 1, dataset.Count);
-        int first = emnistLayout ? ClassTables.FirstLabel(dataset.Variant) : 0;
+        int first = ClassTables.FirstLabel(variant);
         for (int n = 0; n < dataset.Count; n++)
             labels.WriteByte((byte)(dataset.GetLabel(n) + first));
+    }
+
+    /// <summary>NIST's mapping file: one "label charcode" line per class (the class name's first character).</summary>
+    public static void WriteMapping(ImageDataset dataset, string path, DatasetVariant variant)
+    {
+        int first = ClassTables.FirstLabel(variant);
+        File.WriteAllLines(path, dataset.ClassNames.Select((name, i) => $"{i + first} {char.ConvertToUtf32(name, 0)}"));
     }
 
     static Stream OpenForWrite(string path)

@@ -49,6 +49,6 @@ public sealed class ExportHelloModelCommand : HelloCmdlet
             WriteError(new ErrorRecord(e, "ModelFileWriteFailed", ErrorCategory.WriteError, target));
             return;
         }
-        if (PassThru) WriteObject(new FileInfo(target));
+        if (PassThru) WriteFileItem(target);
     }
 }

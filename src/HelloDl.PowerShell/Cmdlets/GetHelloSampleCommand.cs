@@ -5,7 +5,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 
 /// <summary>Get-HelloSample: images of a data set by index, or at random, with their labels.</summary>
 [Cmdlet(VerbsCommon.Get, "HelloSample", DefaultParameterSetName = IndexSet)]
-[OutputType(typeof(Sample))]
+[OutputType("HelloDl.Data.Sample")]
 public sealed class GetHelloSampleCommand : HelloCmdlet
 {
     const string IndexSet = "Index";

@@ -5,7 +5,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 
 /// <summary>Import-EmnistSet: reads MNIST or an EMNIST split into one data set object.</summary>
 [Cmdlet(VerbsData.Import, "EmnistSet", DefaultParameterSetName = PathSet)]
-[OutputType(typeof(ImageDataset))]
+[OutputType("HelloDl.Data.ImageDataset")]
 public sealed class ImportEmnistSetCommand : HelloCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]

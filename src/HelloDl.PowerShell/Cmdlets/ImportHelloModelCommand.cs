@@ -6,7 +6,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 
 /// <summary>Import-HelloModel: loads a model file written by Export-HelloModel (or a training checkpoint).</summary>
 [Cmdlet(VerbsData.Import, "HelloModel", DefaultParameterSetName = PathSet)]
-[OutputType(typeof(Model))]
+[OutputType("HelloDl.Nn.Model")]
 public sealed class ImportHelloModelCommand : HelloCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]

@@ -12,7 +12,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 /// one error and the pipeline goes on.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "HelloClassify", DefaultParameterSetName = PathSet)]
-[OutputType(typeof(ClassificationResult))]
+[OutputType("HelloDl.Inference.ClassificationResult")]
 public sealed class InvokeHelloClassifyCommand : HelloCmdlet
 {
     const string SampleSet = "Sample";

@@ -10,7 +10,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 /// model on a data set. With -MinimumAccuracy it is a CI gate.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "HelloModel")]
-[OutputType(typeof(Evaluation))]
+[OutputType("HelloDl.Training.Evaluation")]
 public sealed class MeasureHelloModelCommand : HelloCmdlet, IDisposable
 {
     public const string BelowMinimumErrorId = "AccuracyBelowMinimum";

@@ -6,7 +6,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 
 /// <summary>New-HelloModel: one of hello-dl's networks, freshly initialised.</summary>
 [Cmdlet(VerbsCommon.New, "HelloModel", DefaultParameterSetName = FromDatasetSet)]
-[OutputType(typeof(Model))]
+[OutputType("HelloDl.Nn.Model")]
 public sealed class NewHelloModelCommand : HelloCmdlet
 {
     const string FromDatasetSet = "FromDataset";

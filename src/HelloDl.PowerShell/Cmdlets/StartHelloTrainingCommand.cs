@@ -12,7 +12,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 /// completed epoch) stays valid.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "HelloTraining", SupportsShouldProcess = true)]
-[OutputType(typeof(EpochResult), typeof(Model))]
+[OutputType("HelloDl.Training.EpochResult", "HelloDl.Nn.Model")]
 public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 {
     readonly CancellationTokenSource _stop = new();

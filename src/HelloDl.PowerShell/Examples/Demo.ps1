@@ -40,9 +40,7 @@ Export-HelloModel -Model $model -Path $modelPath -PassThru | Format-Table Name, 
 Write-Step "Write 12 test digits as PNG scans into $work and classify them with the exported model"
 $scans = Join-Path $work 'scans'
 New-Item -ItemType Directory -Force -Path $scans | Out-Null
-foreach ($sample in Get-HelloSample $test -Random 12 -Seed 7) {
-    [HelloDl.Imaging.ImageWriter]::Save($sample.Image, (Join-Path $scans "test-$($sample.Index)-is-$($sample.ClassName).png"), $true, 4)
-}
+Get-HelloSample $test -Random 12 -Seed 7 | Export-HelloImage -Path $scans -Scale 4 | Out-Null
 $loaded = Import-HelloModel -Path $modelPath
 Get-ChildItem -Path $scans | Invoke-HelloClassify -Model $loaded | Format-Table | Out-Host
 Write-Host "Files are in $work"

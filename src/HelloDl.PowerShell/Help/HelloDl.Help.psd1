@@ -364,7 +364,7 @@ $mlp = New-HelloModel Mlp -ClassesFrom $train
 $null = Start-HelloTraining $mlp $train.Select([int[]](0..9999)) -Epochs 1 -Optimizer Sgd
 $scans = Join-Path ([IO.Path]::GetTempPath()) 'hellodl-scans'
 New-Item -ItemType Directory -Force $scans | Out-Null
-Get-HelloSample $test -Index (0..4) | ForEach-Object { [HelloDl.Imaging.ImageWriter]::Save($_.Image, (Join-Path $scans "$($_.Index).png"), $true, 4) }
+Get-HelloSample $test -Index (0..4) | Export-HelloImage -Path $scans -Scale 4 | Out-Null
 Get-ChildItem $scans -Filter *.png | Invoke-HelloClassify -Model $mlp
 '@
                 Remarks = 'Writes five test digits as dark-on-white PNG files and reads them back.'
@@ -378,5 +378,110 @@ Get-HelloSample $test -Random 200 -Seed 1 | Invoke-HelloClassify $mlp -MinimumCo
             }
         )
         Links       = @('Import-HelloModel', 'Get-HelloSample')
+    }
+    'Export-EmnistSet' = @{
+        Synopsis    = 'Writes a data set as IDX files, in MNIST''s layout or EMNIST''s (transposed, with NIST''s names and mapping).'
+        Description = @'
+Export-EmnistSet writes the images and labels of a data set as an IDX pair that Import-EmnistSet and other tools read. With -Variant Mnist the files are named and laid out as MNIST's (train-images-idx3-ubyte, t10k-labels-idx1-ubyte); with an EMNIST variant they get NIST's names (emnist-digits-test-images-idx3-ubyte), the images are stored transposed as EMNIST stores them, Letters labels start at 1, and an emnist-*-mapping.txt is written beside them. -Compress gzips the IDX files as NIST ships them.
+
+Use it to hand a subset to another tool, or to make EMNIST-format files from MNIST to test EMNIST handling.
+'@
+        Parameters  = @{
+            Dataset  = 'The data set to write.'
+            Path     = 'The folder to write into; created when missing.'
+            Variant  = 'Write as this variant (Mnist, Digits, Letters, Balanced, ByClass, ByMerge, EmnistMnist). Default: the data set''s own.'
+            Compress = 'gzip the IDX files (.gz).'
+            WhatIf   = 'Shows what would be written without writing.'
+            Confirm  = 'Asks before writing.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The data set, by value.' })
+        Outputs     = @(@{ Type = 'System.IO.FileInfo'; Description = 'The files written: images, labels and, for EMNIST variants, the mapping.' })
+        Examples    = @(
+            @{
+                Title   = 'Make EMNIST-format digits from MNIST and read them back'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+$folder = Join-Path ([IO.Path]::GetTempPath()) 'emnist-from-mnist'
+$test.Select([int[]](0..999)) | Export-EmnistSet -Path $folder -Variant Digits -Compress
+Import-EmnistSet $folder
+'@
+                Remarks = 'Writes emnist-digits-test-images-idx3-ubyte.gz (transposed), its labels and emnist-digits-mapping.txt; importing turns the images upright again.'
+            }
+            @{
+                Title   = 'Save the 3s and 7s for hello-dl''s first chapter'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$train.WithClasses('3', '7') | Export-EmnistSet -Path (Join-Path ([IO.Path]::GetTempPath()) 'threes-and-sevens') -Variant Mnist
+'@
+                Remarks = 'WithClasses keeps only the images of the named classes and relabels them 0 and 1.'
+            }
+        )
+        Links       = @('Import-EmnistSet')
+    }
+
+    'Export-HelloImage' = @{
+        Synopsis    = 'Writes PNG pictures of samples, misclassified images, model weights, confusion matrices and training curves.'
+        Description = @'
+Export-HelloImage draws what people would rather look at than read, as PNG files, with a small built-in bitmap font for labels:
+
+-Sample: one file per sample (named <data set>-<index>-<class>.png, dark ink on white like a scan) into the folder -Path, or with -Grid one picture of all samples with their class under each.
+
+-Model -Dataset -Misclassified: a gallery of the images the model gets wrong, captioned actual->predicted.
+
+-Model -Weights: the first layer's weights, red positive and blue negative: for the Linear model one 28x28 map per class (with two classes, hello-dl's chapter 1 picture of what separates a 3 from a 7), for the CNN its 32 first-layer filters, for the MLP the 128 first-layer neurons.
+
+-Evaluation: the confusion matrix as a heat map (rows actual, columns predicted), mistakes in red.
+
+-Epoch: training curves (loss and accuracy per epoch, training and validation) from Start-HelloTraining's output.
+'@
+        Parameters  = @{
+            Sample        = 'Samples from Get-HelloSample.'
+            Model         = 'The model whose weights (-Weights) or mistakes (-Misclassified) to draw.'
+            Weights       = 'Draw the model''s first-layer weights.'
+            Dataset       = 'With -Misclassified: the labelled images to look for mistakes in.'
+            Misclassified = 'Draw the images of -Dataset that -Model classifies wrongly.'
+            Evaluation    = 'An evaluation from Measure-HelloModel: its confusion matrix is drawn as a heat map.'
+            Epoch         = 'Epoch objects from Start-HelloTraining: drawn as training curves.'
+            Path          = 'The PNG file to write; with -Sample and no -Grid, the folder to write one file per sample into.'
+            Grid          = 'With -Sample: one picture of all samples, each with its class under it.'
+            Columns       = 'Images (or maps) per row of a grid (default 10).'
+            Scale         = 'Screen pixels per image pixel (default 2).'
+            MaximumCount  = 'With -Misclassified: at most this many images (default 100).'
+            AsStored      = 'With -Sample: light ink on black, as MNIST stores its images, instead of dark ink on white.'
+            WhatIf        = 'Shows what would be written without writing.'
+            Confirm       = 'Asks before each file is written.'
+        }
+        Inputs      = @(
+            @{ Type = 'HelloDl.Data.Sample'; Description = 'Samples, by value.' }
+            @{ Type = 'HelloDl.Training.Evaluation'; Description = 'An evaluation, by value.' }
+            @{ Type = 'HelloDl.Training.EpochResult'; Description = 'Epoch objects, by value.' }
+        )
+        Outputs     = @(@{ Type = 'System.IO.FileInfo'; Description = 'Each file written.' })
+        Examples    = @(
+            @{
+                Title   = 'A grid of samples with their labels'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+Get-HelloSample $test -Random 40 -Seed 3 | Export-HelloImage -Grid -Path (Join-Path ([IO.Path]::GetTempPath()) 'samples.png')
+'@
+                Remarks = 'Four rows of ten digits, each captioned with its class.'
+            }
+            @{
+                Title   = 'hello-dl''s 3-versus-7 weights, the mistakes, the confusion matrix and the curves'
+                Code    = @'
+$train = (Import-EmnistSet ./data/mnist).WithClasses('3', '7')
+$test = (Import-EmnistSet ./data/mnist -Split Test).WithClasses('3', '7')
+$linear = New-HelloModel Linear -ClassesFrom $train
+$epochs = Start-HelloTraining $linear $train -ValidationSet $test -Epochs 3 -Optimizer Sgd -LearningRate 0.02
+$out = [IO.Path]::GetTempPath()
+Export-HelloImage -Model $linear -Weights -Path (Join-Path $out 'three-vs-seven.png') -Scale 8
+Export-HelloImage -Model $linear -Dataset $test -Misclassified -Path (Join-Path $out 'mistakes.png')
+Measure-HelloModel $linear $test | Export-HelloImage -Path (Join-Path $out 'confusion.png')
+$epochs | Export-HelloImage -Path (Join-Path $out 'curves.png')
+'@
+                Remarks = 'Red pixels push towards 7, blue towards 3, as in hello-dl''s chapter 1.'
+            }
+        )
+        Links       = @('Get-HelloSample', 'Measure-HelloModel', 'Start-HelloTraining')
     }
 }

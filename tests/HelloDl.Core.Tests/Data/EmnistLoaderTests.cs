@@ -68,7 +68,7 @@ public sealed class EmnistLoaderTests : IDisposable
         WriteMnistPair("train", 5);
         var mnist = EmnistLoader.Load(_temp.Path);
         using var other = new TempFolder();
-        IdxWriter.Write(mnist, other.File("emnist-digits-train-images-idx3-ubyte.gz"), other.File("emnist-digits-train-labels-idx1-ubyte.gz"), emnistLayout: true);
+        IdxWriter.Write(mnist, other.File("emnist-digits-train-images-idx3-ubyte.gz"), other.File("emnist-digits-train-labels-idx1-ubyte.gz"), DatasetVariant.Digits);
         var back = EmnistLoader.Load(other.Path);
         Assert.Equal(DatasetVariant.Digits, back.Variant);
         Assert.Equal((mnist.Rows, mnist.Columns), (back.Rows, back.Columns));

@@ -1,0 +1,197 @@
+using System.Management.Automation;
+using HelloDl.Data;
+using HelloDl.Imaging;
+using HelloDl.Inference;
+using HelloDl.Nn;
+using HelloDl.Training;
+
+namespace HelloDl.PowerShell.Cmdlets;
+
+/// <summary>
+/// Export-HelloImage: PNG pictures where people would rather look than read: samples (one file
+/// each, or a labelled grid), a gallery of misclassified images, a model's weights (the linear
+/// model's per-class pixel weights, the CNN's first-layer filters), the confusion matrix as a
+/// heat map, and training curves.
+/// </summary>
+[Cmdlet(VerbsData.Export, "HelloImage", SupportsShouldProcess = true, DefaultParameterSetName = SampleSet)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportHelloImageCommand : HelloCmdlet
+{
+    const string SampleSet = "Sample";
+    const string WeightsSet = "Weights";
+    const string MisclassifiedSet = "Misclassified";
+    const string EvaluationSet = "Evaluation";
+    const string CurvesSet = "Curves";
+    readonly List<Sample> _samples = [];
+    readonly List<EpochResult> _epochs = [];
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
+    [ValidateNotNull]
+    public Sample[]? Sample { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
+    [Parameter(Mandatory = true, ParameterSetName = MisclassifiedSet)]
+    [ValidateNotNull]
+    public Model? Model { get; set; }
+
+    /// <summary>Draw the model's weights (first layer).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
+    public SwitchParameter Weights { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = MisclassifiedSet)]
+    [ValidateNotNull]
+    public ImageDataset? Dataset { get; set; }
+
+    /// <summary>Draw the images of -Dataset that -Model gets wrong.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = MisclassifiedSet)]
+    public SwitchParameter Misclassified { get; set; }
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = EvaluationSet)]
+    [ValidateNotNull]
+    public Evaluation? Evaluation { get; set; }
+
+    /// <summary>Epoch objects from Start-HelloTraining: drawn as loss and accuracy curves.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = CurvesSet)]
+    [ValidateNotNull]
+    public EpochResult[]? Epoch { get; set; }
+
+    /// <summary>The PNG file to write; with -Sample and no -Grid, a folder for one file per sample.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>With -Sample: one grid picture with a caption under each image.</summary>
+    [Parameter(ParameterSetName = SampleSet)]
+    public SwitchParameter Grid { get; set; }
+
+    [Parameter(ParameterSetName = SampleSet)]
+    [Parameter(ParameterSetName = MisclassifiedSet)]
+    [Parameter(ParameterSetName = WeightsSet)]
+    [ValidateRange(1, 100)]
+    public int Columns { get; set; } = 10;
+
+    /// <summary>Pixels per image pixel.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int Scale { get; set; } = 2;
+
+    /// <summary>With -Misclassified: at most this many images.</summary>
+    [Parameter(ParameterSetName = MisclassifiedSet)]
+    [ValidateRange(1, 10000)]
+    public int MaximumCount { get; set; } = 100;
+
+    /// <summary>With -Sample: light ink on black, as MNIST stores images, instead of dark ink on white paper.</summary>
+    [Parameter(ParameterSetName = SampleSet)]
+    public SwitchParameter AsStored { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        switch (ParameterSetName)
+        {
+            case SampleSet when Grid:
+                _samples.AddRange(Sample!);
+                break;
+            case SampleSet:
+                string folder = TargetPath();
+                if (!Directory.Exists(folder) && ShouldProcess(folder, "Create folder")) Directory.CreateDirectory(folder);
+                foreach (var sample in Sample!)
+                {
+                    string file = System.IO.Path.Combine(folder, $"{sample.Dataset}-{sample.Index}-{Safe(sample.ClassName)}.png");
+                    Write(file, $"Write {sample}", () => Pictures.SaveImage(sample.Image, file, !AsStored, Scale));
+                }
+                break;
+            case CurvesSet:
+                _epochs.AddRange(Epoch!);
+                break;
+            case EvaluationSet:
+                Write(TargetPath(), $"Write the confusion matrix of {Evaluation!.Dataset}",
+                    path => Pictures.SaveHeatMap(Evaluation.ConfusionMatrix.Counts, Evaluation.ClassNames, path));
+                break;
+            case WeightsSet:
+                WriteWeights();
+                break;
+            case MisclassifiedSet:
+                WriteMisclassified();
+                break;
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (ParameterSetName == SampleSet && Grid && _samples.Count > 0)
+            Write(TargetPath(), $"Write a grid of {_samples.Count} samples", path =>
+                Pictures.SaveGrid(_samples.Select(s => s.Image).ToList(), _samples.Select(s => s.ClassName).ToList(), path, Columns, Scale));
+        if (ParameterSetName == CurvesSet && _epochs.Count > 0)
+        {
+            var series = new List<(string, IReadOnlyList<double>)>
+            {
+                ("training loss", _epochs.Select(e => e.TrainLoss).ToList()),
+                ("training accuracy", _epochs.Select(e => e.TrainAccuracy).ToList()),
+            };
+            if (_epochs.Any(e => e.ValidationLoss is not null))
+            {
+                series.Add(("validation loss", _epochs.Select(e => e.ValidationLoss ?? double.NaN).ToList()));
+                series.Add(("validation accuracy", _epochs.Select(e => e.ValidationAccuracy ?? double.NaN).ToList()));
+            }
+            Write(TargetPath(), $"Write training curves of {_epochs.Count} epochs", path => Pictures.SaveCurves(series, path));
+        }
+    }
+
+    void WriteWeights()
+    {
+        var model = Model!;
+        var (name, weight) = model.Parameters.First(p => p.Name.EndsWith(".weight", StringComparison.Ordinal));
+        var values = weight.Data.ToArray();
+        int maps = weight.Dim(0), rows, columns;
+        if (weight.Rank == 4) { rows = weight.Dim(2); columns = weight.Dim(3); }      // conv filters [out, in, k, k]
+        else { rows = 28; columns = weight.Dim(1) / 28; }                            // fc weights [out, 784]
+        int size = rows * columns;
+        var images = Enumerable.Range(0, maps).Select(m => values.AsSpan(m * weight.Length / maps, size).ToArray()).ToList();
+        var captions = weight.Rank == 4 || maps != model.ClassNames.Count && maps != 1
+            ? Enumerable.Range(0, maps).Select(m => $"{m}").ToList()
+            : maps == 1 ? [$"{model.ClassNames[1]} vs {model.ClassNames[0]}"] : model.ClassNames.ToList();
+        Write(TargetPath(), $"Write the {maps} maps of {name}", path =>
+            Pictures.SaveSignedMaps(images, rows, columns, captions, path, weight.Rank == 4 ? Math.Max(Scale, 8) : Scale, Columns));
+    }
+
+    void WriteMisclassified()
+    {
+        var data = Dataset!;
+        var wrong = new List<(GrayImage Image, string Caption)>();
+        for (int start = 0; start < data.Count && wrong.Count < MaximumCount; start += 256)
+        {
+            var batch = Enumerable.Range(start, Math.Min(256, data.Count - start)).Select(data.GetSample).ToList();
+            var results = Classifier.Classify(Model!, batch.Select(s => new ClassifierInput(s.Image, Actual: s.ClassName)).ToList());
+            for (int i = 0; i < batch.Count && wrong.Count < MaximumCount; i++)
+                if (results[i].IsCorrect == false) wrong.Add((batch[i].Image, $"{batch[i].ClassName}->{results[i].Label}"));
+        }
+        if (wrong.Count == 0)
+        {
+            WriteWarning($"The model classifies every image of {data.Name} correctly: nothing to draw.");
+            return;
+        }
+        Write(TargetPath(), $"Write {wrong.Count} misclassified images of {data.Name}", path =>
+            Pictures.SaveGrid(wrong.Select(w => w.Image).ToList(), wrong.Select(w => w.Caption).ToList(), path, Columns, Scale,
+                Enumerable.Range(0, wrong.Count).ToHashSet()));
+    }
+
+    string TargetPath() => SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+
+    void Write(string path, string action, Action<string> draw)
+    {
+        if (!ShouldProcess(path, action)) return;
+        try
+        {
+            draw(path);
+            WriteFileItem(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(e, "ImageWriteFailed", ErrorCategory.WriteError, path));
+        }
+    }
+
+    void Write(string path, string action, Action draw) => Write(path, action, _ => draw());
+
+    static string Safe(string className) => string.Concat(className.Select(c => char.IsLetterOrDigit(c) ? c : '_'));
+}

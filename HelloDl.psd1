@@ -16,6 +16,7 @@
         'Get-HelloSample'
         'New-HelloModel'
         'Start-HelloTraining'
+        'Get-HelloTrainingLog'
         'Measure-HelloModel'
         'Get-HelloConfusionMatrix'
         'Export-HelloModel'

@@ -136,3 +136,54 @@ Describe 'Parallel use' {
         (($results | Sort-Object Path).Label -join '') | Should -Be (($serial | Sort-Object Path).Label -join '')
     }
 }
+
+Describe 'The metrics database' {
+    BeforeAll {
+        $script:log = Join-Path $TestDrive 'runs.sqlite'
+        $script:small = (Import-EmnistSet -Path $MnistFolder).Select([int[]](0..1279))
+        $script:mlp = New-HelloModel Mlp -ClassesFrom $small
+        $script:first = Start-HelloTraining $mlp $small -ValidationSet $test -Epochs 2 -Optimizer Sgd -LogPath $log
+        $null = Start-HelloTraining $mlp $small.Select([int[]](0..639)) -Epochs 1 -Optimizer Sgd -LogPath $log
+    }
+
+    It 'keeps one run id per training run in one file' {
+        $runs = Get-HelloTrainingLog $log
+        $runs.RunId | Should -Be 1, 2
+        $runs[0].ValidationSet | Should -Be 'mnist-test'
+        $runs[0].Epochs | Should -Be 2
+        $runs[1].ValidationSet | Should -BeNullOrEmpty
+    }
+
+    It 'records every batch with its loss, accuracy and learning rate' {
+        $batches = Get-HelloTrainingLog $log -Table Batches -RunId 1
+        $batches.Count | Should -Be 40
+        ($batches | Where-Object Epoch -eq 2).Batch | Should -Be (1..20)
+        $batches | ForEach-Object { $_.Loss | Should -BeGreaterThan 0; $_.Accuracy | Should -BeLessOrEqual 1; $_.BatchSize | Should -Be 64 }
+        $epochOne = $batches | Where-Object Epoch -eq 1
+        [math]::Abs(($epochOne | Measure-Object Loss -Average).Average - $first[0].TrainLoss) | Should -BeLessThan 1e-4
+        (Get-HelloTrainingLog $log -Table Batches -RunId 2).Count | Should -Be 10
+    }
+
+    It 'records every validation pass and the final confusion matrix' {
+        $validations = Get-HelloTrainingLog $log -Table Validations -RunId 1
+        $validations.Epoch | Should -Be 1, 2
+        $validations[1].Accuracy | Should -Be $first[1].ValidationAccuracy
+        $confusion = Get-HelloTrainingLog $log -Table Confusion -RunId 1
+        $confusion.Count | Should -Be 100
+        ($confusion | Measure-Object Count -Sum).Sum | Should -Be 10000
+        ($confusion | Where-Object { $_.Actual -eq $_.Predicted } | Measure-Object Count -Sum).Sum | Should -Be ([math]::Round($first[1].ValidationAccuracy * 10000))
+    }
+
+    It 'draws per-batch curves from the log' {
+        $file = Get-HelloTrainingLog $log -Table Batches -RunId 1 | Export-HelloImage -Path (Join-Path $TestDrive 'batches.png')
+        $file.Length | Should -BeGreaterThan 1000
+    }
+
+    It 'gives a clear error for a file that is not a log' {
+        $bogus = Join-Path $TestDrive 'bogus.sqlite'
+        Set-Content $bogus ('not a database ' * 100)
+        Get-HelloTrainingLog $bogus -ErrorVariable problems -ErrorAction SilentlyContinue
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'TrainingLogUnreadable,*'
+        $problems[0].Exception.Message | Should -BeLike '*bogus.sqlite*'
+    }
+}

@@ -16,10 +16,16 @@ public sealed class EpochResult
     public int Images { get; init; }
     /// <summary>True when the epoch was cut short by cancellation.</summary>
     public bool Stopped { get; init; }
+    /// <summary>The full evaluation on the validation set (null without one).</summary>
+    public Evaluation? Validation { get; init; }
 }
 
-/// <summary>Progress within an epoch, reported every few batches.</summary>
-public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount, double Loss, double Accuracy, double ImagesPerSecond, float LearningRate);
+/// <summary>
+/// Progress after one batch: that batch's own loss and accuracy, and the running means of the
+/// epoch so far.
+/// </summary>
+public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount, int BatchSize, double BatchLoss, double BatchAccuracy,
+    double Loss, double Accuracy, double ImagesPerSecond, float LearningRate, TimeSpan Elapsed);
 
 /// <summary>Precision, recall and F1 of one class.</summary>
 public sealed record ClassMetrics(string Class, int Support, double Precision, double Recall, double F1);

@@ -75,7 +75,10 @@ public sealed class Trainer
         return _schedule = _options.WarmupSteps > 0 ? new WarmupSchedule(_options.WarmupSteps, schedule) : schedule;
     }
 
-    /// <summary>One pass over the training set, then (if given) an evaluation on the validation set.</summary>
+    /// <summary>
+    /// One pass over the training set, then (if given) an evaluation on the validation set.
+    /// <paramref name="progress"/> is called after every batch, on the calling thread.
+    /// </summary>
     public EpochResult TrainEpoch(ImageDataset training, ImageDataset? validation = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -103,11 +106,13 @@ public sealed class Trainer
             rate = schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
             Optimizer.Step(rate);
 
-            lossSum += loss.Data[0] * targets.Length;
-            correct += CountCorrect(logProbabilities.Data, targets);
+            float batchLoss = loss.Data[0];
+            int batchCorrect = CountCorrect(logProbabilities.Data, targets);
+            lossSum += batchLoss * targets.Length;
+            correct += batchCorrect;
             seen += targets.Length;
-            if (progress is not null && ((b + 1) % _options.ProgressInterval == 0 || b + 1 == batcher.BatchCount))
-                progress(new BatchProgress(epoch, b + 1, batcher.BatchCount, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, rate));
+            progress?.Invoke(new BatchProgress(epoch, b + 1, batcher.BatchCount, targets.Length, batchLoss, (double)batchCorrect / targets.Length,
+                lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, rate, clock.Elapsed));
         }
         clock.Stop();
         if (!stopped)
@@ -118,6 +123,7 @@ public sealed class Trainer
         var evaluation = validation is null || stopped ? null : Evaluator.Evaluate(_model, validation, cancellation: cancellation);
         return new EpochResult
         {
+            Validation = evaluation,
             Epoch = epoch,
             TrainLoss = seen == 0 ? double.NaN : lossSum / seen,
             TrainAccuracy = seen == 0 ? double.NaN : (double)correct / seen,

@@ -34,9 +34,6 @@ public sealed record TrainingOptions
     public Augmentation? Augmentation { get; init; }
     /// <summary>Fixes shuffling, dropout and augmentation (the model's own seed fixes its initial weights).</summary>
     public int Seed { get; init; } = 1;
-    /// <summary>Report progress every this many batches.</summary>
-    public int ProgressInterval { get; init; } = 20;
-
     public float EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Sgd ? 0.01f : 0.001f);
 
     public void Validate()

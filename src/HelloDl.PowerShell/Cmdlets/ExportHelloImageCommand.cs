@@ -22,8 +22,10 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
     const string MisclassifiedSet = "Misclassified";
     const string EvaluationSet = "Evaluation";
     const string CurvesSet = "Curves";
+    const string BatchCurvesSet = "BatchCurves";
     readonly List<Sample> _samples = [];
     readonly List<EpochResult> _epochs = [];
+    readonly List<LoggedBatch> _batches = [];
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
     [ValidateNotNull]
@@ -54,6 +56,11 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = CurvesSet)]
     [ValidateNotNull]
     public EpochResult[]? Epoch { get; set; }
+
+    /// <summary>Batch rows from Get-HelloTrainingLog -Table Batches: drawn as per-batch loss and accuracy curves.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = BatchCurvesSet)]
+    [ValidateNotNull]
+    public LoggedBatch[]? Batch { get; set; }
 
     /// <summary>The PNG file to write; with -Sample and no -Grid, a folder for one file per sample.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -103,6 +110,9 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
             case CurvesSet:
                 _epochs.AddRange(Epoch!);
                 break;
+            case BatchCurvesSet:
+                _batches.AddRange(Batch!);
+                break;
             case EvaluationSet:
                 Write(TargetPath(), $"Write the confusion matrix of {Evaluation!.Dataset}",
                     path => Pictures.SaveHeatMap(Evaluation.ConfusionMatrix.Counts, Evaluation.ClassNames, path));
@@ -134,6 +144,16 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
                 series.Add(("validation accuracy", _epochs.Select(e => e.ValidationAccuracy ?? double.NaN).ToList()));
             }
             Write(TargetPath(), $"Write training curves of {_epochs.Count} epochs", path => Pictures.SaveCurves(series, path));
+        }
+        if (ParameterSetName == BatchCurvesSet && _batches.Count > 0)
+        {
+            var series = new List<(string, IReadOnlyList<double>)>
+            {
+                ("loss per batch", _batches.Select(b => b.Loss).ToList()),
+                ("accuracy per batch", _batches.Select(b => b.Accuracy).ToList()),
+                ("learning rate", _batches.Select(b => b.LearningRate).ToList()),
+            };
+            Write(TargetPath(), $"Write training curves of {_batches.Count} batches", path => Pictures.SaveCurves(series, path, width: 640));
         }
     }
 

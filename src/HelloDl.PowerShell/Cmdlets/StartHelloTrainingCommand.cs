@@ -16,6 +16,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 {
     readonly CancellationTokenSource _stop = new();
+    TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
@@ -70,6 +71,11 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? CheckpointPath { get; set; }
 
+    /// <summary>Record every batch, validation and the final confusion matrix in this SQLite file (created or appended to).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LogPath { get; set; }
+
     /// <summary>Continue from -CheckpointPath instead of starting afresh.</summary>
     [Parameter]
     public SwitchParameter Resume { get; set; }
@@ -96,23 +102,50 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         };
         var trainer = new Trainer(model, options);
         if (Resume) RestoreFrom(checkpoint!, model, trainer);
+        using var log = OpenLog(model, options);
 
+        EpochResult? last = null;
         while (trainer.CompletedEpochs < Epochs && !_stop.IsCancellationRequested)
         {
-            var epoch = trainer.TrainEpoch(training, ValidationSet, ShowProgress, _stop.Token);
+            var epoch = trainer.TrainEpoch(training, ValidationSet, batch => { log?.LogBatch(batch); ShowProgress(batch); }, _stop.Token);
             if (epoch.Stopped) break;
+            log?.LogEpoch(epoch);
+            last = epoch;
             model.TrainingSummary = $"{training.Name}, {model.TrainedEpochs} epoch(s), {Optimizer}" +
                 (epoch.ValidationAccuracy is double accuracy ? $", {ValidationSet!.Name} accuracy {accuracy:P2}" : $", training accuracy {epoch.TrainAccuracy:P2}");
             if (checkpoint is not null && ShouldProcess(checkpoint, $"Write checkpoint after epoch {epoch.Epoch}"))
                 ModelFile.SaveCheckpoint(model, checkpoint, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
             WriteObject(epoch);
         }
+        if (last?.Validation is { } validation) log?.LogConfusion(validation.ConfusionMatrix);
         WriteProgress(new ProgressRecord(1, "Training", "Done") { RecordType = ProgressRecordType.Completed });
         if (PassThru) WriteObject(model);
     }
 
+    TrainingLog? OpenLog(Model model, TrainingOptions options)
+    {
+        if (LogPath is null) return null;
+        string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath);
+        if (!ShouldProcess(path, "Record the training run in a SQLite log")) return null;
+        try
+        {
+            var log = new TrainingLog(path, new RunDescription(model.Architecture.ToString(), model.ClassNames, TrainingSet!.Name, ValidationSet?.Name,
+                Epochs, BatchSize, Optimizer.ToString(), options.EffectiveLearningRate, Seed, model.ParameterCount));
+            WriteVerbose($"Logging to {path} as run {log.RunId}.");
+            return log;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "TrainingLogOpenFailed", ErrorCategory.OpenError, path));
+            return null;
+        }
+    }
+
     void ShowProgress(BatchProgress p)
     {
+        // Four updates a second are plenty for a person and cost nothing measurable.
+        if (p.Batch != p.BatchCount && p.Elapsed - _lastProgress < TimeSpan.FromMilliseconds(250)) return;
+        _lastProgress = p.Elapsed;
         double secondsLeft = (Epochs - p.Epoch + 1.0 - (double)p.Batch / p.BatchCount) * p.BatchCount * BatchSize / Math.Max(1, p.ImagesPerSecond);
         WriteProgress(new ProgressRecord(1, $"Training {Model!.Architecture} on {TrainingSet!.Name}",
             $"Epoch {p.Epoch}/{Epochs}, batch {p.Batch}/{p.BatchCount}: loss {p.Loss:F4}, accuracy {p.Accuracy:P1}, {p.ImagesPerSecond:N0} images/s")

@@ -154,6 +154,7 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             Augment        = 'Distort the training images at random: shift by up to 2 pixels, rotate up to 10 degrees, scale by up to 10%, flip 5 pixels.'
             Seed           = 'Fixes shuffling, dropout and augmentation (default 1).'
             CheckpointPath = 'Write a checkpoint (model and optimizer state, safetensors) here after every epoch, atomically.'
+            LogPath        = 'Record every batch (epoch, batch, seconds, loss, accuracy, learning rate, batch size), every validation pass and the final confusion matrix in this SQLite file, under a new run id; many runs can share one file. Read it with Get-HelloTrainingLog or any SQLite tool; the schema is in about_HelloDl.'
             Resume         = 'Continue from the checkpoint at -CheckpointPath instead of starting afresh.'
             PassThru       = 'Also emit the trained model at the end.'
             WhatIf         = 'Shows which checkpoints would be written; training still runs, nothing is written.'
@@ -432,7 +433,7 @@ Export-HelloImage draws what people would rather look at than read, as PNG files
 
 -Evaluation: the confusion matrix as a heat map (rows actual, columns predicted), mistakes in red.
 
--Epoch: training curves (loss and accuracy per epoch, training and validation) from Start-HelloTraining's output.
+-Epoch: training curves (loss and accuracy per epoch, training and validation) from Start-HelloTraining's output. -Batch: per-batch curves (loss, accuracy, learning rate) from Get-HelloTrainingLog -Table Batches.
 '@
         Parameters  = @{
             Sample        = 'Samples from Get-HelloSample.'
@@ -442,6 +443,7 @@ Export-HelloImage draws what people would rather look at than read, as PNG files
             Misclassified = 'Draw the images of -Dataset that -Model classifies wrongly.'
             Evaluation    = 'An evaluation from Measure-HelloModel: its confusion matrix is drawn as a heat map.'
             Epoch         = 'Epoch objects from Start-HelloTraining: drawn as training curves.'
+            Batch         = 'Batch rows from Get-HelloTrainingLog -Table Batches: drawn as per-batch loss, accuracy and learning-rate curves.'
             Path          = 'The PNG file to write; with -Sample and no -Grid, the folder to write one file per sample into.'
             Grid          = 'With -Sample: one picture of all samples, each with its class under it.'
             Columns       = 'Images (or maps) per row of a grid (default 10).'
@@ -455,6 +457,7 @@ Export-HelloImage draws what people would rather look at than read, as PNG files
             @{ Type = 'HelloDl.Data.Sample'; Description = 'Samples, by value.' }
             @{ Type = 'HelloDl.Training.Evaluation'; Description = 'An evaluation, by value.' }
             @{ Type = 'HelloDl.Training.EpochResult'; Description = 'Epoch objects, by value.' }
+            @{ Type = 'HelloDl.Training.LoggedBatch'; Description = 'Batch rows of a training log, by value.' }
         )
         Outputs     = @(@{ Type = 'System.IO.FileInfo'; Description = 'Each file written.' })
         Examples    = @(
@@ -483,5 +486,47 @@ $epochs | Export-HelloImage -Path (Join-Path $out 'curves.png')
             }
         )
         Links       = @('Get-HelloSample', 'Measure-HelloModel', 'Start-HelloTraining')
+    }
+    'Get-HelloTrainingLog' = @{
+        Synopsis    = 'Reads the SQLite metrics database written by Start-HelloTraining -LogPath.'
+        Description = @'
+Start-HelloTraining -LogPath run.sqlite records every batch, every validation pass and the final confusion matrix of a training run, under one run id per run, so many runs can share one file (the schema is in about_HelloDl). Get-HelloTrainingLog reads one table of it back as objects: Runs (what each run was), Batches (loss and accuracy of every batch), Validations (per epoch) or Confusion (the last validation's confusion matrix as actual/predicted/count rows), for all runs or for -RunId.
+'@
+        Parameters  = @{
+            LiteralPath = 'The SQLite file. Get-ChildItem output binds here.'
+            Table       = 'Runs (default), Batches, Validations or Confusion.'
+            RunId       = 'Only this run.'
+        }
+        Inputs      = @(@{ Type = 'System.String'; Description = 'The log file path, by value or by property name (PSPath, FullName).' })
+        Outputs     = @(
+            @{ Type = 'HelloDl.Training.LoggedRun'; Description = 'With -Table Runs: RunId, StartedUtc, Architecture, TrainingSet, ValidationSet, Epochs, BatchSize, Optimizer, LearningRate.' }
+            @{ Type = 'HelloDl.Training.LoggedBatch'; Description = 'With -Table Batches: RunId, Epoch, Batch, Seconds, Loss, Accuracy, LearningRate, BatchSize.' }
+            @{ Type = 'HelloDl.Training.LoggedValidation'; Description = 'With -Table Validations: RunId, Epoch, Seconds, Loss, Accuracy, Images.' }
+            @{ Type = 'HelloDl.Training.LoggedConfusion'; Description = 'With -Table Confusion: RunId, Actual, Predicted, Count.' }
+        )
+        Examples    = @(
+            @{
+                Title   = 'Log a run and look at its batches'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$test = Import-EmnistSet ./data/mnist -Split Test
+$log = Join-Path ([IO.Path]::GetTempPath()) 'hellodl-run.sqlite'
+$mlp = New-HelloModel Mlp -ClassesFrom $train
+$null = Start-HelloTraining $mlp $train.Select([int[]](0..6399)) -ValidationSet $test -Epochs 2 -Optimizer Sgd -LogPath $log
+Get-HelloTrainingLog $log
+Get-HelloTrainingLog $log -Table Batches | Select-Object -Last 5
+'@
+                Remarks = 'Every run appends to the file under a new run id.'
+            }
+            @{
+                Title   = 'Chart the loss of every batch of the last run'
+                Code    = @'
+$run = Get-HelloTrainingLog $log | Select-Object -Last 1
+Get-HelloTrainingLog $log -Table Batches -RunId $run.RunId | Measure-Object Loss -Average -Minimum -Maximum
+'@
+                Remarks = 'The same rows can be read with sqlite3 or Python: SELECT epoch, batch, loss FROM batches WHERE run_id = 1.'
+            }
+        )
+        Links       = @('Start-HelloTraining', 'about_HelloDl')
     }
 }

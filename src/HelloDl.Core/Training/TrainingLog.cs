@@ -1,0 +1,218 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace HelloDl.Training;
+
+/// <summary>
+/// A metrics database, as hello-dl kept one: every batch, every validation pass and the final
+/// confusion matrix of a training run go into SQLite tables, under one run id per run, so many
+/// runs can share one file and any SQLite tool can chart them. Batches are written in one
+/// transaction per epoch with prepared statements, so logging costs little next to training.
+/// Schema (also in about_HelloDl):
+///   runs(run_id, started_utc, architecture, classes, training_set, validation_set, epochs,
+///        batch_size, optimizer, learning_rate, seed, parameters, machine)
+///   batches(run_id, epoch, batch, seconds, loss, accuracy, learning_rate, batch_size)
+///   validations(run_id, epoch, seconds, loss, accuracy, images)
+///   confusion(run_id, actual, predicted, count)
+/// </summary>
+public sealed class TrainingLog : IDisposable
+{
+    const string Schema = """
+        CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY, started_utc TEXT NOT NULL, architecture TEXT NOT NULL,
+            classes TEXT NOT NULL, training_set TEXT NOT NULL, validation_set TEXT, epochs INTEGER NOT NULL, batch_size INTEGER NOT NULL,
+            optimizer TEXT NOT NULL, learning_rate REAL NOT NULL, seed INTEGER NOT NULL, parameters INTEGER NOT NULL, machine TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS batches (run_id INTEGER NOT NULL REFERENCES runs(run_id), epoch INTEGER NOT NULL, batch INTEGER NOT NULL,
+            seconds REAL NOT NULL, loss REAL NOT NULL, accuracy REAL NOT NULL, learning_rate REAL NOT NULL, batch_size INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS validations (run_id INTEGER NOT NULL REFERENCES runs(run_id), epoch INTEGER NOT NULL, seconds REAL NOT NULL,
+            loss REAL NOT NULL, accuracy REAL NOT NULL, images INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS confusion (run_id INTEGER NOT NULL REFERENCES runs(run_id), actual TEXT NOT NULL, predicted TEXT NOT NULL,
+            count INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS batches_by_run ON batches(run_id, epoch, batch);
+        """;
+
+    readonly SqliteConnection _connection;
+    readonly SqliteCommand _insertBatch;
+    readonly SqliteParameter _epoch, _batch, _seconds, _loss, _accuracy, _rate, _size;
+    readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    SqliteTransaction? _transaction;
+
+    /// <exception cref="IOException">The file cannot be opened or written as an SQLite database.</exception>
+    public TrainingLog(string path, RunDescription run)
+    {
+        try
+        {
+            (_connection, RunId) = Open(path, run);
+        }
+        catch (SqliteException e)
+        {
+            throw new IOException($"{path}: cannot be used as a training log ({e.Message}).", e);
+        }
+        _insertBatch = _connection.CreateCommand();
+        _insertBatch.CommandText = "INSERT INTO batches VALUES ($run, $epoch, $batch, $seconds, $loss, $accuracy, $rate, $size)";
+        _insertBatch.Parameters.AddWithValue("$run", RunId);
+        _epoch = _insertBatch.Parameters.Add("$epoch", SqliteType.Integer);
+        _batch = _insertBatch.Parameters.Add("$batch", SqliteType.Integer);
+        _seconds = _insertBatch.Parameters.Add("$seconds", SqliteType.Real);
+        _loss = _insertBatch.Parameters.Add("$loss", SqliteType.Real);
+        _accuracy = _insertBatch.Parameters.Add("$accuracy", SqliteType.Real);
+        _rate = _insertBatch.Parameters.Add("$rate", SqliteType.Real);
+        _size = _insertBatch.Parameters.Add("$size", SqliteType.Integer);
+    }
+
+    static (SqliteConnection Connection, long RunId) Open(string path, RunDescription run)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        connection.Open();
+        using (var schema = connection.CreateCommand())
+        {
+            schema.CommandText = Schema;
+            schema.ExecuteNonQuery();
+        }
+        using (var insert = connection.CreateCommand())
+        {
+            insert.CommandText = """
+                INSERT INTO runs (started_utc, architecture, classes, training_set, validation_set, epochs, batch_size, optimizer, learning_rate, seed, parameters, machine)
+                VALUES ($started, $architecture, $classes, $training, $validation, $epochs, $batchSize, $optimizer, $rate, $seed, $parameters, $machine);
+                SELECT last_insert_rowid();
+                """;
+            insert.Parameters.AddWithValue("$started", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            insert.Parameters.AddWithValue("$architecture", run.Architecture);
+            insert.Parameters.AddWithValue("$classes", string.Join(" ", run.ClassNames));
+            insert.Parameters.AddWithValue("$training", run.TrainingSet);
+            insert.Parameters.AddWithValue("$validation", (object?)run.ValidationSet ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$epochs", run.Epochs);
+            insert.Parameters.AddWithValue("$batchSize", run.BatchSize);
+            insert.Parameters.AddWithValue("$optimizer", run.Optimizer);
+            insert.Parameters.AddWithValue("$rate", run.LearningRate);
+            insert.Parameters.AddWithValue("$seed", run.Seed);
+            insert.Parameters.AddWithValue("$parameters", run.Parameters);
+            insert.Parameters.AddWithValue("$machine", Environment.MachineName);
+            return (connection, (long)insert.ExecuteScalar()!);
+        }
+    }
+
+    /// <summary>The id of this run in the runs table.</summary>
+    public long RunId { get; }
+
+    public void LogBatch(BatchProgress batch)
+    {
+        if (_transaction is null)
+        {
+            _transaction = _connection.BeginTransaction();
+            _insertBatch.Transaction = _transaction;
+        }
+        _epoch.Value = batch.Epoch;
+        _batch.Value = batch.Batch;
+        _seconds.Value = _clock.Elapsed.TotalSeconds;
+        _loss.Value = batch.BatchLoss;
+        _accuracy.Value = batch.BatchAccuracy;
+        _rate.Value = batch.LearningRate;
+        _size.Value = batch.BatchSize;
+        _insertBatch.ExecuteNonQuery();
+    }
+
+    /// <summary>Commits the epoch's batches and records its validation pass, if any.</summary>
+    public void LogEpoch(EpochResult epoch)
+    {
+        Commit();
+        if (epoch.Validation is not { } validation) return;
+        using var insert = _connection.CreateCommand();
+        insert.CommandText = "INSERT INTO validations VALUES ($run, $epoch, $seconds, $loss, $accuracy, $images)";
+        insert.Parameters.AddWithValue("$run", RunId);
+        insert.Parameters.AddWithValue("$epoch", epoch.Epoch);
+        insert.Parameters.AddWithValue("$seconds", _clock.Elapsed.TotalSeconds);
+        insert.Parameters.AddWithValue("$loss", validation.MeanLoss);
+        insert.Parameters.AddWithValue("$accuracy", validation.Accuracy);
+        insert.Parameters.AddWithValue("$images", validation.Count);
+        insert.ExecuteNonQuery();
+    }
+
+    /// <summary>Records a confusion matrix (the last validation's) for the run.</summary>
+    public void LogConfusion(ConfusionMatrix matrix)
+    {
+        Commit();
+        using var transaction = _connection.BeginTransaction();
+        using var insert = _connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO confusion VALUES ($run, $actual, $predicted, $count)";
+        insert.Parameters.AddWithValue("$run", RunId);
+        var actual = insert.Parameters.Add("$actual", SqliteType.Text);
+        var predicted = insert.Parameters.Add("$predicted", SqliteType.Text);
+        var count = insert.Parameters.Add("$count", SqliteType.Integer);
+        for (int a = 0; a < matrix.ClassNames.Count; a++)
+            for (int p = 0; p < matrix.ClassNames.Count; p++)
+            {
+                actual.Value = matrix.ClassNames[a];
+                predicted.Value = matrix.ClassNames[p];
+                count.Value = matrix[a, p];
+                insert.ExecuteNonQuery();
+            }
+        transaction.Commit();
+    }
+
+    void Commit()
+    {
+        _transaction?.Commit();
+        _transaction?.Dispose();
+        _transaction = null;
+    }
+
+    /// <summary>Commits what was logged (a stopped run keeps its batches) and closes the file.</summary>
+    public void Dispose()
+    {
+        Commit();
+        _insertBatch.Dispose();
+        _connection.Dispose();   // not pooled: the file is released when training ends
+    }
+}
+
+/// <summary>Reads a training log back: for scripts that chart runs without an SQLite tool.</summary>
+public static class TrainingLogReader
+{
+    public static IReadOnlyList<LoggedRun> Runs(string path) => Query(path, "SELECT run_id, started_utc, architecture, training_set, validation_set, epochs, batch_size, optimizer, learning_rate FROM runs ORDER BY run_id", null,
+        r => new LoggedRun(r.GetInt64(0), DateTime.Parse(r.GetString(1), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind), r.GetString(2), r.GetString(3),
+            r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5), r.GetInt32(6), r.GetString(7), r.GetDouble(8)));
+
+    public static IReadOnlyList<LoggedBatch> Batches(string path, long? runId) => Query(path,
+        "SELECT run_id, epoch, batch, seconds, loss, accuracy, learning_rate, batch_size FROM batches WHERE $run IS NULL OR run_id = $run ORDER BY run_id, epoch, batch", runId,
+        r => new LoggedBatch(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2), r.GetDouble(3), r.GetDouble(4), r.GetDouble(5), r.GetDouble(6), r.GetInt32(7)));
+
+    public static IReadOnlyList<LoggedValidation> Validations(string path, long? runId) => Query(path,
+        "SELECT run_id, epoch, seconds, loss, accuracy, images FROM validations WHERE $run IS NULL OR run_id = $run ORDER BY run_id, epoch", runId,
+        r => new LoggedValidation(r.GetInt64(0), r.GetInt32(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetInt32(5)));
+
+    public static IReadOnlyList<LoggedConfusion> Confusion(string path, long? runId) => Query(path,
+        "SELECT run_id, actual, predicted, count FROM confusion WHERE $run IS NULL OR run_id = $run ORDER BY run_id, rowid", runId,
+        r => new LoggedConfusion(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3)));
+
+    /// <exception cref="IOException">The file is not a readable training log.</exception>
+    static List<T> Query<T>(string path, string sql, long? runId, Func<SqliteDataReader, T> read)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such training log.", path);
+        try { return Read(path, sql, runId, read); }
+        catch (SqliteException e) { throw new IOException($"{path}: not a readable HelloDl training log ({e.Message}).", e); }
+    }
+
+    static List<T> Read<T>(string path, string sql, long? runId, Func<SqliteDataReader, T> read)
+    {
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        using var connection = new SqliteConnection(builder.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$run", (object?)runId ?? DBNull.Value);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read()) rows.Add(read(reader));
+        return rows;
+    }
+}
+
+public sealed record LoggedRun(long RunId, DateTime StartedUtc, string Architecture, string TrainingSet, string? ValidationSet, int Epochs, int BatchSize, string Optimizer, double LearningRate);
+public sealed record LoggedBatch(long RunId, int Epoch, int Batch, double Seconds, double Loss, double Accuracy, double LearningRate, int BatchSize);
+public sealed record LoggedValidation(long RunId, int Epoch, double Seconds, double Loss, double Accuracy, int Images);
+public sealed record LoggedConfusion(long RunId, string Actual, string Predicted, int Count);
+
+/// <summary>What a training run is, for the runs table.</summary>
+public sealed record RunDescription(string Architecture, IReadOnlyList<string> ClassNames, string TrainingSet, string? ValidationSet,
+    int Epochs, int BatchSize, string Optimizer, double LearningRate, int Seed, int Parameters);

@@ -1,66 +1,58 @@
 namespace HelloDl.Imaging;
 
 /// <summary>
-/// Turns a photo or scan of one character into the 28x28 input the models were trained on, the
-/// way MNIST itself was made: find the ink (dark on light is inverted to light on dark), crop to
-/// its bounding box, scale to fit 20x20 keeping the aspect, and centre by centre of mass in 28x28.
+/// Turns the ink of one character into the 28x28 input the models were trained on, the way MNIST
+/// itself was made: crop to the ink's bounding box, scale to fit 20x20 keeping the aspect, and
+/// centre by centre of mass in 28x28. <see cref="InkFinder"/> finds the ink first.
 /// </summary>
 public static class MnistPreprocessor
 {
     const int Frame = 28, Box = 20;
-    /// <summary>Below this contrast between paper and darkest ink, the image counts as blank.</summary>
-    const float MinimumContrast = 0.15f;
-    /// <summary>Ink weaker than this (relative to the darkest ink) is paper texture or noise.</summary>
-    const float NoiseFloor = 0.1f;
 
-    /// <summary>The MNIST-style image, or null when the image holds no ink.</summary>
+    /// <summary>The MNIST-style image of a photo or scan of one character, or null when it holds no writing.</summary>
     public static GrayImage? ToMnist(LuminanceImage image)
     {
-        var ink = InkMap(image);
-        if (ink is null) return null;
-        int width = image.Width, height = image.Height;
-        // Bounding box of the ink.
-        int left = width, right = -1, top = height, bottom = -1;
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                if (ink[y * width + x] > 0)
-                {
-                    left = Math.Min(left, x); right = Math.Max(right, x);
-                    top = Math.Min(top, y); bottom = Math.Max(bottom, y);
-                }
-        if (right < 0) return null;
-        int boxWidth = right - left + 1, boxHeight = bottom - top + 1;
-        float scale = (float)Box / Math.Max(boxWidth, boxHeight);
-        int targetWidth = Math.Max(1, (int)MathF.Round(boxWidth * scale)), targetHeight = Math.Max(1, (int)MathF.Round(boxHeight * scale));
-        var scaled = Resample(ink, width, left, top, boxWidth, boxHeight, targetWidth, targetHeight);
-        return CentreByMass(scaled, targetWidth, targetHeight);
+        var map = InkFinder.Find(image);
+        if (map.IsBlank) return null;
+        return FromInk(map, map.Components.Select(c => c.Label).ToHashSet(), 0, map.Width - 1);
     }
 
-    /// <summary>Ink strength 0..1 per pixel with the paper at 0, or null when there is no contrast.</summary>
-    internal static float[]? InkMap(LuminanceImage image)
+    /// <summary>
+    /// The MNIST-style image of the ink of the given components, within columns
+    /// [<paramref name="firstColumn"/>, <paramref name="lastColumn"/>] of the map.
+    /// </summary>
+    public static GrayImage? FromInk(InkMap map, IReadOnlySet<int> components, int firstColumn, int lastColumn)
     {
-        var pixels = image.Pixels;
-        var sorted = (float[])pixels.Clone();
-        Array.Sort(sorted);
-        float median = sorted[sorted.Length / 2];
-        bool darkInk = median >= 0.5f;   // mostly light: paper is light, ink dark
-        float paper = darkInk ? median : 1 - median;
-        float strongest = darkInk ? 1 - sorted[0] : sorted[^1];
-        float paperInk = 1 - paper;
-        float contrast = strongest - paperInk;
-        if (contrast < MinimumContrast) return null;
-        var ink = new float[pixels.Length];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            float strength = darkInk ? 1 - pixels[i] : pixels[i];
-            float v = (strength - paperInk) / contrast;
-            ink[i] = v < NoiseFloor ? 0 : Math.Min(1, v);
-        }
-        return ink;
+        int width = map.Width, height = map.Height;
+        int left = width, right = -1, top = height, bottom = -1;
+        for (int y = 0; y < height; y++)
+            for (int x = firstColumn; x <= lastColumn; x++)
+            {
+                int i = y * width + x;
+                if (map.Ink[i] <= 0 || !components.Contains(map.Labels[i])) continue;
+                left = Math.Min(left, x); right = Math.Max(right, x); top = Math.Min(top, y); bottom = Math.Max(bottom, y);
+            }
+        if (right < 0) return null;
+        int boxWidth = right - left + 1, boxHeight = bottom - top + 1;
+        var crop = new float[boxWidth * boxHeight];
+        for (int y = 0; y < boxHeight; y++)
+            for (int x = 0; x < boxWidth; x++)
+            {
+                int i = (top + y) * width + left + x;
+                if (components.Contains(map.Labels[i])) crop[y * boxWidth + x] = map.Ink[i];
+            }
+        // MNIST strokes are saturated in the middle: scale this character's own strong ink (not a
+        // darker speck elsewhere, nor a paler pen) to full.
+        var inked = crop.Where(v => v > 0).Order().ToArray();
+        float full = inked[(int)(inked.Length * 0.9)];
+        if (full > 0) for (int i = 0; i < crop.Length; i++) crop[i] = Math.Min(1, crop[i] / full);
+        float scale = (float)Box / Math.Max(boxWidth, boxHeight);
+        int targetWidth = Math.Max(1, (int)MathF.Round(boxWidth * scale)), targetHeight = Math.Max(1, (int)MathF.Round(boxHeight * scale));
+        return CentreByMass(Resample(crop, boxWidth, boxHeight, targetWidth, targetHeight), targetWidth, targetHeight);
     }
 
     /// <summary>Area-average when shrinking, bilinear when enlarging.</summary>
-    static float[] Resample(float[] source, int stride, int left, int top, int width, int height, int targetWidth, int targetHeight)
+    static float[] Resample(float[] source, int width, int height, int targetWidth, int targetHeight)
     {
         var target = new float[targetWidth * targetHeight];
         float sx = (float)width / targetWidth, sy = (float)height / targetHeight;
@@ -77,7 +69,7 @@ public static class MnistPreprocessor
                         for (int x = (int)x0; x < Math.Min(width, (int)MathF.Ceiling(x1)); x++)
                         {
                             float w = wy * (Math.Min(x + 1, x1) - Math.Max(x, x0));
-                            sum += w * source[(top + y) * stride + left + x];
+                            sum += w * source[y * width + x];
                             area += w;
                         }
                     }
@@ -88,8 +80,8 @@ public static class MnistPreprocessor
                     float fx = Math.Clamp((tx + 0.5f) * sx - 0.5f, 0, width - 1), fy = Math.Clamp((ty + 0.5f) * sy - 0.5f, 0, height - 1);
                     int x0 = (int)fx, y0 = (int)fy, x1 = Math.Min(x0 + 1, width - 1), y1 = Math.Min(y0 + 1, height - 1);
                     float ax = fx - x0, ay = fy - y0;
-                    float Pixel(int x, int y) => source[(top + y) * stride + left + x];
-                    value = (Pixel(x0, y0) * (1 - ax) + Pixel(x1, y0) * ax) * (1 - ay) + (Pixel(x0, y1) * (1 - ax) + Pixel(x1, y1) * ax) * ay;
+                    value = (source[y0 * width + x0] * (1 - ax) + source[y0 * width + x1] * ax) * (1 - ay)
+                          + (source[y1 * width + x0] * (1 - ax) + source[y1 * width + x1] * ax) * ay;
                 }
                 target[ty * targetWidth + tx] = value;
             }

@@ -135,6 +135,37 @@ public static class Pictures
         canvas.Save(path);
     }
 
+    /// <summary>
+    /// A copy of the image with a box around each character and its label under it (green when
+    /// confident, red when not), like hello-dl's boxed.png.
+    /// </summary>
+    public static void SaveAnnotated(LuminanceImage image, IReadOnlyList<(int X, int Y, int Width, int Height, string Label, bool Confident)> characters, string path)
+    {
+        using var canvas = new Image<Rgb24>(image.Width, image.Height);
+        for (int y = 0; y < image.Height; y++)
+            for (int x = 0; x < image.Width; x++)
+            {
+                byte v = (byte)Math.Clamp(image.Pixels[y * image.Width + x] * 255, 0, 255);
+                canvas[x, y] = new Rgb24(v, v, v);
+            }
+        var green = new Rgb24(20, 150, 40);
+        foreach (var c in characters)
+        {
+            var color = c.Confident ? green : Red;
+            int thickness = Math.Max(1, Math.Min(c.Width, c.Height) / 40);
+            for (int t = 0; t < thickness; t++)
+            {
+                Line(canvas, c.X - t, c.Y - t, c.X + c.Width + t, c.Y - t, color);
+                Line(canvas, c.X - t, c.Y + c.Height + t, c.X + c.Width + t, c.Y + c.Height + t, color);
+                Line(canvas, c.X - t, c.Y - t, c.X - t, c.Y + c.Height + t, color);
+                Line(canvas, c.X + c.Width + t, c.Y - t, c.X + c.Width + t, c.Y + c.Height + t, color);
+            }
+            int scale = Math.Max(1, c.Height / 28);
+            BitmapFont.Draw(c.Label, c.X + (c.Width - BitmapFont.MeasureWidth(c.Label, scale)) / 2, c.Y + c.Height + thickness + 3, scale, (x, y) => Plot(canvas, x, y, color));
+        }
+        canvas.Save(path);
+    }
+
     static string Format(double v) => Math.Abs(v) >= 100 ? v.ToString("F0") : Math.Abs(v) >= 1 ? v.ToString("F2") : v.ToString("F4");
 
     static void Line(Image<Rgb24> canvas, int x0, int y0, int x1, int y1, Rgb24 color)

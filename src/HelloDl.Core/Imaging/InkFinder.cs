@@ -1,0 +1,217 @@
+namespace HelloDl.Imaging;
+
+/// <summary>A connected piece of ink: its pixels' bounding box, area and label in the component map.</summary>
+public sealed record InkComponent(int Label, int Left, int Top, int Right, int Bottom, int Area)
+{
+    public int Width => Right - Left + 1;
+    public int Height => Bottom - Top + 1;
+}
+
+/// <summary>
+/// The ink of a photo or scan: how strongly each pixel is inked (0 = paper, 1 = full ink), and the
+/// connected pieces of ink that look like writing (specks and long thin ruled lines removed).
+/// </summary>
+public sealed class InkMap
+{
+    internal InkMap(int width, int height, float[] ink, int[] labels, IReadOnlyList<InkComponent> components, float scale)
+    {
+        Width = width; Height = height; Ink = ink; Labels = labels; Components = components; Scale = scale;
+    }
+
+    public int Width { get; }
+    public int Height { get; }
+    /// <summary>Ink strength per pixel, 0..1.</summary>
+    public float[] Ink { get; }
+    /// <summary>Per pixel, the <see cref="InkComponent.Label"/> of the kept component its ink belongs to; 0 for paper.</summary>
+    internal int[] Labels { get; }
+    /// <summary>The pieces of ink kept as writing.</summary>
+    public IReadOnlyList<InkComponent> Components { get; }
+    /// <summary>Original image pixels per map pixel (large images are analysed shrunk).</summary>
+    public float Scale { get; }
+    public bool IsBlank => Components.Count == 0;
+}
+
+/// <summary>
+/// Finds handwriting in real images, as img-ocr's histogram white balance did and then some:
+/// the paper's brightness is estimated block by block (so gradients, shadows and tinted paper
+/// drop out), light-on-dark boards are inverted, ink is thresholded against the paper's own
+/// noise, and connected components separate writing from specks and ruled lines.
+/// </summary>
+public static class InkFinder
+{
+    /// <summary>Images are analysed at most this large (longer side), which keeps any scan fast.</summary>
+    const int MaxSide = 800;
+
+    public static InkMap Find(LuminanceImage image)
+    {
+        var (width, height, lum, scale) = Shrink(image);
+        if (BorderMedian(lum, width, height) < 0.45f)
+            for (int i = 0; i < lum.Length; i++) lum[i] = 1 - lum[i];   // light ink on a dark board
+        var paper = PaperBrightness(lum, width, height);
+        var ink = new float[lum.Length];
+        for (int i = 0; i < ink.Length; i++) ink[i] = Math.Clamp(1 - lum[i] / Math.Max(paper[i], 0.05f), 0, 1);
+
+        // The paper's own texture sets the bar: median ink plus many of its deviations.
+        var sorted = (float[])ink.Clone();
+        Array.Sort(sorted);
+        float median = sorted[sorted.Length / 2];
+        var deviations = ink.Select(v => Math.Abs(v - median)).ToArray();
+        Array.Sort(deviations);
+        float spread = deviations[deviations.Length / 2];
+        float strongest = sorted[^1];
+        // Relative to the strongest ink too, but loosely: one pale character next to bold ones must survive.
+        float threshold = Math.Max(Math.Max(0.18f, median + 8 * spread), 0.2f * strongest);
+        if (strongest < 0.2f) return new InkMap(width, height, ink, new int[ink.Length], [], scale);
+
+        var (labels, all) = Components(ink, width, height, threshold);
+        var kept = KeepWriting(all, width, height);
+        var keptLabels = kept.Select(c => c.Label).ToHashSet();
+        for (int i = 0; i < labels.Length; i++) if (!keptLabels.Contains(labels[i])) labels[i] = 0;
+        // Hysteresis: the faint edges of a stroke belong to it when they touch it, not otherwise.
+        GrowInto(labels, ink, width, height, Math.Max(0.06f, median + 3 * spread), kept);
+        var clean = new float[ink.Length];
+        for (int i = 0; i < ink.Length; i++)
+            if (labels[i] != 0) clean[i] = Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1);
+        return new InkMap(width, height, clean, labels, kept, scale);
+    }
+
+    /// <summary>
+    /// Extends each labelled component into touching pixels whose ink exceeds <paramref name="low"/>,
+    /// but only a few pixels beyond its own box, so it cannot creep along a ruled line it crosses.
+    /// </summary>
+    static void GrowInto(int[] labels, float[] ink, int width, int height, float low, List<InkComponent> components)
+    {
+        var boxes = components.ToDictionary(c => c.Label, c =>
+        {
+            int margin = Math.Max(2, Math.Max(c.Width, c.Height) / 20);
+            return (Left: c.Left - margin, Top: c.Top - margin, Right: c.Right + margin, Bottom: c.Bottom + margin);
+        });
+        var queue = new Queue<int>();
+        for (int i = 0; i < labels.Length; i++) if (labels[i] != 0) queue.Enqueue(i);
+        while (queue.Count > 0)
+        {
+            int p = queue.Dequeue(), x = p % width, y = p / width;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                {
+                    int nx = x + dx, ny = y + dy;
+                    if ((uint)nx >= (uint)width || (uint)ny >= (uint)height) continue;
+                    int q = ny * width + nx;
+                    var box = boxes[labels[p]];
+                    if (labels[q] == 0 && ink[q] > low && nx >= box.Left && nx <= box.Right && ny >= box.Top && ny <= box.Bottom)
+                    {
+                        labels[q] = labels[p];
+                        queue.Enqueue(q);
+                    }
+                }
+        }
+    }
+
+    static (int Width, int Height, float[] Lum, float Scale) Shrink(LuminanceImage image)
+    {
+        int longer = Math.Max(image.Width, image.Height);
+        if (longer <= MaxSide) return (image.Width, image.Height, (float[])image.Pixels.Clone(), 1);
+        float scale = (float)longer / MaxSide;
+        int width = Math.Max(1, (int)(image.Width / scale)), height = Math.Max(1, (int)(image.Height / scale));
+        var lum = new float[width * height];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int x0 = (int)(x * scale), x1 = Math.Min(image.Width, (int)((x + 1) * scale)), y0 = (int)(y * scale), y1 = Math.Min(image.Height, (int)((y + 1) * scale));
+                float sum = 0; int count = 0;
+                for (int sy = y0; sy < Math.Max(y1, y0 + 1); sy++)
+                    for (int sx = x0; sx < Math.Max(x1, x0 + 1); sx++) { sum += image.Pixels[sy * image.Width + sx]; count++; }
+                lum[y * width + x] = sum / count;
+            }
+        return (width, height, lum, scale);
+    }
+
+    static float BorderMedian(float[] lum, int width, int height)
+    {
+        var border = new List<float>();
+        for (int x = 0; x < width; x++) { border.Add(lum[x]); border.Add(lum[(height - 1) * width + x]); }
+        for (int y = 0; y < height; y++) { border.Add(lum[y * width]); border.Add(lum[y * width + width - 1]); }
+        border.Sort();
+        return border[border.Count / 2];
+    }
+
+    /// <summary>
+    /// The paper's brightness everywhere: the 80th percentile of each block (ink is dark and
+    /// sparse, so it barely moves it), then interpolated smoothly between block centres.
+    /// </summary>
+    static float[] PaperBrightness(float[] lum, int width, int height)
+    {
+        int block = Math.Max(8, Math.Min(width, height) / 6);
+        int blocksX = (width + block - 1) / block, blocksY = (height + block - 1) / block;
+        var levels = new float[blocksX * blocksY];
+        var values = new List<float>(block * block);
+        for (int by = 0; by < blocksY; by++)
+            for (int bx = 0; bx < blocksX; bx++)
+            {
+                values.Clear();
+                for (int y = by * block; y < Math.Min(height, (by + 1) * block); y++)
+                    for (int x = bx * block; x < Math.Min(width, (bx + 1) * block); x++) values.Add(lum[y * width + x]);
+                values.Sort();
+                levels[by * blocksX + bx] = values[(int)(values.Count * 0.8)];
+            }
+        var paper = new float[lum.Length];
+        for (int y = 0; y < height; y++)
+        {
+            float fy = Math.Clamp((y + 0.5f) / block - 0.5f, 0, blocksY - 1);
+            int y0 = (int)fy, y1 = Math.Min(y0 + 1, blocksY - 1);
+            float ay = fy - y0;
+            for (int x = 0; x < width; x++)
+            {
+                float fx = Math.Clamp((x + 0.5f) / block - 0.5f, 0, blocksX - 1);
+                int x0 = (int)fx, x1 = Math.Min(x0 + 1, blocksX - 1);
+                float ax = fx - x0;
+                paper[y * width + x] = (levels[y0 * blocksX + x0] * (1 - ax) + levels[y0 * blocksX + x1] * ax) * (1 - ay)
+                    + (levels[y1 * blocksX + x0] * (1 - ax) + levels[y1 * blocksX + x1] * ax) * ay;
+            }
+        }
+        return paper;
+    }
+
+    /// <summary>8-connected components of pixels above the threshold (iterative flood fill).</summary>
+    static (int[] Labels, List<InkComponent> Components) Components(float[] ink, int width, int height, float threshold)
+    {
+        var labels = new int[ink.Length];
+        var components = new List<InkComponent>();
+        var stack = new Stack<int>();
+        for (int start = 0; start < ink.Length; start++)
+        {
+            if (labels[start] != 0 || ink[start] <= threshold) continue;
+            int label = components.Count + 1;
+            int left = width, right = -1, top = height, bottom = -1, area = 0;
+            labels[start] = label;
+            stack.Push(start);
+            while (stack.Count > 0)
+            {
+                int p = stack.Pop(), x = p % width, y = p / width;
+                area++;
+                left = Math.Min(left, x); right = Math.Max(right, x); top = Math.Min(top, y); bottom = Math.Max(bottom, y);
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        int nx = x + dx, ny = y + dy;
+                        if ((uint)nx >= (uint)width || (uint)ny >= (uint)height) continue;
+                        int q = ny * width + nx;
+                        if (labels[q] == 0 && ink[q] > threshold) { labels[q] = label; stack.Push(q); }
+                    }
+            }
+            components.Add(new InkComponent(label, left, top, right, bottom, area));
+        }
+        return (labels, components);
+    }
+
+    /// <summary>Drops ruled lines (long and thin), then specks (tiny next to the writing).</summary>
+    static List<InkComponent> KeepWriting(List<InkComponent> components, int width, int height)
+    {
+        var notLines = components.Where(c => !(c.Width >= 0.4 * width && c.Height <= Math.Max(4, 0.04 * c.Width))
+                                          && !(c.Height >= 0.4 * height && c.Width <= Math.Max(4, 0.04 * c.Height))).ToList();
+        if (notLines.Count == 0) return [];
+        int largest = notLines.Max(c => c.Area);
+        int minimum = Math.Max(6, largest / 25);
+        return notLines.Where(c => c.Area >= minimum).ToList();
+    }
+}

@@ -65,7 +65,26 @@ public static class LineSegmenter
             if (best < 0) lines.Add((piece.Top, piece.Bottom, [piece]));
             else lines[best] = (Math.Min(lines[best].Top, piece.Top), Math.Max(lines[best].Bottom, piece.Bottom), [.. lines[best].Pieces, piece]);
         }
-        return lines.OrderBy(l => l.Top).Select(l => l.Pieces).ToList();
+        lines = lines.OrderBy(l => l.Top).ToList();
+        // A "line" of only small pieces close above or below a real line (a detached bar, a dot) belongs to it.
+        float typical = Median(lines.Select(l => (float)(l.Bottom - l.Top + 1)));
+        for (int l = 0; l < lines.Count && lines.Count > 1;)
+        {
+            var (top, bottom, small) = lines[l];
+            if (bottom - top + 1 >= 0.5f * typical) { l++; continue; }
+            int target = -1;
+            float nearest = float.MaxValue;
+            foreach (int n in new[] { l - 1, l + 1 })
+            {
+                if (n < 0 || n >= lines.Count) continue;
+                float gap = Math.Max(lines[n].Top - bottom, top - lines[n].Bottom);
+                if (gap <= 0.5f * (lines[n].Bottom - lines[n].Top + 1) && gap < nearest) { nearest = gap; target = n; }
+            }
+            if (target < 0) { l++; continue; }
+            lines[target] = (Math.Min(lines[target].Top, top), Math.Max(lines[target].Bottom, bottom), [.. lines[target].Pieces, .. small]);
+            lines.RemoveAt(l);
+        }
+        return lines.Select(l => l.Pieces).ToList();
     }
 
     /// <summary>

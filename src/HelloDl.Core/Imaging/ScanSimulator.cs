@@ -20,7 +20,7 @@ public static class ScanSimulator
         int size = (int)(28 * scale);
         int width = size + random.Next(20, 400), height = size + random.Next(20, 300);
         var page = Paper(width, height, random);
-        Draw(page, glyph, random.Next(0, width - size), random.Next(0, height - size), scale, Angle(random), InkColor(random));
+        Draw(page, glyph, random.Next(0, width - size), random.Next(0, height - size), scale, Angle(random), InkColor(random), Pen(random));
         return Finish(page, random);
     }
 
@@ -34,11 +34,12 @@ public static class ScanSimulator
         int width = glyphs.Count * size + gaps.Sum() + random.Next(40, 200), height = size + random.Next(40, 160);
         var page = Paper(width, height, random);
         var ink = InkColor(random);
+        var pen = Pen(random);
         int x = random.Next(10, 30 + (width - glyphs.Count * size - gaps.Sum()) / 2);
         int baseline = random.Next(5, Math.Max(6, height - size - 5));
         for (int i = 0; i < glyphs.Count; i++)
         {
-            Draw(page, glyphs[i], x, baseline + random.Next(-size / 12, size / 12 + 1), scale * (0.9f + 0.2f * random.NextSingle()), Angle(random), ink);
+            Draw(page, glyphs[i], x, baseline + random.Next(-size / 12, size / 12 + 1), scale * (0.9f + 0.2f * random.NextSingle()), Angle(random), ink, pen);
             x += size + gaps[i];
         }
         return Finish(page, random);
@@ -51,6 +52,11 @@ public static class ScanSimulator
             page.Save(path, new JpegEncoder { Quality = jpegQuality });
         else page.Save(path);
     }
+
+    /// <summary>How a pen changes MNIST's strokes: as written, a thick marker, or a fine pen.</summary>
+    enum PenKind { AsWritten, Thick, Fine }
+
+    static PenKind Pen(Random random) => (PenKind)random.Next(3);
 
     static float Angle(Random random) => (random.NextSingle() * 2 - 1) * 8 * MathF.PI / 180;
 
@@ -87,7 +93,7 @@ public static class ScanSimulator
     }
 
     /// <summary>Lays the glyph's ink onto the page, rotated about its centre, by bilinear sampling.</summary>
-    static void Draw(float[,,] page, GrayImage glyph, int left, int top, float scale, float angle, (float R, float G, float B) ink)
+    static void Draw(float[,,] page, GrayImage glyph, int left, int top, float scale, float angle, (float R, float G, float B) ink, PenKind pen)
     {
         int height = page.GetLength(0), width = page.GetLength(1), size = (int)(28 * scale);
         float cos = MathF.Cos(angle), sin = MathF.Sin(angle), centre = size / 2f;
@@ -97,7 +103,12 @@ public static class ScanSimulator
             {
                 float dx = x - left - centre, dy = y - top - centre;
                 float gx = (cos * dx + sin * dy + centre) / scale - 0.5f, gy = (-sin * dx + cos * dy + centre) / scale - 0.5f;
-                float alpha = Sample(glyph, gx, gy) * strength;
+                float alpha = pen switch
+                {
+                    PenKind.Thick => Math.Max(Math.Max(Sample(glyph, gx - 0.7f, gy), Sample(glyph, gx + 0.7f, gy)), Math.Max(Sample(glyph, gx, gy - 0.7f), Sample(glyph, gx, gy + 0.7f))),
+                    PenKind.Fine => Math.Clamp((Sample(glyph, gx, gy) - 0.4f) / 0.6f, 0, 1),
+                    _ => Sample(glyph, gx, gy),
+                } * strength;
                 if (alpha <= 0) continue;
                 page[y, x, 0] = page[y, x, 0] * (1 - alpha) + ink.R * alpha;
                 page[y, x, 1] = page[y, x, 1] * (1 - alpha) + ink.G * alpha;

@@ -70,12 +70,64 @@ public sealed class ConfusionMatrix
     public override string ToString() => ToTable();
 }
 
-/// <summary>A model's results on a data set: accuracy, loss, per-class metrics and the confusion matrix.</summary>
+/// <summary>At one confidence threshold: the share of answers given (confident) and the error rate among them.</summary>
+public sealed record RiskCoveragePoint(double Threshold, double Coverage, double ErrorRate, int Answered);
+
+/// <summary>
+/// The risk-coverage trade-off of a model's confidence: raising the threshold answers fewer
+/// inputs and gets fewer of those wrong.
+/// </summary>
+public sealed class RiskCoverage
+{
+    static readonly double[] Thresholds = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999];
+
+    RiskCoverage(IReadOnlyList<RiskCoveragePoint> points, double? threshold, double coverage)
+    {
+        Points = points;
+        ThresholdForOnePercentError = threshold;
+        CoverageAtOnePercentError = coverage;
+    }
+
+    public IReadOnlyList<RiskCoveragePoint> Points { get; }
+    /// <summary>The lowest threshold at which at most 1% of the confident answers are wrong (null if none).</summary>
+    public double? ThresholdForOnePercentError { get; }
+    /// <summary>The share of inputs answered confidently at that threshold.</summary>
+    public double CoverageAtOnePercentError { get; }
+
+    public static RiskCoverage From(IReadOnlyList<(float Confidence, bool Correct)> answers)
+    {
+        var points = Thresholds.Select(t =>
+        {
+            var confident = answers.Where(a => a.Confidence >= t).ToList();
+            return new RiskCoveragePoint(t, answers.Count == 0 ? 0 : (double)confident.Count / answers.Count,
+                confident.Count == 0 ? 0 : (double)confident.Count(a => !a.Correct) / confident.Count, confident.Count);
+        }).ToList();
+        // Walk from the most confident answer down: the threshold can sit at any confidence seen.
+        var sorted = answers.OrderByDescending(a => a.Confidence).ToList();
+        double? threshold = null;
+        double coverage = 0;
+        int wrong = 0;
+        for (int i = 0; i < sorted.Count; i++)
+        {
+            if (!sorted[i].Correct) wrong++;
+            bool lastOfItsConfidence = i + 1 == sorted.Count || sorted[i + 1].Confidence < sorted[i].Confidence;
+            if (lastOfItsConfidence && wrong <= 0.01 * (i + 1))
+            {
+                threshold = sorted[i].Confidence;
+                coverage = (double)(i + 1) / sorted.Count;
+            }
+        }
+        return new RiskCoverage(points, threshold, coverage);
+    }
+}
+
+/// <summary>A model's results on a data set: accuracy, loss, per-class metrics, the confusion matrix and the risk-coverage trade-off.</summary>
 public sealed class Evaluation
 {
-    public Evaluation(string dataset, IReadOnlyList<string> classNames, int[,] confusion, double meanLoss)
+    public Evaluation(string dataset, IReadOnlyList<string> classNames, int[,] confusion, double meanLoss, RiskCoverage riskCoverage)
     {
         Dataset = dataset;
+        RiskCoverage = riskCoverage;
         ConfusionMatrix = new ConfusionMatrix(classNames, confusion);
         MeanLoss = meanLoss;
         int classes = classNames.Count;
@@ -102,4 +154,6 @@ public sealed class Evaluation
     public IReadOnlyList<ClassMetrics> PerClass { get; }
     public ConfusionMatrix ConfusionMatrix { get; }
     public IReadOnlyList<string> ClassNames => ConfusionMatrix.ClassNames;
+    /// <summary>Coverage and error of the confident answers at several thresholds (calibrated confidence).</summary>
+    public RiskCoverage RiskCoverage { get; }
 }

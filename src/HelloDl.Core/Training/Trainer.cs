@@ -157,20 +157,23 @@ public static class Evaluator
         int classes = model.ClassNames.Count;
         var confusion = new int[classes, classes];
         var probabilities = new float[batchSize * classes];
+        var answers = new List<(float Confidence, bool Correct)>(data.Count);
         double lossSum = 0;
         for (int b = 0; b < batcher.BatchCount; b++)
         {
             cancellation.ThrowIfCancellationRequested();
             var (input, targets) = batcher.Batch(b);
             model.PredictProbabilities(input, probabilities);
+            Inference.Classifier.Calibrate(probabilities.AsSpan(0, targets.Length * classes), classes, model.Temperature);
             for (int r = 0; r < targets.Length; r++)
             {
                 var row = probabilities.AsSpan(r * classes, classes);
                 int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
                 confusion[targets[r], predicted]++;
+                answers.Add((row[predicted], predicted == targets[r]));
                 lossSum -= Math.Log(Math.Max(row[targets[r]], 1e-30f));
             }
         }
-        return new Evaluation(data.Name, model.ClassNames, confusion, data.Count == 0 ? 0 : lossSum / data.Count);
+        return new Evaluation(data.Name, model.ClassNames, confusion, data.Count == 0 ? 0 : lossSum / data.Count, RiskCoverage.From(answers));
     }
 }

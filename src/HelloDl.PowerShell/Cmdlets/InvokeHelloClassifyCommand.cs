@@ -12,7 +12,7 @@ namespace HelloDl.PowerShell.Cmdlets;
 /// one error and the pipeline goes on.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "HelloClassify", DefaultParameterSetName = PathSet)]
-[OutputType("HelloDl.Inference.ClassificationResult")]
+[OutputType("HelloDl.Inference.ClassificationResult", "HelloDl.Inference.CharacterResult", "HelloDl.Inference.LineResult")]
 public sealed class InvokeHelloClassifyCommand : HelloCmdlet
 {
     const string SampleSet = "Sample";
@@ -42,6 +42,22 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
     [ValidateNotNull]
     public ImageDataset? Dataset { get; set; }
 
+    /// <summary>Read lines of characters in each image file: one result per character, in reading order.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralPathSet)]
+    public SwitchParameter Segment { get; set; }
+
+    /// <summary>With -Segment: one result per line, with its text.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralPathSet)]
+    public SwitchParameter AsText { get; set; }
+
+    /// <summary>With -Segment: write a copy of each image with boxes and labels (a .png file, or a folder for several images).</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralPathSet)]
+    [ValidateNotNullOrEmpty]
+    public string? AnnotatedPath { get; set; }
+
     /// <summary>Answers below this probability are kept but marked not confident.</summary>
     [Parameter]
     [ValidateRange(0.0, 1.0)]
@@ -62,15 +78,52 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
                 }
                 break;
             default:
+                if ((AsText || AnnotatedPath is not null) && !Segment)
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException("-AsText and -AnnotatedPath go with -Segment."), "SegmentOptionWithoutSegment", ErrorCategory.InvalidArgument, null));
                 foreach (var path in ResolveFileSystemPaths(Path ?? LiteralPath, literal: Path is null))
-                    if (ReadImage(path) is { } input) Add(input);
+                {
+                    if (Segment) ReadLines(path);
+                    else if (ReadImage(path) is { } input) Add(input);
+                }
                 break;
+        }
+    }
+
+    void ReadLines(string path)
+    {
+        if (Load(path) is not { } image) return;
+        var characters = LineReader.Read(Model!, image, path, MinimumConfidence);
+        if (AnnotatedPath is not null) WriteAnnotated(path, image, characters);
+        if (AsText) WriteObject(LineReader.ToLines(characters), enumerateCollection: true);
+        else WriteObject(characters, enumerateCollection: true);
+    }
+
+    void WriteAnnotated(string path, LuminanceImage image, IReadOnlyList<CharacterResult> characters)
+    {
+        string target = SessionState.Path.GetUnresolvedProviderPathFromPSPath(AnnotatedPath);
+        if (!target.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        {
+            Directory.CreateDirectory(target);
+            target = System.IO.Path.Combine(target, System.IO.Path.GetFileNameWithoutExtension(path) + "-boxed.png");
+        }
+        if (!ShouldProcess(target, $"Write {path} with {characters.Count} boxed characters")) return;
+        try
+        {
+            Pictures.SaveAnnotated(image, characters.Select(c => (c.X, c.Y, c.Width, c.Height, c.Label, c.IsConfident)).ToList(), target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(e, "ImageWriteFailed", ErrorCategory.WriteError, target));
         }
     }
 
     protected override void EndProcessing() => Flush();
 
-    ClassifierInput? ReadImage(string path)
+    ClassifierInput? ReadImage(string path) =>
+        Load(path) is { } image ? new ClassifierInput(MnistPreprocessor.ToMnist(image), Path: path) : null;
+
+    /// <summary>The decoded image, or null after writing an error that names the file.</summary>
+    LuminanceImage? Load(string path)
     {
         if (Directory.Exists(path))
         {
@@ -80,7 +133,7 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
         }
         try
         {
-            return new ClassifierInput(MnistPreprocessor.ToMnist(ImageReader.Read(path)), Path: path);
+            return ImageReader.Read(path);
         }
         catch (ImageReadException e)
         {

@@ -6,6 +6,19 @@ using HelloDl.Training;
 
 namespace HelloDl.PowerShell.Cmdlets;
 
+/// <summary>The training-image distortions Start-HelloTraining -Augment offers.</summary>
+public enum AugmentationKind
+{
+    /// <summary>The images as they are.</summary>
+    None,
+    /// <summary>hello-dl's: shift by up to 2 pixels and flip 5 random pixels.</summary>
+    HelloDl,
+    /// <summary>Shift, rotation up to 10 degrees, scaling up to 10%, 5 flipped pixels.</summary>
+    Geometric,
+    /// <summary>Geometric plus what scans do: thicker or thinner strokes, blur, paler ink, noise.</summary>
+    Scan,
+}
+
 /// <summary>
 /// Start-HelloTraining: trains a model in place, one epoch object at a time. Ctrl+C stops after
 /// the current batch; the model stays usable and the last checkpoint (written after each
@@ -58,9 +71,9 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     [Parameter]
     public ScheduleKind Schedule { get; set; } = ScheduleKind.Cosine;
 
-    /// <summary>Random shifts, rotations, scaling and flipped pixels on the training images.</summary>
+    /// <summary>Random distortions of the training images: None, HelloDl, Geometric or Scan.</summary>
     [Parameter]
-    public SwitchParameter Augment { get; set; }
+    public AugmentationKind Augment { get; set; } = AugmentationKind.None;
 
     /// <summary>Fixes shuffling, dropout and augmentation.</summary>
     [Parameter]
@@ -98,7 +111,14 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         {
             Epochs = Epochs, BatchSize = BatchSize, Optimizer = Optimizer, Momentum = Momentum, WeightDecay = WeightDecay,
             LearningRate = MyInvocation.BoundParameters.ContainsKey(nameof(LearningRate)) ? LearningRate : Optimizer == OptimizerKind.Sgd ? 0.05f : null,
-            Schedule = Schedule, Seed = Seed, Augmentation = Augment ? new Augmentation() : null,
+            Schedule = Schedule, Seed = Seed,
+            Augmentation = Augment switch
+            {
+                AugmentationKind.HelloDl => Augmentation.HelloDl,
+                AugmentationKind.Geometric => new Augmentation(),
+                AugmentationKind.Scan => Augmentation.Scan,
+                _ => null,
+            },
         };
         var trainer = new Trainer(model, options);
         if (Resume) RestoreFrom(checkpoint!, model, trainer);
@@ -117,7 +137,16 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
                 ModelFile.SaveCheckpoint(model, checkpoint, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
             WriteObject(epoch);
         }
-        if (last?.Validation is { } validation) log?.LogConfusion(validation.ConfusionMatrix);
+        if (last?.Validation is { } validation)
+        {
+            log?.LogConfusion(validation.ConfusionMatrix);
+            // Calibrate the confidence on the validation set, so that 90% means right 90% of the time.
+            model.Temperature = Calibration.FitTemperature(model, ValidationSet!, _stop.Token);
+            model.TrainingSummary += $", calibrated temperature {model.Temperature:F3}";
+            WriteVerbose($"Calibrated on {ValidationSet!.Name}: temperature {model.Temperature:F3}.");
+            if (checkpoint is not null && ShouldProcess(checkpoint, "Write the calibrated checkpoint"))
+                ModelFile.SaveCheckpoint(model, checkpoint, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
+        }
         WriteProgress(new ProgressRecord(1, "Training", "Done") { RecordType = ProgressRecordType.Completed });
         if (PassThru) WriteObject(model);
     }

@@ -138,6 +138,8 @@ Start-HelloTraining trains the model in place with mini-batches, shows progress 
 
 The defaults train well without tuning: Adam (learning rate 0.001, beta1 0.9, beta2 0.999, eps 1e-8, hello-dl's values), batch 64, and a cosine learning-rate schedule that ends the planned epochs at a low rate. SGD uses momentum 0.9 with a real velocity buffer and a default rate of 0.05.
 
+With -ValidationSet the model's confidence is calibrated at the end (temperature scaling on the validation set), and the temperature is stored in the model and its files, so a confidence of 90% means right about 90% of the time.
+
 Ctrl+C stops after the current batch: the model stays usable, and the checkpoint written after the last completed epoch (with -CheckpointPath) stays valid. A checkpoint holds the weights and the optimizer state; -Resume continues from it up to -Epochs as if training had never stopped. Runs are reproducible: the model's seed fixes the initial weights, -Seed fixes shuffling, dropout and augmentation.
 '@
         Parameters  = @{
@@ -151,7 +153,7 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             Momentum       = 'SGD momentum (default 0.9).'
             WeightDecay    = 'L2 weight decay (for Adam and SGD added to the gradient, for AdamW applied to the weights). Default 0.'
             Schedule       = 'Constant, Step (times 0.1 after each third of the steps) or Cosine (default).'
-            Augment        = 'Distort the training images at random: shift by up to 2 pixels, rotate up to 10 degrees, scale by up to 10%, flip 5 pixels.'
+            Augment        = 'Distort the training images at random. None (default); HelloDl: shift by up to 2 pixels and flip 5 pixels; Geometric: also rotate up to 10 degrees and scale by up to 10%; Scan: geometric plus what real scans do (thicker or thinner strokes, blur, paler ink, noise), for models that must read people''s scans.'
             Seed           = 'Fixes shuffling, dropout and augmentation (default 1).'
             CheckpointPath = 'Write a checkpoint (model and optimizer state, safetensors) here after every epoch, atomically.'
             LogPath        = 'Record every batch (epoch, batch, seconds, loss, accuracy, learning rate, batch size), every validation pass and the final confusion matrix in this SQLite file, under a new run id; many runs can share one file. Read it with Get-HelloTrainingLog or any SQLite tool; the schema is in about_HelloDl.'
@@ -180,7 +182,7 @@ Start-HelloTraining -Model $mlp -TrainingSet $train.Select([int[]](0..9999)) -Va
                 Title   = 'The CNN, logged to CSV, with checkpoints'
                 Code    = @'
 $cnn = New-HelloModel Cnn -ClassesFrom $train
-Start-HelloTraining $cnn $train -ValidationSet $test -Epochs 3 -CheckpointPath ./cnn.ckpt -Augment |
+Start-HelloTraining $cnn $train -ValidationSet $test -Epochs 3 -CheckpointPath ./cnn.ckpt -Augment Scan |
     Export-Csv ./training.csv
 '@
                 Remarks = 'Reaches about 99.2% on MNIST''s test set. If you press Ctrl+C, run the same command with -Resume to continue from the last completed epoch. (Takes a few minutes: not run by the tests.)'
@@ -193,6 +195,8 @@ Start-HelloTraining $cnn $train -ValidationSet $test -Epochs 3 -CheckpointPath .
         Synopsis    = 'Evaluates a model on a data set: accuracy, loss, per-class metrics and the confusion matrix.'
         Description = @'
 Measure-HelloModel classifies every image of a data set and returns an evaluation: the count, Accuracy (a fraction from 0 to 1), the mean loss, precision, recall and F1 per class (PerClass) and the confusion matrix (rows actual, columns predicted). Its default view prints hello-dl's confusion table; Get-HelloConfusionMatrix turns it into rows for Format-Table and Export-Csv.
+
+It also reports the risk-coverage trade-off of the model's (calibrated) confidence (RiskCoverage): for thresholds from 0.5 to 0.999, the share of answers that are confident and the error rate among them, and the threshold that keeps the error among confident answers at or under 1% (ThresholdForOnePercentError). Use that threshold as Invoke-HelloClassify -MinimumConfidence.
 
 With -MinimumAccuracy it is a gate for CI: when the accuracy is lower the command fails with the terminating error AccuracyBelowMinimum, so pwsh -Command exits non-zero.
 '@
@@ -338,6 +342,10 @@ Invoke-HelloClassify takes image files (Get-ChildItem output binds through PSPat
 
 Image files (PNG, JPEG, BMP, GIF first frame, TIFF, WebP) are decoded with bounds a hostile file cannot exceed (64 MB, 40 megapixels, one frame), EXIF orientation applied, and turned into the model's input the way MNIST itself was made: grayscale, ink found (dark ink on light paper is inverted), cropped to the ink, scaled to fit 20x20 keeping the aspect, and centred by centre of mass in 28x28. An image without ink is reported as blank (IsBlank) rather than given a random label.
 
+Ink is found the way a careful person would: the paper's brightness is estimated region by region (so gradients, shadows and tinted paper drop out), light ink on a dark board is inverted, and connected pieces of ink separate writing from specks and ruled lines.
+
+With -Segment each image is read as lines of characters: pieces of ink are grouped into lines, ordered left to right, fragments of one character (a 5 whose top bar is detached) merged, and touching characters split where the ink is thinnest; there is one result per character (Path, Line, Index, X, Y, Width, Height, Label, Confidence, IsConfident, Alternatives) in reading order, or with -AsText one per line with its Text. -AnnotatedPath writes a copy of the image with a box around each character and its label under it (green when confident, red when not), like hello-dl's boxed.png.
+
 A bad file (not an image, empty, truncated, enormous) gets one error with a stable id (ImageFileNotAnImage, ImageFileEmpty, ImageFileCorrupt, ImageFileTooLarge) naming the file, and the pipeline goes on with the next file. Inputs are classified in batches of 64.
 '@
         Parameters  = @{
@@ -346,7 +354,10 @@ A bad file (not an image, empty, truncated, enormous) gets one error with a stab
             LiteralPath       = 'Image files taken exactly as written (names with [ ]). Get-ChildItem output binds here through PSPath.'
             Sample            = 'Samples from Get-HelloSample; their known class appears as Actual and IsCorrect.'
             Dataset           = 'Classify every image of this data set.'
-            MinimumConfidence = 'Results below this probability are kept but marked IsConfident = false. Default 0.9.'
+            MinimumConfidence = 'Results below this probability are kept but marked IsConfident = false. Default 0.9; Measure-HelloModel suggests one (RiskCoverage.ThresholdForOnePercentError).'
+            Segment           = 'Read lines of characters in each image: one result per character, in reading order.'
+            AsText            = 'With -Segment: one result per line, with the line''s text.'
+            AnnotatedPath     = 'With -Segment: write a copy of the image with boxed, labelled characters to this .png file, or into this folder as <name>-boxed.png.'
         }
         Inputs      = @(
             @{ Type = 'System.IO.FileInfo'; Description = 'Files from Get-ChildItem, by property name (PSPath).' }
@@ -354,7 +365,11 @@ A bad file (not an image, empty, truncated, enormous) gets one error with a stab
             @{ Type = 'HelloDl.Data.Sample'; Description = 'Samples, by value.' }
             @{ Type = 'HelloDl.Data.ImageDataset'; Description = 'A data set, by value.' }
         )
-        Outputs     = @(@{ Type = 'HelloDl.Inference.ClassificationResult'; Description = 'Path or Dataset/Index, Label, Confidence, IsConfident, IsBlank, Alternatives, Actual, IsCorrect.' })
+        Outputs     = @(
+            @{ Type = 'HelloDl.Inference.ClassificationResult'; Description = 'Path or Dataset/Index, Label, Confidence, IsConfident, IsBlank, Alternatives, Actual, IsCorrect.' }
+            @{ Type = 'HelloDl.Inference.CharacterResult'; Description = 'With -Segment: Path, Line, Index, X, Y, Width, Height, Label, Confidence, IsConfident, Alternatives.' }
+            @{ Type = 'HelloDl.Inference.LineResult'; Description = 'With -Segment -AsText: Path, Line, Text, Confidence (of the least sure character), IsConfident, Characters.' }
+        )
         Examples    = @(
             @{
                 Title   = 'Classify a folder of scans'
@@ -376,6 +391,13 @@ Get-ChildItem $scans -Filter *.png | Invoke-HelloClassify -Model $mlp
 Get-HelloSample $test -Random 200 -Seed 1 | Invoke-HelloClassify $mlp -MinimumConfidence 0.95 | Where-Object { -not $_.IsConfident }
 '@
                 Remarks = 'Lists the samples a person should look at; Actual and IsCorrect show whether the model was right.'
+            }
+            @{
+                Title   = 'Read a line of handwritten digits and draw the boxes'
+                Code    = @'
+Invoke-HelloClassify -Model $mlp -Path ./scans/line.jpg -Segment -AsText -AnnotatedPath ./scans/line-boxed.png
+'@
+                Remarks = 'Prints the line''s text and writes line-boxed.png. (Needs a scan of your own: not run by the tests.)'
             }
         )
         Links       = @('Import-HelloModel', 'Get-HelloSample')

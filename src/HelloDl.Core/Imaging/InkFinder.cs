@@ -68,7 +68,7 @@ public static class InkFinder
         var keptLabels = kept.Select(c => c.Label).ToHashSet();
         for (int i = 0; i < labels.Length; i++) if (!keptLabels.Contains(labels[i])) labels[i] = 0;
         // Hysteresis: the faint edges of a stroke belong to it when they touch it, not otherwise.
-        GrowInto(labels, ink, width, height, Math.Max(0.06f, median + 3 * spread), kept);
+        GrowInto(labels, ink, width, height, Math.Max(0.02f, median + 3 * spread), kept);
         var clean = new float[ink.Length];
         for (int i = 0; i < ink.Length; i++)
             if (labels[i] != 0) clean[i] = Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1);
@@ -136,8 +136,9 @@ public static class InkFinder
     }
 
     /// <summary>
-    /// The paper's brightness everywhere: the 80th percentile of each block (ink is dark and
-    /// sparse, so it barely moves it), then interpolated smoothly between block centres.
+    /// The paper's brightness everywhere: the 90th percentile of each block (ink is dark and
+    /// sparse, so it barely moves it), the brightest of each block's neighbours (a block that a
+    /// thick stroke fills is not dark paper), then interpolated smoothly between block centres.
     /// </summary>
     static float[] PaperBrightness(float[] lum, int width, int height)
     {
@@ -152,8 +153,19 @@ public static class InkFinder
                 for (int y = by * block; y < Math.Min(height, (by + 1) * block); y++)
                     for (int x = bx * block; x < Math.Min(width, (bx + 1) * block); x++) values.Add(lum[y * width + x]);
                 values.Sort();
-                levels[by * blocksX + bx] = values[(int)(values.Count * 0.8)];
+                levels[by * blocksX + bx] = values[(int)(values.Count * 0.9)];
             }
+        var brightest = new float[levels.Length];
+        for (int by = 0; by < blocksY; by++)
+            for (int bx = 0; bx < blocksX; bx++)
+            {
+                float level = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                        if ((uint)(by + dy) < (uint)blocksY && (uint)(bx + dx) < (uint)blocksX) level = Math.Max(level, levels[(by + dy) * blocksX + bx + dx]);
+                brightest[by * blocksX + bx] = level;
+            }
+        levels = brightest;
         var paper = new float[lum.Length];
         for (int y = 0; y < height; y++)
         {

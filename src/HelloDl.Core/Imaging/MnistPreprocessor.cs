@@ -41,11 +41,11 @@ public static class MnistPreprocessor
                 int i = (top + y) * width + left + x;
                 if (components.Contains(map.Labels[i])) crop[y * boxWidth + x] = map.Ink[i];
             }
-        // MNIST strokes are saturated in the middle: scale this character's own strong ink (not a
-        // darker speck elsewhere, nor a paler pen) to full.
+        // A pale character (a pencil digit beside inked ones) is brought up to MNIST's strength;
+        // ink that is already strong is left as drawn.
         var inked = crop.Where(v => v > 0).Order().ToArray();
-        float full = inked[(int)(inked.Length * 0.9)];
-        if (full > 0) for (int i = 0; i < crop.Length; i++) crop[i] = Math.Min(1, crop[i] / full);
+        float full = inked[(int)(inked.Length * 0.98)];
+        if (full is > 0 and < 0.7f) for (int i = 0; i < crop.Length; i++) crop[i] = Math.Min(1, crop[i] / full);
         float scale = (float)Box / Math.Max(boxWidth, boxHeight);
         int targetWidth = Math.Max(1, (int)MathF.Round(boxWidth * scale)), targetHeight = Math.Max(1, (int)MathF.Round(boxHeight * scale));
         return CentreByMass(Resample(crop, boxWidth, boxHeight, targetWidth, targetHeight), targetWidth, targetHeight);

@@ -45,6 +45,20 @@ public static class ScanSimulator
         return Finish(page, random);
     }
 
+    /// <summary>Renders one character and writes it to <paramref name="path"/> (PNG, or JPEG by extension).</summary>
+    public static void WriteSingleCharacter(GrayImage glyph, Random random, string path, int jpegQuality = 85)
+    {
+        using var page = SingleCharacter(glyph, random);
+        Save(page, path, jpegQuality);
+    }
+
+    /// <summary>Renders a line of characters and writes it to <paramref name="path"/> (PNG, or JPEG by extension).</summary>
+    public static void WriteLine(IReadOnlyList<GrayImage> glyphs, Random random, string path, int jpegQuality = 85)
+    {
+        using var page = Line(glyphs, random);
+        Save(page, path, jpegQuality);
+    }
+
     /// <summary>Saves as PNG, or as JPEG at the given quality when the name ends in .jpg.</summary>
     public static void Save(Image<Rgb24> page, string path, int jpegQuality = 85)
     {

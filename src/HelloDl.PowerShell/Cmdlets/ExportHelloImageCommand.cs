@@ -91,11 +91,26 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
     [Parameter(ParameterSetName = SampleSet)]
     public SwitchParameter AsStored { get; set; }
 
+    /// <summary>With -Sample: render each sample as a realistic scan or photo (paper, lighting, pen, blur, noise).</summary>
+    [Parameter(ParameterSetName = SampleSet)]
+    public SwitchParameter Scan { get; set; }
+
+    /// <summary>With -Sample: render all samples as one realistic scan of a handwritten line, left to right, into -Path.</summary>
+    [Parameter(ParameterSetName = SampleSet)]
+    public SwitchParameter Line { get; set; }
+
+    /// <summary>With -Scan or -Line: makes the rendering repeatable.</summary>
+    [Parameter(ParameterSetName = SampleSet)]
+    public int? Seed { get; set; }
+
+    Random? _random;
+    Random ScanRandom => _random ??= Seed is int seed ? new Random(seed) : new Random();
+
     protected override void ProcessRecord()
     {
         switch (ParameterSetName)
         {
-            case SampleSet when Grid:
+            case SampleSet when Grid || Line:
                 _samples.AddRange(Sample!);
                 break;
             case SampleSet:
@@ -104,7 +119,10 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
                 foreach (var sample in Sample!)
                 {
                     string file = System.IO.Path.Combine(folder, $"{sample.Dataset}-{sample.Index}-{Safe(sample.ClassName)}.png");
-                    Write(file, $"Write {sample}", () => Pictures.SaveImage(sample.Image, file, !AsStored, Scale));
+                    if (Scan)
+                        Write(file, $"Write {sample} as a scan", () => ScanSimulator.WriteSingleCharacter(sample.Image, ScanRandom, file));
+                    else
+                        Write(file, $"Write {sample}", () => Pictures.SaveImage(sample.Image, file, !AsStored, Scale));
                 }
                 break;
             case CurvesSet:
@@ -128,7 +146,10 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
 
     protected override void EndProcessing()
     {
-        if (ParameterSetName == SampleSet && Grid && _samples.Count > 0)
+        if (ParameterSetName == SampleSet && Line && _samples.Count > 0)
+            Write(TargetPath(), $"Write a scanned line of {_samples.Count} characters", path =>
+                ScanSimulator.WriteLine(_samples.Select(s => s.Image).ToList(), ScanRandom, path));
+        if (ParameterSetName == SampleSet && Grid && !Line && _samples.Count > 0)
             Write(TargetPath(), $"Write a grid of {_samples.Count} samples", path =>
                 Pictures.SaveGrid(_samples.Select(s => s.Image).ToList(), _samples.Select(s => s.ClassName).ToList(), path, Columns, Scale));
         if (ParameterSetName == CurvesSet && _epochs.Count > 0)

@@ -23,8 +23,10 @@ Write-Step "hello-dl's CNN"
 $model = New-HelloModel -Architecture Cnn -ClassesFrom $train -Seed 1
 $model | Out-Host
 
-Write-Step "Train it for $Epochs epochs with Adam (progress bar while it runs)"
-Start-HelloTraining -Model $model -TrainingSet $train -ValidationSet $test -Epochs $Epochs | Format-Table | Out-Host
+Write-Step "Train it for $Epochs epochs with Adam and scan augmentation (progress bar while it runs)"
+Start-HelloTraining -Model $model -TrainingSet $train -ValidationSet $test -Epochs $Epochs -Augment Scan | Format-Table | Out-Host
+Write-Host "Confidence calibrated on the validation set: temperature $($model.Temperature.ToString('F3'))"
+
 
 Write-Step 'Measure it on the 10,000 test images'
 $evaluation = Measure-HelloModel -Model $model -Dataset $test
@@ -37,10 +39,19 @@ $modelPath = Join-Path $work 'mnist-cnn.safetensors'
 Write-Step "Export the model to $modelPath"
 Export-HelloModel -Model $model -Path $modelPath -PassThru | Format-Table Name, Length | Out-Host
 
-Write-Step "Write 12 test digits as PNG scans into $work and classify them with the exported model"
+Write-Step "Render 12 test digits as realistic scans into $work/scans and classify them with the exported model"
 $scans = Join-Path $work 'scans'
 New-Item -ItemType Directory -Force -Path $scans | Out-Null
-Get-HelloSample $test -Random 12 -Seed 7 | Export-HelloImage -Path $scans -Scale 4 | Out-Null
+Get-HelloSample $test -Random 12 -Seed 7 | Export-HelloImage -Scan -Seed 7 -Path $scans | Out-Null
 $loaded = Import-HelloModel -Path $modelPath
 Get-ChildItem -Path $scans | Invoke-HelloClassify -Model $loaded | Format-Table | Out-Host
-Write-Host "Files are in $work"
+
+Write-Step 'Read a line of handwriting: eight test digits rendered as a scan, segmented, classified and boxed'
+$line = Join-Path $work 'line.png'
+$digits = Get-HelloSample $test -Random 8 -Seed 11
+$digits | Export-HelloImage -Line -Seed 5 -Path $line | Out-Null
+Write-Host ("Written on the page: {0}" -f (($digits | ForEach-Object ClassName) -join ''))
+$boxed = Join-Path $work 'line-boxed.png'
+Invoke-HelloClassify -Model $loaded -LiteralPath $line -Segment -AsText -AnnotatedPath $boxed | Format-Table | Out-Host
+Invoke-HelloClassify -Model $loaded -LiteralPath $line -Segment | Format-Table | Out-Host
+Write-Host "The annotated copy (boxes and labels, like hello-dl's boxed.png) is $boxed"

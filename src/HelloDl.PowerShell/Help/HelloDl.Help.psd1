@@ -447,7 +447,7 @@ $train.WithClasses('3', '7') | Export-EmnistSet -Path (Join-Path ([IO.Path]::Get
         Description = @'
 Export-HelloImage draws what people would rather look at than read, as PNG files, with a small built-in bitmap font for labels:
 
--Sample: one file per sample (named <data set>-<index>-<class>.png, dark ink on white like a scan) into the folder -Path, or with -Grid one picture of all samples with their class under each.
+-Sample: one file per sample (named <data set>-<index>-<class>.png, dark ink on white like a scan) into the folder -Path, or with -Grid one picture of all samples with their class under each. With -Scan each sample becomes a realistic scan (paper, lighting, pen, blur, noise); with -Line all samples become one scanned line of handwriting.
 
 -Model -Dataset -Misclassified: a gallery of the images the model gets wrong, captioned actual->predicted.
 
@@ -472,6 +472,9 @@ Export-HelloImage draws what people would rather look at than read, as PNG files
             Scale         = 'Screen pixels per image pixel (default 2).'
             MaximumCount  = 'With -Misclassified: at most this many images (default 100).'
             AsStored      = 'With -Sample: light ink on black, as MNIST stores its images, instead of dark ink on white.'
+            Scan          = 'With -Sample: render each sample as a realistic scan or photo: enlarged 3-10x, placed anywhere on tinted paper with a lighting gradient, noise, specks and sometimes ruled lines, in black, blue or pencil, slightly rotated and blurred. Test material for reading real scans.'
+            Line          = 'With -Sample: render all samples as one realistic scan of a handwritten line (varying gaps, some touching), written to -Path.'
+            Seed          = 'With -Scan or -Line: makes the rendering repeatable.'
             WhatIf        = 'Shows what would be written without writing.'
             Confirm       = 'Asks before each file is written.'
         }
@@ -505,6 +508,18 @@ Measure-HelloModel $linear $test | Export-HelloImage -Path (Join-Path $out 'conf
 $epochs | Export-HelloImage -Path (Join-Path $out 'curves.png')
 '@
                 Remarks = 'Red pixels push towards 7, blue towards 3, as in hello-dl''s chapter 1.'
+            }
+            @{
+                Title   = 'Make a realistic scan of a line of test digits and read it back'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+$line = Join-Path ([IO.Path]::GetTempPath()) 'line.png'
+Get-HelloSample $test -Index (0..5) | Export-HelloImage -Line -Seed 1 -Path $line | Out-Null
+$mlp = New-HelloModel Mlp -ClassesFrom $test
+$null = Start-HelloTraining $mlp (Import-EmnistSet ./data/mnist).Select([int[]](0..9999)) -Epochs 1 -Optimizer Sgd
+Invoke-HelloClassify -Model $mlp -LiteralPath $line -Segment -AsText
+'@
+                Remarks = 'The digits 7, 2, 1, 0, 4, 1 on paper, read back as one line of text.'
             }
         )
         Links       = @('Get-HelloSample', 'Measure-HelloModel', 'Start-HelloTraining')

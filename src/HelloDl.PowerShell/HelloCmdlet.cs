@@ -56,12 +56,8 @@ public abstract class HelloCmdlet : PSCmdlet
     /// <summary>Writes a file just written as the FileSystem provider's item, so it displays like Get-ChildItem output.</summary>
     protected void WriteFileItem(string path) => WriteObject(InvokeProvider.Item.Get([path], force: false, literalPath: true), enumerateCollection: true);
 
-    /// <summary>The error record for a model file that cannot be loaded; its id is the Core's stable id.</summary>
-    protected static ErrorRecord ModelFileError(HelloDl.Serialization.ModelFileException e) =>
-        new(e, e.ErrorId, ErrorCategory.InvalidData, e.Path);
-
-    /// <summary>The error record for a data file that cannot be read; its id is the Core's stable id.</summary>
-    protected static ErrorRecord DatasetError(DatasetFormatException e) =>
+    /// <summary>The error record for a file that cannot be used; its id is the Core's stable id, its target the file.</summary>
+    protected static ErrorRecord FileError(FileProblemException e) =>
         new(e, e.ErrorId, e.ErrorId is DatasetErrorIds.ImagesFileMissing or DatasetErrorIds.LabelsFileMissing
             ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, e.Path);
 }

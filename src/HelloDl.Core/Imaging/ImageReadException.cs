@@ -1,12 +1,8 @@
 namespace HelloDl.Imaging;
 
-/// <summary>An image file that cannot be used; the message names the file and the problem.</summary>
+/// <summary>An image file that cannot be used; its id is one of <see cref="ImageErrorIds"/>.</summary>
 public sealed class ImageReadException(string errorId, string path, string problem, Exception? inner = null)
-    : Exception($"{path}: {problem}", inner)
-{
-    public string ErrorId { get; } = errorId;
-    public string Path { get; } = path;
-}
+    : FileProblemException(errorId, path, problem, inner);
 
 public static class ImageErrorIds
 {

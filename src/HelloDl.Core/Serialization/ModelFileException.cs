@@ -1,12 +1,8 @@
 namespace HelloDl.Serialization;
 
-/// <summary>A model or checkpoint file that cannot be loaded; <see cref="ErrorId"/> is stable and the message names the file.</summary>
+/// <summary>A model or checkpoint file that cannot be loaded; its id is one of <see cref="ModelFileErrorIds"/>.</summary>
 public sealed class ModelFileException(string errorId, string path, string problem, Exception? inner = null)
-    : Exception($"{path}: {problem}", inner)
-{
-    public string ErrorId { get; } = errorId;
-    public string Path { get; } = path;
-}
+    : FileProblemException(errorId, path, problem, inner);
 
 public static class ModelFileErrorIds
 {

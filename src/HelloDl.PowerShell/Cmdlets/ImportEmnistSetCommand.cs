@@ -39,7 +39,7 @@ public sealed class ImportEmnistSetCommand : HelloCmdlet
             catch (DatasetFormatException e)
             {
                 // A data set that cannot be read leaves nothing to work on: stop, as the caller expects a set.
-                ThrowTerminatingError(DatasetError(e));
+                ThrowTerminatingError(FileError(e));
                 return;
             }
             catch (IOException e)

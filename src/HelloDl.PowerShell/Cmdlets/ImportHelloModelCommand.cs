@@ -30,7 +30,7 @@ public sealed class ImportHelloModelCommand : HelloCmdlet
             catch (ModelFileException e)
             {
                 // A model that cannot be trusted must not be half used: stop.
-                ThrowTerminatingError(ModelFileError(e));
+                ThrowTerminatingError(FileError(e));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -137,7 +137,7 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
         }
         catch (ImageReadException e)
         {
-            WriteError(new ErrorRecord(e, e.ErrorId, ErrorCategory.InvalidData, path));
+            WriteError(FileError(e));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -188,7 +188,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     {
         Checkpoint saved;
         try { saved = ModelFile.LoadCheckpoint(path); }
-        catch (ModelFileException e) { ThrowTerminatingError(ModelFileError(e)); return; }
+        catch (ModelFileException e) { ThrowTerminatingError(FileError(e)); return; }
         catch (IOException e) { ThrowTerminatingError(new ErrorRecord(e, "CheckpointReadFailed", ErrorCategory.ReadError, path)); return; }
         if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount)
             ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{path} holds a {saved.Model} checkpoint, not one for {model}."),

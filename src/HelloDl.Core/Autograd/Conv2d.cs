@@ -59,7 +59,20 @@ public sealed class Conv2d : Op
                 dy.Slice((n * outputs + o) * p, p).CopyTo(dProduct.AsSpan(o * g.Columns + n * p, p));
 
         if (_weight.RequiresGrad)
-            Gemm.Multiply(dProduct, false, _cols, true, tape.GradOf(_weight), outputs, g.Patch, g.Columns, accumulate: true);
+        {
+            var dWeight = tape.GradOf(_weight);
+            if (g.Patch >= outputs)
+                Gemm.Multiply(dProduct, false, _cols, true, dWeight, outputs, g.Patch, g.Columns, accumulate: true);
+            else
+            {
+                // A narrow patch (the first layer's 9) wastes most of a register tile as the output's
+                // width: compute dWᵀ = cols · dYᵀ instead, then add it transposed.
+                var transposed = tape.Rent(g.Patch * outputs);
+                Gemm.Multiply(_cols, false, dProduct, true, transposed, g.Patch, outputs, g.Columns);
+                for (int row = 0; row < g.Patch; row++)
+                    for (int o = 0; o < outputs; o++) dWeight[o * g.Patch + row] += transposed[row * outputs + o];
+            }
+        }
         if (_bias.RequiresGrad)
         {
             var db = tape.GradOf(_bias);

@@ -62,10 +62,9 @@ public static class Im2Col
                                 if (g.Stride == 1)
                                 {
                                     int count = Math.Max(0, last - first);
-                                    var inRow = new Span<float>(source + first - g.Padding + kx, count);
-                                    var inLine = new Span<float>(line + first, count);
-                                    if (fold) System.Numerics.Tensors.TensorPrimitives.Add(inRow, inLine, inRow);
-                                    else inRow.CopyTo(inLine);
+                                    float* inRow = source + first - g.Padding + kx, inLine = line + first;
+                                    if (fold) for (int i = 0; i < count; i++) inRow[i] += inLine[i];
+                                    else Buffer.MemoryCopy(inRow, inLine, count * sizeof(float), count * sizeof(float));
                                 }
                                 else
                                 {

@@ -96,19 +96,38 @@ public sealed class ScanReadingTests(ScanModels models, ITestOutputHelper output
     }
 
     /// <summary>
-    /// Scan augmentation must not cost more than 0.3 points on MNIST. Its gain on scans is
-    /// printed, not asserted: measured gains (about half a point on 1,500 scans) are within the
-    /// noise of a test-sized sample.
+    /// The demonstration: on the same 1,500 single-digit scans and 200 scanned lines (each page
+    /// rendered once and read by both models), the scan-augmented model reads more right, and
+    /// costs at most 0.3 points of plain MNIST accuracy.
     /// </summary>
     [Fact]
-    public void Scan_augmentation_costs_mnist_at_most_0_3_points_and_its_effect_on_scans_is_reported()
+    public void Scan_augmentation_reads_scans_better_and_costs_mnist_at_most_0_3_points()
     {
-        double plainScans = SingleScanAccuracy(models.Plain, 400, seed: 13), augmentedScans = SingleScanAccuracy(models.Scan, 400, seed: 13);
-        var (plainLines, _) = LineAccuracy(models.Plain, 80, seed: 14);
-        var (augmentedLines, _) = LineAccuracy(models.Scan, 80, seed: 14);
+        var random = new Random(99);
+        int singles = 1500, lines = 200, plainSingles = 0, augmentedSingles = 0, plainLines = 0, augmentedLines = 0;
+        string page = _temp.File("page.jpg"), linePage = _temp.File("line.png");
+        for (int i = 0; i < singles; i++)
+        {
+            var sample = MnistData.Test.GetSample(i);
+            ScanSimulator.WriteSingleCharacter(sample.Image, random, page, 60 + random.Next(35));
+            var image = MnistPreprocessor.ToMnist(ImageReader.Read(page));
+            if (image is null) continue;
+            if (Classifier.Classify(models.Plain, [new ClassifierInput(image)])[0].Label == sample.ClassName) plainSingles++;
+            if (Classifier.Classify(models.Scan, [new ClassifierInput(image)])[0].Label == sample.ClassName) augmentedSingles++;
+        }
+        for (int l = 0; l < lines; l++)
+        {
+            var digits = Enumerable.Range(0, random.Next(3, 9)).Select(_ => MnistData.Test.GetSample(random.Next(MnistData.Test.Count))).ToList();
+            ScanSimulator.WriteLine(digits.Select(d => d.Image).ToList(), random, linePage);
+            var image = ImageReader.Read(linePage);
+            string truth = string.Concat(digits.Select(d => d.ClassName));
+            if (string.Concat(LineReader.Read(models.Plain, image, linePage).Select(c => c.Label)) == truth) plainLines++;
+            if (string.Concat(LineReader.Read(models.Scan, image, linePage).Select(c => c.Label)) == truth) augmentedLines++;
+        }
         double plainMnist = Evaluator.Evaluate(models.Plain, MnistData.Test).Accuracy, augmentedMnist = Evaluator.Evaluate(models.Scan, MnistData.Test).Accuracy;
-        output.WriteLine($"plain:     scans {plainScans:P2}, lines {plainLines:P1}, MNIST {plainMnist:P2}");
-        output.WriteLine($"augmented: scans {augmentedScans:P2}, lines {augmentedLines:P1}, MNIST {augmentedMnist:P2}");
+        output.WriteLine($"plain:     single scans {plainSingles}/{singles}, lines {plainLines}/{lines}, MNIST {plainMnist:P2}");
+        output.WriteLine($"augmented: single scans {augmentedSingles}/{singles}, lines {augmentedLines}/{lines}, MNIST {augmentedMnist:P2}");
+        Assert.True(augmentedSingles + augmentedLines > plainSingles + plainLines, "scan augmentation should read more scans right");
         Assert.True(plainMnist - augmentedMnist <= 0.003, $"MNIST accuracy fell by {100 * (plainMnist - augmentedMnist):F2} points");
     }
 
@@ -135,14 +154,19 @@ public sealed class ScanReadingTests(ScanModels models, ITestOutputHelper output
         var random = new Random(21);
         float threshold = (float)Evaluator.Evaluate(models.Scan, MnistData.Test).RiskCoverage.ThresholdForOnePercentError!.Value;
         int inputs = 0, notConfident = 0, blank = 0;
+        var byKind = new Dictionary<string, (int Inputs, int NotConfident)>();
         foreach (var (kind, image) in NonCharacters(random))
         {
             inputs++;
             var digit = MnistPreprocessor.ToMnist(image);
-            if (digit is null) { blank++; notConfident++; continue; }
-            if (Classifier.Classify(models.Scan, [new ClassifierInput(digit)], threshold)[0] is { IsConfident: false }) notConfident++;
+            bool unsure = digit is null || Classifier.Classify(models.Scan, [new ClassifierInput(digit)], threshold)[0] is { IsConfident: false };
+            if (digit is null) blank++;
+            if (unsure) notConfident++;
+            var (seen, flagged) = byKind.GetValueOrDefault(kind);
+            byKind[kind] = (seen + 1, flagged + (unsure ? 1 : 0));
         }
-        output.WriteLine($"{notConfident} of {inputs} non-characters not confident at threshold {threshold:F4} ({blank} found blank)");
+        output.WriteLine($"{notConfident} of {inputs} non-characters not confident at threshold {threshold:F4} ({blank} found blank): " +
+            string.Join(", ", byKind.Select(k => $"{k.Key} {k.Value.NotConfident}/{k.Value.Inputs}")));
         Assert.True(notConfident >= 0.5 * inputs, $"{notConfident} of {inputs} not confident");
     }
 

@@ -43,9 +43,6 @@ public sealed class Tape
         _ops.Add(op);
     }
 
-    internal bool NeedsRecording(Tensor a) => Recording && a.RequiresGrad;
-    internal bool NeedsRecording(Tensor a, Tensor b) => Recording && (a.RequiresGrad || b.RequiresGrad);
-
     /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>
     internal Span<float> GradOf(Tensor tensor) => tensor.EnsureGrad(_arena.Rent);
 

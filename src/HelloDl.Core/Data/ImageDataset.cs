@@ -51,10 +51,6 @@ public sealed class ImageDataset
     /// <summary>The class index (0-based, into ClassNames) of one image.</summary>
     public int GetLabel(int index) => _labels[CheckIndex(index)];
 
-    /// <summary>All pixels, image after image; for batching without copies.</summary>
-    internal ReadOnlySpan<byte> AllPixels => _pixels;
-    internal ReadOnlySpan<byte> AllLabels => _labels;
-
     public Sample GetSample(int index) =>
         new(Name, index, GetLabel(index), _classNames[GetLabel(index)], new GrayImage(Rows, Columns, GetPixels(index).ToArray()));
 

@@ -52,13 +52,9 @@ public static class InkFinder
         for (int i = 0; i < ink.Length; i++) ink[i] = Math.Clamp(1 - lum[i] / Math.Max(paper[i], 0.05f), 0, 1);
 
         // The paper's own texture sets the bar: median ink plus many of its deviations.
-        var sorted = (float[])ink.Clone();
-        Array.Sort(sorted);
-        float median = sorted[sorted.Length / 2];
-        var deviations = ink.Select(v => Math.Abs(v - median)).ToArray();
-        Array.Sort(deviations);
-        float spread = deviations[deviations.Length / 2];
-        float strongest = sorted[^1];
+        float median = Median01(ink, v => v);
+        float spread = Median01(ink, v => Math.Abs(v - median));
+        float strongest = ink.Max();
         // Relative to the strongest ink too, but loosely: one pale character next to bold ones must survive.
         float threshold = Math.Max(Math.Max(0.18f, median + 8 * spread), 0.2f * strongest);
         if (strongest < 0.2f) return new InkMap(width, height, ink, new int[ink.Length], [], scale);
@@ -73,6 +69,18 @@ public static class InkFinder
         for (int i = 0; i < ink.Length; i++)
             if (labels[i] != 0) clean[i] = Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1);
         return new InkMap(width, height, clean, labels, kept, scale);
+    }
+
+    /// <summary>The median of f(value) for values in [0, 1], from a fine histogram: no sort of a whole image.</summary>
+    static float Median01(float[] values, Func<float, float> f)
+    {
+        const int Bins = 4096;
+        var counts = new int[Bins];
+        foreach (float v in values) counts[Math.Clamp((int)(f(v) * (Bins - 1)), 0, Bins - 1)]++;
+        int half = values.Length / 2, seen = 0;
+        for (int b = 0; b < Bins; b++)
+            if ((seen += counts[b]) > half) return (b + 0.5f) / (Bins - 1);
+        return 1;
     }
 
     /// <summary>

@@ -6,8 +6,8 @@ namespace HelloDl.Training;
 /// <summary>
 /// A metrics database, as hello-dl kept one: every batch, every validation pass and the final
 /// confusion matrix of a training run go into SQLite tables, under one run id per run, so many
-/// runs can share one file and any SQLite tool can chart them. Batches are written in one
-/// transaction per epoch with prepared statements, so logging costs little next to training.
+/// runs can share one file and any SQLite tool can chart them. Batch rows are written 64 to a
+/// statement, in one transaction per epoch, so logging costs little next to training.
 /// Schema (also in about_HelloDl):
 ///   runs(run_id, started_utc, architecture, classes, training_set, validation_set, epochs,
 ///        batch_size, optimizer, learning_rate, seed, parameters, machine)
@@ -17,7 +17,11 @@ namespace HelloDl.Training;
 /// </summary>
 public sealed class TrainingLog : IDisposable
 {
+    // WAL with synchronous=NORMAL: a crash can lose the last epoch's rows, never corrupt the file,
+    // and a commit does not wait for the disk.
     const string Schema = """
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
         CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY, started_utc TEXT NOT NULL, architecture TEXT NOT NULL,
             classes TEXT NOT NULL, training_set TEXT NOT NULL, validation_set TEXT, epochs INTEGER NOT NULL, batch_size INTEGER NOT NULL,
             optimizer TEXT NOT NULL, learning_rate REAL NOT NULL, seed INTEGER NOT NULL, parameters INTEGER NOT NULL, machine TEXT NOT NULL);
@@ -30,9 +34,12 @@ public sealed class TrainingLog : IDisposable
         CREATE INDEX IF NOT EXISTS batches_by_run ON batches(run_id, epoch, batch);
         """;
 
+    /// <summary>Batches are written this many rows per INSERT: one statement per row costs more than the MLP's batch.</summary>
+    const int RowsPerInsert = 64;
     readonly SqliteConnection _connection;
     readonly SqliteCommand _insertBatch;
-    readonly SqliteParameter _epoch, _batch, _seconds, _loss, _accuracy, _rate, _size;
+    readonly SqliteParameter[] _values;
+    readonly List<(BatchProgress Batch, double Seconds)> _pending = new(RowsPerInsert);
     readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     SqliteTransaction? _transaction;
 
@@ -48,15 +55,16 @@ public sealed class TrainingLog : IDisposable
             throw new IOException($"{path}: cannot be used as a training log ({e.Message}).", e);
         }
         _insertBatch = _connection.CreateCommand();
-        _insertBatch.CommandText = "INSERT INTO batches VALUES ($run, $epoch, $batch, $seconds, $loss, $accuracy, $rate, $size)";
+        _insertBatch.CommandText = "INSERT INTO batches VALUES " +
+            string.Join(", ", Enumerable.Range(0, RowsPerInsert).Select(r => $"($run, $e{r}, $b{r}, $s{r}, $l{r}, $a{r}, $r{r}, $n{r})"));
         _insertBatch.Parameters.AddWithValue("$run", RunId);
-        _epoch = _insertBatch.Parameters.Add("$epoch", SqliteType.Integer);
-        _batch = _insertBatch.Parameters.Add("$batch", SqliteType.Integer);
-        _seconds = _insertBatch.Parameters.Add("$seconds", SqliteType.Real);
-        _loss = _insertBatch.Parameters.Add("$loss", SqliteType.Real);
-        _accuracy = _insertBatch.Parameters.Add("$accuracy", SqliteType.Real);
-        _rate = _insertBatch.Parameters.Add("$rate", SqliteType.Real);
-        _size = _insertBatch.Parameters.Add("$size", SqliteType.Integer);
+        _values = Enumerable.Range(0, RowsPerInsert).SelectMany(r => new[]
+        {
+            _insertBatch.Parameters.Add($"$e{r}", SqliteType.Integer), _insertBatch.Parameters.Add($"$b{r}", SqliteType.Integer),
+            _insertBatch.Parameters.Add($"$s{r}", SqliteType.Real), _insertBatch.Parameters.Add($"$l{r}", SqliteType.Real),
+            _insertBatch.Parameters.Add($"$a{r}", SqliteType.Real), _insertBatch.Parameters.Add($"$r{r}", SqliteType.Real),
+            _insertBatch.Parameters.Add($"$n{r}", SqliteType.Integer),
+        }).ToArray();
     }
 
     static (SqliteConnection Connection, long RunId) Open(string path, RunDescription run)
@@ -96,19 +104,50 @@ public sealed class TrainingLog : IDisposable
 
     public void LogBatch(BatchProgress batch)
     {
+        _pending.Add((batch, _clock.Elapsed.TotalSeconds));
+        if (_pending.Count == RowsPerInsert) WritePending();
+    }
+
+    /// <summary>Writes the buffered batch rows: full groups in one statement, a last partial group row by row.</summary>
+    void WritePending()
+    {
+        if (_pending.Count == 0) return;
         if (_transaction is null)
         {
             _transaction = _connection.BeginTransaction();
             _insertBatch.Transaction = _transaction;
         }
-        _epoch.Value = batch.Epoch;
-        _batch.Value = batch.Batch;
-        _seconds.Value = _clock.Elapsed.TotalSeconds;
-        _loss.Value = batch.BatchLoss;
-        _accuracy.Value = batch.BatchAccuracy;
-        _rate.Value = batch.LearningRate;
-        _size.Value = batch.BatchSize;
-        _insertBatch.ExecuteNonQuery();
+        if (_pending.Count == RowsPerInsert)
+        {
+            for (int r = 0; r < RowsPerInsert; r++) Fill(_values.AsSpan(r * 7, 7), _pending[r]);
+            _insertBatch.ExecuteNonQuery();
+        }
+        else
+        {
+            using var single = _connection.CreateCommand();
+            single.Transaction = _transaction;
+            single.CommandText = "INSERT INTO batches VALUES ($run, $e, $b, $s, $l, $a, $r, $n)";
+            single.Parameters.AddWithValue("$run", RunId);
+            var values = new[] { ("$e", SqliteType.Integer), ("$b", SqliteType.Integer), ("$s", SqliteType.Real), ("$l", SqliteType.Real),
+                ("$a", SqliteType.Real), ("$r", SqliteType.Real), ("$n", SqliteType.Integer) }.Select(p => single.Parameters.Add(p.Item1, p.Item2)).ToArray();
+            foreach (var row in _pending)
+            {
+                Fill(values, row);
+                single.ExecuteNonQuery();
+            }
+        }
+        _pending.Clear();
+    }
+
+    static void Fill(Span<SqliteParameter> values, (BatchProgress Batch, double Seconds) row)
+    {
+        values[0].Value = row.Batch.Epoch;
+        values[1].Value = row.Batch.Batch;
+        values[2].Value = row.Seconds;
+        values[3].Value = row.Batch.BatchLoss;
+        values[4].Value = row.Batch.BatchAccuracy;
+        values[5].Value = row.Batch.LearningRate;
+        values[6].Value = row.Batch.BatchSize;
     }
 
     /// <summary>Commits the epoch's batches and records its validation pass, if any.</summary>
@@ -152,6 +191,7 @@ public sealed class TrainingLog : IDisposable
 
     void Commit()
     {
+        WritePending();
         _transaction?.Commit();
         _transaction?.Dispose();
         _transaction = null;

@@ -4,11 +4,10 @@ using HelloDl.Data;
 namespace HelloDl.PowerShell;
 
 /// <summary>
-/// Shared plumbing of the module's cmdlets. Output types are named by string in [OutputType]:
-/// HelloDl.Core loads into a private AssemblyLoadContext only when a cmdlet first runs (see
-/// ModuleInitializer), and PowerShell reads the attributes earlier, when it imports the module.
-/// Shared plumbing: -Path/-LiteralPath resolution through the provider
-/// (so Get-ChildItem output binds), and error records with stable ids.
+/// Shared plumbing of the module's cmdlets: -Path/-LiteralPath resolution through the provider
+/// (so Get-ChildItem output binds), and error records with stable ids. The cmdlets name their
+/// output types by string in [OutputType] because those types live in HelloDl.Core, which the
+/// module loads into a private AssemblyLoadContext (see ModuleInitializer).
 /// </summary>
 public abstract class HelloCmdlet : PSCmdlet
 {

@@ -7,8 +7,8 @@ public sealed class EpochResult
     public double TrainLoss { get; init; }
     /// <summary>Fraction 0..1 of training images classified right during the epoch (before each step).</summary>
     public double TrainAccuracy { get; init; }
-    public double? ValidationLoss { get; init; }
-    public double? ValidationAccuracy { get; init; }
+    public double? ValidationLoss => Validation?.MeanLoss;
+    public double? ValidationAccuracy => Validation?.Accuracy;
     /// <summary>The rate of the epoch's last step.</summary>
     public double LearningRate { get; init; }
     public TimeSpan Duration { get; init; }
@@ -30,9 +30,6 @@ public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount
 /// <summary>Precision, recall and F1 of one class.</summary>
 public sealed record ClassMetrics(string Class, int Support, double Precision, double Recall, double F1);
 
-/// <summary>One row of a confusion matrix: how the images of one actual class were predicted.</summary>
-public sealed record ConfusionRow(string Actual, IReadOnlyDictionary<string, int> Predicted);
-
 /// <summary>Counts of [actual, predicted] class pairs; rows actual, columns predicted.</summary>
 public sealed class ConfusionMatrix
 {
@@ -46,11 +43,6 @@ public sealed class ConfusionMatrix
     public int[,] Counts { get; }
     public int this[int actual, int predicted] => Counts[actual, predicted];
     public int Total => Counts.Cast<int>().Sum();
-
-    /// <summary>One row per actual class, predicted counts by class name: pipes to Export-Csv or Format-Table.</summary>
-    public IReadOnlyList<ConfusionRow> Rows =>
-        ClassNames.Select((actual, a) => new ConfusionRow(actual,
-            ClassNames.Select((predicted, p) => (predicted, p)).ToDictionary(x => x.predicted, x => Counts[a, x.p]))).ToList();
 
     /// <summary>The matrix as a text table, like hello-dl prints it.</summary>
     public string ToTable()

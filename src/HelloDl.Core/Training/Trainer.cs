@@ -127,8 +127,6 @@ public sealed class Trainer
             Epoch = epoch,
             TrainLoss = seen == 0 ? double.NaN : lossSum / seen,
             TrainAccuracy = seen == 0 ? double.NaN : (double)correct / seen,
-            ValidationLoss = evaluation?.MeanLoss,
-            ValidationAccuracy = evaluation?.Accuracy,
             LearningRate = rate,
             Duration = clock.Elapsed,
             Images = seen,

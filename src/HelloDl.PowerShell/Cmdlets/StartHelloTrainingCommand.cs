@@ -133,8 +133,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             last = epoch;
             model.TrainingSummary = $"{training.Name}, {model.TrainedEpochs} epoch(s), {Optimizer}" +
                 (epoch.ValidationAccuracy is double accuracy ? $", {ValidationSet!.Name} accuracy {accuracy:P2}" : $", training accuracy {epoch.TrainAccuracy:P2}");
-            if (checkpoint is not null && ShouldProcess(checkpoint, $"Write checkpoint after epoch {epoch.Epoch}"))
-                ModelFile.SaveCheckpoint(model, checkpoint, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
+            WriteCheckpoint(checkpoint, model, trainer, $"Write checkpoint after epoch {epoch.Epoch}");
             WriteObject(epoch);
         }
         if (last?.Validation is { } validation)
@@ -144,11 +143,16 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             model.Temperature = Calibration.FitTemperature(model, ValidationSet!, _stop.Token);
             model.TrainingSummary += $", calibrated temperature {model.Temperature:F3}";
             WriteVerbose($"Calibrated on {ValidationSet!.Name}: temperature {model.Temperature:F3}.");
-            if (checkpoint is not null && ShouldProcess(checkpoint, "Write the calibrated checkpoint"))
-                ModelFile.SaveCheckpoint(model, checkpoint, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
+            WriteCheckpoint(checkpoint, model, trainer, "Write the calibrated checkpoint");
         }
         WriteProgress(new ProgressRecord(1, "Training", "Done") { RecordType = ProgressRecordType.Completed });
         if (PassThru) WriteObject(model);
+    }
+
+    void WriteCheckpoint(string? path, Model model, Trainer trainer, string action)
+    {
+        if (path is not null && ShouldProcess(path, action))
+            ModelFile.SaveCheckpoint(model, path, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
     }
 
     TrainingLog? OpenLog(Model model, TrainingOptions options)

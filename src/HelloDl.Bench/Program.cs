@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HelloDl.Autograd;
 using HelloDl.Bench;
 using HelloDl.Data;
 using HelloDl.Imaging;
@@ -68,6 +69,27 @@ foreach (var (architecture, optimizer, images) in new[] { (Architecture.Mlp, Opt
         Console.WriteLine($"| {architecture} | {t} | {subset.Count:N0} | {epoch.ImagesPerSecond:N0} | {evaluation.Accuracy:P2} | {inferPerSecond:N0} | {perBatch:N0} |");
     }
 Parallelism.MaxThreads = Environment.ProcessorCount;
+
+Console.WriteLine();
+Console.WriteLine($"## Where a CNN training step goes ({Environment.ProcessorCount} threads, batch 64, ms per batch; forward includes the glue before each op)");
+Console.WriteLine("| # | op | forward ms | backward ms |");
+Console.WriteLine("|---|---|---|---|");
+{
+    var model = Model.Create(Architecture.Cnn, train.ClassNames, seed: 1);
+    var trainer = new Trainer(model, new TrainingOptions { Optimizer = OptimizerKind.Adam });
+    var warmUp = train.Select(Enumerable.Range(0, 64 * 10).ToArray());
+    trainer.TrainEpoch(warmUp);
+    var profile = new OpProfile();
+    trainer.Profile = profile;
+    var epoch = trainer.TrainEpoch(train.Select(Enumerable.Range(0, 64 * 100).ToArray()));
+    int steps = profile.Steps;
+    for (int i = 0; i < profile.Rows.Count; i++)
+        Console.WriteLine($"| {i} | {profile.Rows[i].Op} | {profile.Rows[i].Forward.TotalMilliseconds / steps:F2} | {profile.Rows[i].Backward.TotalMilliseconds / steps:F2} |");
+    double forward = profile.Rows.Sum(r => r.Forward.TotalMilliseconds) / steps, backward = profile.Rows.Sum(r => r.Backward.TotalMilliseconds) / steps;
+    double whole = epoch.Duration.TotalMilliseconds / steps;
+    Console.WriteLine($"| | total | {forward:F2} | {backward:F2} |");
+    Console.WriteLine($"| | rest of the step (batching, zeroing gradients, Adam) | {whole - forward - backward:F2} | |");
+}
 
 Console.WriteLine();
 Console.WriteLine($"## How cost grows ({Environment.ProcessorCount} threads, one pass over the images named)");

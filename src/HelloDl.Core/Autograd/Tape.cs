@@ -25,6 +25,9 @@ public sealed class Tape
     /// <summary>Random numbers for dropout; seed it for reproducible runs.</summary>
     public Random Random { get; set; } = new(0);
 
+    /// <summary>When set, every recorded op's forward and backward time is added to it.</summary>
+    public OpProfile? Profile { get; set; }
+
     /// <summary>An uninitialised tensor that lives until the next <see cref="Reset"/>.</summary>
     public Tensor NewTensor(params int[] shape) => _arena.NewTensor(shape);
 
@@ -41,6 +44,7 @@ public sealed class Tape
         output.RequiresGrad = true;
         op.Output = output;
         _ops.Add(op);
+        Profile?.Recorded(op);
     }
 
     /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>
@@ -61,7 +65,12 @@ public sealed class Tape
         var seed = GradOf(output);
         System.Numerics.Tensors.TensorPrimitives.Add(seed, outputGradient, seed);
         for (int i = _ops.Count - 1; i >= 0; i--)
-            if (_ops[i].Output!.HasGrad) _ops[i].Backward(this);
+        {
+            if (!_ops[i].Output!.HasGrad) continue;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            _ops[i].Backward(this);
+            Profile?.BackwardDone(i, _ops[i], started);
+        }
     }
 
     /// <summary>Forgets the recorded ops and takes back every buffer handed out since the last reset.</summary>
@@ -69,6 +78,7 @@ public sealed class Tape
     {
         _ops.Clear();
         _arena.Reset();
+        Profile?.Start();
     }
 }
 

@@ -79,23 +79,24 @@ public sealed class Relu : Op
     internal override void Backward(Tape tape) => Activations.ReluBackward(Output!.Data, Output.Grad, tape.GradOf(_x));
 }
 
-/// <summary>GELU in its exact form x Φ(x) = x (1 + erf(x/√2)) / 2, as hello-dl uses; Φ is kept for backward.</summary>
+/// <summary>GELU in its exact form x Φ(x) = x (1 + erf(x/√2)) / 2, as hello-dl uses; its derivative is kept for backward.</summary>
 public sealed class Gelu : Op
 {
     readonly Tensor _x;
-    readonly float[] _cdf;
+    readonly float[] _derivative;
 
-    Gelu(Tensor x, float[] cdf) { _x = x; _cdf = cdf; }
+    Gelu(Tensor x, float[] derivative) { _x = x; _derivative = derivative; }
 
     public static Tensor Apply(Tape tape, Tensor x)
     {
         var y = tape.NewTensor(x.Shape);
-        var cdf = tape.Rent(x.Length);
-        Activations.GeluForward(x.Data, y.Data, cdf.AsSpan(0, x.Length));
-        tape.Record(new Gelu(x, cdf), y, x);
+        // Inference needs no derivative.
+        var derivative = tape.Recording ? tape.Rent(x.Length) : [];
+        Activations.GeluForward(x.Data, y.Data, derivative.AsSpan(0, tape.Recording ? x.Length : 0));
+        tape.Record(new Gelu(x, derivative), y, x);
         return y;
     }
 
     internal override void Backward(Tape tape) =>
-        Activations.GeluBackward(_x.Data, _cdf.AsSpan(0, _x.Length), Output!.Grad, tape.GradOf(_x), tape.Rent(_x.Length).AsSpan(0, _x.Length));
+        Activations.GeluBackward(_derivative.AsSpan(0, _x.Length), Output!.Grad, tape.GradOf(_x));
 }

@@ -67,14 +67,18 @@ public static unsafe class Gemm
             int panels = splitColumns ? nPanels : mPanels;
             int pieces = Math.Min(Parallelism.MaxThreads, panels);
             long work = (long)m * n * k;
-            Parallelism.For(pieces, work, piece =>
-            {
-                int first = panels * piece / pieces, last = panels * (piece + 1) / pieces;
-                if (splitColumns) job.Run(0, m, first * nr, Math.Min(n, last * nr));
-                else job.Run(first * MR, Math.Min(m, last * MR), 0, n);
-            });
+            if (Parallelism.WouldSplit(pieces, work)) RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
+            else job.Run(0, m, 0, n);   // e.g. per-image products inside a parallel convolution: no closure, no allocation
         }
     }
+
+    static void RunSplit(Job job, int pieces, int panels, bool splitColumns, int nr, int m, int n, long work) =>
+        Parallelism.For(pieces, work, piece =>
+        {
+            int first = panels * piece / pieces, last = panels * (piece + 1) / pieces;
+            if (splitColumns) job.Run(0, m, first * nr, Math.Min(n, last * nr));
+            else job.Run(first * MR, Math.Min(m, last * MR), 0, n);
+        });
 
     readonly struct Job
     {
@@ -104,9 +108,11 @@ public static unsafe class Gemm
                 for (int jc = j0; jc < j1; jc += NC)
                 {
                     int nc = Math.Min(NC, j1 - jc);
-                    for (int p0 = 0; p0 < _k; p0 += KC)
+                    // K blocks of equal size (288 = 2 x 144, not 256 + 32): no short block that reloads C for little work.
+                    int kBlocks = (_k + KC - 1) / KC, kcEven = (_k + kBlocks - 1) / kBlocks;
+                    for (int p0 = 0; p0 < _k; p0 += kcEven)
                     {
-                        int kc = Math.Min(KC, _k - p0);
+                        int kc = Math.Min(kcEven, _k - p0);
                         bool add = _accumulate || p0 > 0;
                         PackB(pB, p0, kc, jc, nc, nr);
                         for (int ic = i0; ic < i1; ic += MC)

@@ -31,6 +31,13 @@ public static class Parallelism
     }
 
     /// <summary>
+    /// Whether <see cref="For"/> would spread this work over threads; callers use it to skip
+    /// building a closure for work that runs on the calling thread anyway.
+    /// </summary>
+    public static bool WouldSplit(int pieces, long work) =>
+        Math.Min(MaxThreads, pieces) > 1 && work >= MinimumParallelWork && !_insideParallelRegion;
+
+    /// <summary>
     /// Runs <paramref name="body"/> for pieces 0..pieces-1, on up to MaxThreads threads when the
     /// work (in multiply-adds) is large enough to pay for waking them. A call made from inside a
     /// piece, or while another thread's call holds the pool, runs serially on its own thread.

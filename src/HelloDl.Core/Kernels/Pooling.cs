@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace HelloDl.Kernels;
 
 /// <summary>Max pooling over planes of [N·C, H, W], windows clipped at the edge (ceil mode's last window).</summary>
@@ -44,8 +48,10 @@ public static unsafe class Pooling
     /// <summary>
     /// The common 2x2, stride 2 case without the general window loops; a window cut by the edge
     /// (ceil mode) repeats its last row or column, which cannot change the maximum or its first position.
+    /// Branch-free: which of four activations wins is a coin toss the branch predictor would lose
+    /// half the time, so maxima come from maxss and winners from compare results used as 0/1.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MaxForward2x2(float* source, float* output, float* winners, int height, int width, int outHeight, int outWidth)
     {
         for (int oy = 0; oy < outHeight; oy++)
@@ -54,19 +60,26 @@ public static unsafe class Pooling
             float* row0 = source + y0 * width, row1 = source + y1 * width;
             for (int ox = 0; ox < outWidth; ox++)
             {
-                // Written as selects, not branches: which of four activations wins is a coin toss
-                // the branch predictor would lose half the time.
                 int x0 = 2 * ox, x1 = Math.Min(x0 + 1, width - 1);
                 float a = row0[x0], b = row0[x1], c = row1[x0], d = row1[x1];
-                bool bWins = b > a, dWins = d > c;
-                float top = bWins ? b : a, bottom = dWins ? d : c;
-                int topIndex = y0 * width + (bWins ? x1 : x0), bottomIndex = y1 * width + (dWins ? x1 : x0);
-                bool bottomWins = bottom > top;
-                output[oy * outWidth + ox] = bottomWins ? bottom : top;
-                winners[oy * outWidth + ox] = bottomWins ? bottomIndex : topIndex;
+                int bWins = Bit(b > a), dWins = Bit(d > c);
+                float top = Max(a, b), bottom = Max(c, d);
+                int bottomWins = Bit(bottom > top);
+                int column = x0 + (bWins + bottomWins * (dWins - bWins)) * (x1 - x0);
+                output[oy * outWidth + ox] = Max(top, bottom);
+                winners[oy * outWidth + ox] = (y0 + bottomWins * (y1 - y0)) * width + column;
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Bit(bool condition) => Unsafe.As<bool, byte>(ref condition);
+
+    /// <summary>The larger of two floats with one maxss where available (no NaN special-casing: activations are finite).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Max(float a, float b) => Sse.IsSupported
+        ? Sse.MaxScalar(Vector128.CreateScalarUnsafe(b), Vector128.CreateScalarUnsafe(a)).ToScalar()
+        : MathF.Max(a, b);
 
     /// <summary>dx[winner] += dy for every output position.</summary>
     public static void MaxBackward(ReadOnlySpan<float> dy, float[] argmax, Span<float> dx, int outPlane, int inPlane)

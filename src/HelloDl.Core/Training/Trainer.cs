@@ -60,6 +60,9 @@ public sealed class Trainer
         CompletedEpochs = completedEpochs;
     }
 
+    /// <summary>When set, the time of every op's forward and backward pass is added to it (see OpProfile).</summary>
+    public OpProfile? Profile { get => _tape.Profile; set => _tape.Profile = value; }
+
     /// <summary>The learning rate the next step will use.</summary>
     public float CurrentLearningRate => _schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
 

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace HelloDl.Autograd;
+
+/// <summary>
+/// Where the time of a training step goes, op by op: attach one to <see cref="Tape.Profile"/> and
+/// every recorded op adds its forward time (since the previous op was recorded, so the glue
+/// between layers counts too) and the time of its backward rule. Rows are kept per position in
+/// the tape, so the two convolutions of a network are told apart.
+/// </summary>
+public sealed class OpProfile
+{
+    readonly List<Row> _rows = [];
+    long _mark;
+    int _position;
+
+    /// <summary>One op position of the tape: its type and the total time spent in it.</summary>
+    public sealed class Row
+    {
+        internal Row(string op) => Op = op;
+        public string Op { get; }
+        public TimeSpan Forward { get; internal set; }
+        public TimeSpan Backward { get; internal set; }
+    }
+
+    /// <summary>Ops in tape order with their accumulated forward and backward times.</summary>
+    public IReadOnlyList<Row> Rows => _rows;
+
+    /// <summary>Forward passes seen (tape resets).</summary>
+    public int Steps { get; private set; }
+
+    internal void Start()
+    {
+        _position = 0;
+        Steps++;
+        _mark = Stopwatch.GetTimestamp();
+    }
+
+    internal void Recorded(Op op)
+    {
+        long now = Stopwatch.GetTimestamp();
+        RowAt(_position++, op).Forward += Stopwatch.GetElapsedTime(_mark, now);
+        _mark = now;
+    }
+
+    internal void BackwardDone(int position, Op op, long started) =>
+        RowAt(position, op).Backward += Stopwatch.GetElapsedTime(started);
+
+    Row RowAt(int position, Op op)
+    {
+        if (position == _rows.Count) _rows.Add(new Row(op.GetType().Name));
+        return _rows[position];
+    }
+}

@@ -8,8 +8,9 @@ namespace HelloDl.Kernels;
 /// multiply per small group of images: the group's patch matrix [C·KH·KW, images·OH·OW] stays in
 /// cache between being written and being multiplied. Groups are as small as keeps the product
 /// wide enough for the register tiles (one image for 26x26 outputs, 16 for 4x4), and threads
-/// take whole groups. With one image per group, W·cols is already that image's slice of the
-/// NCHW output, so nothing is reshuffled.
+/// take whole groups. The weights are packed for the multiply once per call, not once per group.
+/// With one image per group, W·cols is already that image's slice of the NCHW output, so nothing
+/// is reshuffled.
 /// </summary>
 public static unsafe class Convolution
 {
@@ -24,11 +25,21 @@ public static unsafe class Convolution
 
     [ThreadStatic] static float[]? _cols;
     [ThreadStatic] static float[]? _product;
+    [ThreadStatic] static float[]? _packedWeights;
 
     static float* Scratch(ref float[]? buffer, long length)
     {
         if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>((int)length, pinned: true);
         return (float*)Unsafe.AsPointer(ref buffer[0]);
+    }
+
+    /// <summary>W [rows, depth] (or Wᵀ when <paramref name="transpose"/>) packed as the left operand, in the calling thread's buffer.</summary>
+    static ReadOnlySpan<float> PackWeights(ReadOnlySpan<float> weight, bool transpose, int rows, int depth)
+    {
+        int length = Gemm.PackedLeftLength(rows, depth);
+        if (_packedWeights is null || _packedWeights.Length < length) _packedWeights = new float[length];
+        Gemm.PackLeft(weight, transpose, rows, depth, _packedWeights);
+        return _packedWeights.AsSpan(0, length);
     }
 
     /// <summary>Images per matrix product for this geometry.</summary>
@@ -39,7 +50,9 @@ public static unsafe class Convolution
     {
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
         int perGroup = ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
-        fixed (float* px = x, pw = weight, pb = bias, py = y)
+        var packed = PackWeights(weight, transpose: false, outputs, patch);
+        int packedLength = packed.Length;
+        fixed (float* px = x, pw = packed, pb = bias, py = y)
         {
             float* input = px, w = pw, b = pb, output = py;
             Parallelism.For(groups, (long)outputs * g.Columns * patch, group =>
@@ -47,19 +60,19 @@ public static unsafe class Convolution
                 int first = group * perGroup, images = Math.Min(perGroup, g.Batch - first), width = images * positions;
                 float* cols = Scratch(ref _cols, (long)patch * width);
                 for (int i = 0; i < images; i++) Im2Col.Unfold(input + (long)(first + i) * imageSize, cols + i * positions, width, g);
-                var weights = new ReadOnlySpan<float>(w, outputs * patch);
+                var weights = new ReadOnlySpan<float>(w, packedLength);
                 var colsSpan = new ReadOnlySpan<float>(cols, patch * width);
                 float* target = output + (long)first * outputs * positions;
                 if (images == 1)
                 {
                     var image = new Span<float>(target, outputs * positions);
                     for (int o = 0; o < outputs; o++) image.Slice(o * positions, positions).Fill(b[o]);
-                    Gemm.Multiply(weights, false, colsSpan, false, image, outputs, positions, patch, accumulate: true);
+                    Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, image, positions, accumulate: true);
                     return;
                 }
                 // [O, images·P] product to the images' [O, P] slices, adding the bias on the way.
                 float* product = Scratch(ref _product, (long)outputs * width);
-                Gemm.Multiply(weights, false, colsSpan, false, new Span<float>(product, outputs * width), outputs, width, patch);
+                Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, new Span<float>(product, outputs * width), width);
                 for (int i = 0; i < images; i++)
                     for (int o = 0; o < outputs; o++)
                         TensorPrimitives.Add(new ReadOnlySpan<float>(product + o * width + i * positions, positions), b[o],
@@ -73,7 +86,9 @@ public static unsafe class Convolution
     {
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
         int perGroup = ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
-        fixed (float* pw = weight, pdy = dy, pdx = dx)
+        var packed = PackWeights(weight, transpose: true, patch, outputs);
+        int packedLength = packed.Length;
+        fixed (float* pw = packed, pdy = dy, pdx = dx)
         {
             float* w = pw, gradOut = pdy, gradIn = pdx;
             Parallelism.For(groups, (long)outputs * g.Columns * patch, group =>
@@ -82,7 +97,7 @@ public static unsafe class Convolution
                 int first = group * perGroup, images = Math.Min(perGroup, g.Batch - first), width = images * positions;
                 var dyGroup = GatherGroup(gradOut + (long)first * outputs * positions, images, outputs, positions);
                 float* dcols = Scratch(ref _cols, (long)patch * width);
-                Gemm.Multiply(new ReadOnlySpan<float>(w, outputs * patch), true, dyGroup, false, new Span<float>(dcols, patch * width), patch, width, outputs);
+                Gemm.MultiplyPacked(new ReadOnlySpan<float>(w, packedLength), patch, outputs, dyGroup, false, new Span<float>(dcols, patch * width), width);
                 for (int i = 0; i < images; i++) Im2Col.FoldAdd(dcols + i * positions, width, gradIn + (long)(first + i) * imageSize, g);
             });
         }

@@ -40,6 +40,10 @@ public static unsafe class Gemm
 
     [ThreadStatic] static float[]? _packA;
     [ThreadStatic] static float[]? _packB;
+    [ThreadStatic] static float[]? _shared;
+
+    /// <summary>Above this many floats the operand threads share is not packed ahead (each thread packs its blocks).</summary>
+    const long MaximumSharedPack = 8L << 20;
 
     /// <summary>
     /// C[m,n] = op(A) * op(B), or C += op(A) * op(B) when <paramref name="accumulate"/>.
@@ -58,18 +62,76 @@ public static unsafe class Gemm
             return;
         }
         fixed (float* pa = a, pb = b, pc = c)
+            Run(new Job(pa, transA, null, pb, transB, pc, m, n, k, accumulate, Path));
+    }
+
+    /// <summary>Floats <see cref="PackLeft"/> needs for an m x k left operand.</summary>
+    public static int PackedLeftLength(int m, int k) => (m + MR - 1) / MR * MR * k;
+
+    /// <summary>
+    /// Packs op(A) (m x k) once into <paramref name="packed"/>, for many products with different
+    /// right operands (a convolution's weights against each image's patches).
+    /// </summary>
+    public static void PackLeft(ReadOnlySpan<float> a, bool transA, int m, int k, Span<float> packed)
+    {
+        if (a.Length < (long)m * k || packed.Length < PackedLeftLength(m, k))
+            throw new ArgumentException($"Buffers too small to pack a {m}x{k} operand.");
+        fixed (float* pa = a, pp = packed)
+            new Job(pa, transA, null, null, false, null, m, 0, k, false, Path).PackWholeA(pp, 0, m);
+    }
+
+    /// <summary>C = A * op(B) (or C += when accumulating) for an A packed by <see cref="PackLeft"/>.</summary>
+    public static void MultiplyPacked(ReadOnlySpan<float> packedA, int m, int k, ReadOnlySpan<float> b, bool transB, Span<float> c, int n, bool accumulate = false)
+    {
+        if (packedA.Length < PackedLeftLength(m, k) || b.Length < (long)k * n || c.Length < (long)m * n)
+            throw new ArgumentException($"Buffers too small for a {m}x{k} by {k}x{n} product.");
+        if (m == 0 || n == 0 || k == 0)
         {
-            var job = new Job(pa, transA, pb, transB, pc, m, n, k, accumulate, Path);
-            // Split along the longer side of the output, in whole panels.
-            int nr = 2 * Lanes;
-            int mPanels = (m + MR - 1) / MR, nPanels = (n + nr - 1) / nr;
-            bool splitColumns = nPanels >= mPanels || nPanels >= Parallelism.MaxThreads;
-            int panels = splitColumns ? nPanels : mPanels;
-            int pieces = Math.Min(Parallelism.MaxThreads, panels);
-            long work = (long)m * n * k;
-            if (Parallelism.WouldSplit(pieces, work)) RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
-            else job.Run(0, m, 0, n);   // e.g. per-image products inside a parallel convolution: no closure, no allocation
+            if (!accumulate && m > 0 && n > 0) c[..(m * n)].Clear();
+            return;
         }
+        fixed (float* pa = packedA, pb = b, pc = c)
+            Run(new Job(null, false, pa, pb, transB, pc, m, n, k, accumulate, Path));
+    }
+
+    static void Run(Job job)
+    {
+        // Split along the side with more panels; the operand both threads read is packed once, ahead.
+        int nr = job.PanelWidth, m = job.M, n = job.N;
+        int mPanels = (m + MR - 1) / MR, nPanels = (n + nr - 1) / nr;
+        bool splitColumns = nPanels >= mPanels;
+        int panels = splitColumns ? nPanels : mPanels;
+        int pieces = Math.Min(Parallelism.MaxThreads, panels);
+        long work = (long)m * n * job.K;
+        if (!Parallelism.WouldSplit(pieces, work))
+        {
+            job.Run(0, m, 0, n);   // e.g. per-image products inside a parallel convolution: no closure, no allocation
+            return;
+        }
+        long sharedLength = splitColumns ? (long)mPanels * MR * job.K : (long)nPanels * nr * job.K;
+        if (!(splitColumns && job.HasPackedA) && sharedLength <= MaximumSharedPack)
+        {
+            var shared = Grow(ref _shared, (int)sharedLength);
+            fixed (float* pShared = shared)
+            {
+                job = splitColumns ? job.WithPackedA(pShared) : job.WithPackedB(pShared);
+                PackShared(job, splitColumns, splitColumns ? mPanels : nPanels, pShared, work);
+                RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
+            }
+        }
+        else RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
+    }
+
+    static void PackShared(Job job, bool left, int panels, float* target, long work)
+    {
+        int pieces = Math.Min(Parallelism.MaxThreads, panels);
+        int unit = left ? MR : job.PanelWidth, extent = left ? job.M : job.N;
+        Parallelism.For(pieces, work, piece =>
+        {
+            int first = panels * piece / pieces * unit, last = Math.Min(extent, panels * (piece + 1) / pieces * unit);
+            if (left) job.PackWholeA(target, first, last);
+            else job.PackWholeB(target, first, last);
+        });
     }
 
     static void RunSplit(Job job, int pieces, int panels, bool splitColumns, int nr, int m, int n, long work) =>
@@ -80,17 +142,58 @@ public static unsafe class Gemm
             else job.Run(first * MR, Math.Min(m, last * MR), 0, n);
         });
 
+    /// <summary>
+    /// One product. Operands are packed per block as the loops reach them, unless packed whole
+    /// ahead: then block (p0, panel) of A sits at p0 · (padded m) + (first row) · kc, and likewise for B.
+    /// </summary>
     readonly struct Job
     {
-        readonly float* _a, _b, _c;
+        readonly float* _a, _b, _c, _packedA, _packedB;
         readonly bool _transA, _transB, _accumulate;
-        readonly int _m, _n, _k;
+        readonly int _m, _n, _k, _kcEven;
         readonly SimdPath _path;
 
-        public Job(float* a, bool transA, float* b, bool transB, float* c, int m, int n, int k, bool accumulate, SimdPath path)
+        public Job(float* a, bool transA, float* packedA, float* b, bool transB, float* c, int m, int n, int k, bool accumulate, SimdPath path)
+            : this(a, transA, packedA, b, transB, null, c, m, n, k, accumulate, path) { }
+
+        Job(float* a, bool transA, float* packedA, float* b, bool transB, float* packedB, float* c, int m, int n, int k, bool accumulate, SimdPath path)
         {
-            _a = a; _transA = transA; _b = b; _transB = transB; _c = c;
+            _a = a; _transA = transA; _packedA = packedA; _b = b; _transB = transB; _packedB = packedB; _c = c;
             _m = m; _n = n; _k = k; _accumulate = accumulate; _path = path;
+            // K blocks of equal size (288 = 2 x 144, not 256 + 32): no short block that reloads C for little work.
+            int kBlocks = Math.Max(1, (k + KC - 1) / KC);
+            _kcEven = (k + kBlocks - 1) / kBlocks;
+        }
+
+        public int M => _m;
+        public int N => _n;
+        public int K => _k;
+        public bool HasPackedA => _packedA != null;
+        public int PanelWidth => _path == SimdPath.Avx512 ? 32 : 16;
+        int PaddedM => (_m + MR - 1) / MR * MR;
+        int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
+
+        public Job WithPackedA(float* packed) => new(_a, _transA, packed, _b, _transB, _packedB, _c, _m, _n, _k, _accumulate, _path);
+        public Job WithPackedB(float* packed) => new(_a, _transA, _packedA, _b, _transB, packed, _c, _m, _n, _k, _accumulate, _path);
+
+        /// <summary>Packs rows [first, last) of op(A), every K block, into the whole-operand layout.</summary>
+        public void PackWholeA(float* target, int first, int last)
+        {
+            for (int p0 = 0; p0 < _k; p0 += _kcEven)
+            {
+                int kc = Math.Min(_kcEven, _k - p0);
+                PackA(target + (long)p0 * PaddedM + (long)first * kc, p0, kc, first, last - first);
+            }
+        }
+
+        /// <summary>Packs columns [first, last) of op(B), every K block, into the whole-operand layout.</summary>
+        public void PackWholeB(float* target, int first, int last)
+        {
+            for (int p0 = 0; p0 < _k; p0 += _kcEven)
+            {
+                int kc = Math.Min(_kcEven, _k - p0);
+                PackB(target + (long)p0 * PaddedN + (long)first * kc, p0, kc, first, last - first, PanelWidth);
+            }
         }
 
         /// <summary>
@@ -100,7 +203,7 @@ public static unsafe class Gemm
         /// </summary>
         public void Run(int i0, int i1, int j0, int j1)
         {
-            int nr = _path == SimdPath.Avx512 ? 32 : 16;
+            int nr = PanelWidth;
             var packA = Grow(ref _packA, MC * KC);
             var packB = Grow(ref _packB, NC * KC);
             fixed (float* pA = packA, pB = packB)
@@ -108,25 +211,27 @@ public static unsafe class Gemm
                 for (int jc = j0; jc < j1; jc += NC)
                 {
                     int nc = Math.Min(NC, j1 - jc);
-                    // K blocks of equal size (288 = 2 x 144, not 256 + 32): no short block that reloads C for little work.
-                    int kBlocks = (_k + KC - 1) / KC, kcEven = (_k + kBlocks - 1) / kBlocks;
-                    for (int p0 = 0; p0 < _k; p0 += kcEven)
+                    for (int p0 = 0; p0 < _k; p0 += _kcEven)
                     {
-                        int kc = Math.Min(kcEven, _k - p0);
+                        int kc = Math.Min(_kcEven, _k - p0);
                         bool add = _accumulate || p0 > 0;
-                        PackB(pB, p0, kc, jc, nc, nr);
+                        float* blockB = pB;
+                        if (_packedB != null) blockB = _packedB + (long)p0 * PaddedN + (long)jc * kc;
+                        else PackB(pB, p0, kc, jc, nc, nr);
                         for (int ic = i0; ic < i1; ic += MC)
                         {
                             int mc = Math.Min(MC, i1 - ic);
-                            PackA(pA, p0, kc, ic, mc);
+                            float* blockA = pA;
+                            if (_packedA != null) blockA = _packedA + (long)p0 * PaddedM + (long)ic * kc;
+                            else PackA(pA, p0, kc, ic, mc);
                             for (int jr = 0; jr < nc; jr += nr)
                             {
                                 int ncols = Math.Min(nr, nc - jr);
-                                float* tileB = pB + jr * kc;
+                                float* tileB = blockB + jr * kc;
                                 for (int ir = 0; ir < mc; ir += MR)
                                 {
                                     int mr = Math.Min(MR, mc - ir);
-                                    float* tileA = pA + ir * kc;
+                                    float* tileA = blockA + ir * kc;
                                     float* dst = _c + (long)(ic + ir) * _n + jc + jr;
                                     if (_path == SimdPath.Avx512) Kernel512(tileA, tileB, kc, dst, _n, mr, ncols, add);
                                     else Kernel256(tileA, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
@@ -144,21 +249,34 @@ public static unsafe class Gemm
             for (int r0 = 0; r0 < rows; r0 += MR, dst += MR * kc)
             {
                 int mr = Math.Min(MR, rows - r0);
-                if (mr < MR) new Span<float>(dst, MR * kc).Clear();
-                for (int r = 0; r < mr; r++)
+                long row = i0 + r0;
+                if (mr < MR)
                 {
-                    long row = i0 + r0 + r;
-                    float* target = dst + r;
-                    if (_transA)
+                    new Span<float>(dst, MR * kc).Clear();
+                    for (int r = 0; r < mr; r++)
+                        for (int p = 0; p < kc; p++)
+                            dst[p * MR + r] = _transA ? _a[(long)(p0 + p) * _m + row + r] : _a[(row + r) * _k + p0 + p];
+                }
+                else if (_transA)
+                {
+                    // The panel's rows are side by side in each row of A: six contiguous floats per k.
+                    float* source = _a + (long)p0 * _m + row;
+                    for (int p = 0; p < kc; p++, source += _m)
                     {
-                        float* source = _a + (long)p0 * _m + row;
-                        for (int p = 0; p < kc; p++) target[p * MR] = source[(long)p * _m];
+                        float* target = dst + p * MR;
+                        target[0] = source[0]; target[1] = source[1]; target[2] = source[2];
+                        target[3] = source[3]; target[4] = source[4]; target[5] = source[5];
                     }
-                    else
+                }
+                else
+                {
+                    // Six rows of A read side by side, so the panel is written in order.
+                    float* s0 = _a + row * _k + p0, s1 = s0 + _k, s2 = s1 + _k, s3 = s2 + _k, s4 = s3 + _k, s5 = s4 + _k;
+                    for (int p = 0; p < kc; p++)
                     {
-                        // One contiguous row of A, scattered into the panel.
-                        float* source = _a + row * _k + p0;
-                        for (int p = 0; p < kc; p++) target[p * MR] = source[p];
+                        float* target = dst + p * MR;
+                        target[0] = s0[p]; target[1] = s1[p]; target[2] = s2[p];
+                        target[3] = s3[p]; target[4] = s4[p]; target[5] = s5[p];
                     }
                 }
             }
@@ -173,13 +291,28 @@ public static unsafe class Gemm
                 if (w < nr) new Span<float>(dst, nr * kc).Clear();
                 if (!_transB)
                 {
-                    for (int p = 0; p < kc; p++)
-                        Buffer.MemoryCopy(_b + (long)(p0 + p) * _n + j0 + c0, dst + p * nr, w * sizeof(float), w * sizeof(float));
+                    float* source = _b + (long)p0 * _n + j0 + c0;
+                    if (w == nr)
+                        for (int p = 0; p < kc; p++, source += _n)
+                            for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(source + j), dst + p * nr + j);
+                    else
+                        for (int p = 0; p < kc; p++, source += _n)
+                            Buffer.MemoryCopy(source, dst + p * nr, w * sizeof(float), w * sizeof(float));
                 }
                 else
                 {
-                    // Each column of op(B) is a contiguous row of B.
-                    for (int j = 0; j < w; j++)
+                    // Each column of op(B) is a contiguous row of B: 8 x 8 blocks are transposed in registers.
+                    int j = 0;
+                    if (Avx.IsSupported)
+                        for (; j + 8 <= w; j += 8)
+                        {
+                            float* source = _b + (long)(j0 + c0 + j) * _k + p0;
+                            int p = 0;
+                            for (; p + 8 <= kc; p += 8) Transpose8x8(source + p, _k, dst + p * nr + j, nr);
+                            for (; p < kc; p++)
+                                for (int t = 0; t < 8; t++) dst[p * nr + j + t] = source[(long)t * _k + p];
+                        }
+                    for (; j < w; j++)
                     {
                         float* source = _b + (long)(j0 + c0 + j) * _k + p0;
                         float* target = dst + j;
@@ -188,6 +321,28 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>Writes the transpose of the 8 x 8 block at source (rows sourceStride apart) to target (rows targetStride apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* source, int sourceStride, float* target, int targetStride)
+    {
+        var r0 = Avx.LoadVector256(source); var r1 = Avx.LoadVector256(source + sourceStride);
+        var r2 = Avx.LoadVector256(source + 2 * sourceStride); var r3 = Avx.LoadVector256(source + 3 * sourceStride);
+        var r4 = Avx.LoadVector256(source + 4 * sourceStride); var r5 = Avx.LoadVector256(source + 5 * sourceStride);
+        var r6 = Avx.LoadVector256(source + 6 * sourceStride); var r7 = Avx.LoadVector256(source + 7 * sourceStride);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1); var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5); var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE); var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE); var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(target, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(target + targetStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(target + 2 * targetStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(target + 3 * targetStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(target + 4 * targetStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(target + 5 * targetStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(target + 6 * targetStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(target + 7 * targetStride, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     static float[] Grow(ref float[]? buffer, int length)

@@ -28,7 +28,7 @@ public sealed class GemmTests
     public static TheoryData<SimdPath, int, int, int, bool, bool, bool> Cases()
     {
         var data = new TheoryData<SimdPath, int, int, int, bool, bool, bool>();
-        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (13, 33, 257), (64, 128, 784), (70, 40, 600), (3, 100, 9) };
+        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (13, 33, 257), (64, 128, 784), (70, 40, 600), (20, 300, 200), (3, 100, 9) };
         foreach (var path in Enum.GetValues<SimdPath>().Where(p => p <= Gemm.Best || p == SimdPath.Portable))
             foreach (var (m, n, k) in shapes)
                 foreach (bool ta in new[] { false, true })
@@ -55,18 +55,41 @@ public sealed class GemmTests
             Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"[{i}] expected {expected[i]}, got {c[i]}");
     }
 
-    [Fact]
-    public void Results_do_not_depend_on_the_thread_count()
+    [Theory]
+    [InlineData(5, 7, 3, false, false)]
+    [InlineData(64, 100, 300, true, false)]    // split by rows across threads
+    [InlineData(12, 400, 300, false, true)]    // split by columns
+    [InlineData(128, 64, 576, true, true)]
+    public void A_left_operand_packed_once_gives_the_same_products(int m, int n, int k, bool transA, bool transB)
     {
-        var a = Random(200 * 300, 4); var b = Random(300 * 500, 5);
-        var one = new float[200 * 500]; var two = new float[200 * 500];
+        var a = Random(m * k, 6);
+        var packed = new float[Gemm.PackedLeftLength(m, k)];
+        Gemm.PackLeft(a, transA, m, k, packed);
+        for (int round = 0; round < 2; round++)
+        {
+            var b = Random(k * n, 7 + round);
+            var c = Random(m * n, 9 + round);
+            var expected = Reference(a, transA, b, transB, round == 1 ? c : null, m, n, k);
+            Gemm.MultiplyPacked(packed, m, k, b, transB, c, n, accumulate: round == 1);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"round {round} [{i}] expected {expected[i]}, got {c[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(200, 500, 300)]   // threads split the rows
+    [InlineData(20, 600, 300)]    // threads split the columns
+    public void Results_do_not_depend_on_the_thread_count(int m, int n, int k)
+    {
+        var a = Random(m * k, 4); var b = Random(k * n, 5);
+        var one = new float[m * n]; var two = new float[m * n];
         int saved = Parallelism.MaxThreads;
         try
         {
             Parallelism.MaxThreads = 1;
-            Gemm.Multiply(a, false, b, false, one, 200, 500, 300);
+            Gemm.Multiply(a, false, b, false, one, m, n, k);
             Parallelism.MaxThreads = Environment.ProcessorCount;
-            Gemm.Multiply(a, false, b, false, two, 200, 500, 300);
+            Gemm.Multiply(a, false, b, false, two, m, n, k);
         }
         finally { Parallelism.MaxThreads = saved; }
         Assert.Equal(one, two);

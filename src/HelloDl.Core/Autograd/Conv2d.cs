@@ -69,9 +69,9 @@ public sealed class MaxPool2d : Op
         int planes = x.Dim(0) * x.Dim(1), height = x.Dim(2), width = x.Dim(3);
         int outHeight = OutputSize(height, kernel, stride, ceilMode), outWidth = OutputSize(width, kernel, stride, ceilMode);
         var y = tape.NewTensor(x.Dim(0), x.Dim(1), outHeight, outWidth);
-        var argmax = tape.Rent(y.Length);
+        var argmax = tape.Recording ? tape.Rent(y.Length) : null;
         Pooling.MaxForward(x.Data, y.Data, argmax, planes, height, width, outHeight, outWidth, kernel, stride);
-        tape.Record(new MaxPool2d(x, argmax), y, x);
+        tape.Record(new MaxPool2d(x, argmax ?? []), y, x);
         return y;
     }
 

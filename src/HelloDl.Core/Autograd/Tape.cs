@@ -37,6 +37,7 @@ public sealed class Tape
     /// <summary>Keeps an op for the backward pass if any input needs a gradient; marks its output.</summary>
     internal void Record(Op op, Tensor output, params Tensor[] inputs)
     {
+        Profile?.Recorded(op);
         if (!Recording) return;
         bool needed = false;
         foreach (var input in inputs) needed |= input.RequiresGrad;
@@ -44,7 +45,6 @@ public sealed class Tape
         output.RequiresGrad = true;
         op.Output = output;
         _ops.Add(op);
-        Profile?.Recorded(op);
     }
 
     /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>

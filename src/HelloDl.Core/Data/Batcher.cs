@@ -44,7 +44,6 @@ public sealed class Batcher
             _buffers[count] = buffers = (new Tensor(count, 1, _data.Rows, _data.Columns), new int[count]);
         int size = _data.Rows * _data.Columns;
         var input = buffers.Input.Data;
-        float scale = _normalization.Scale, offset = _normalization.Offset;
         for (int i = 0; i < count; i++)
         {
             int item = _order[first + i];
@@ -54,8 +53,7 @@ public sealed class Batcher
                 _augmentation.Apply(pixels, _scratch, _data.Rows, _data.Columns, _random);
                 pixels = _scratch;
             }
-            var target = input.Slice(i * size, size);
-            for (int p = 0; p < size; p++) target[p] = pixels[p] * scale + offset;
+            _normalization.Apply(pixels, input.Slice(i * size, size));
             buffers.Targets[i] = _data.GetLabel(item);
         }
         return buffers;

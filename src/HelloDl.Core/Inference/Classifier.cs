@@ -30,7 +30,7 @@ public static class Classifier
             {
                 var pixels = images[n].Image!.Pixels;
                 if (pixels.Length != 784) throw new ArgumentException("Inputs must be 28x28 images.", nameof(inputs));
-                for (int p = 0; p < 784; p++) data[n * 784 + p] = pixels[p] * normalization.Scale + normalization.Offset;
+                normalization.Apply(pixels, data.Slice(n * 784, 784));
             }
             model.PredictProbabilities(batch, probabilities);
             Calibrate(probabilities, classes, model.Temperature);

@@ -201,6 +201,7 @@ public static unsafe class Gemm
         /// NC, K blocks of KC (packed B block in L2), row blocks of MC (packed A block), then every
         /// B micro-panel (kept in L1) against every A micro-panel.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int i0, int i1, int j0, int j1)
         {
             int nr = PanelWidth;
@@ -244,6 +245,7 @@ public static unsafe class Gemm
         }
 
         /// <summary>Packs op(A)[i0.., p0..p0+kc) as MR-row panels, k-major, zero-padded.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void PackA(float* dst, int p0, int kc, int i0, int rows)
         {
             for (int r0 = 0; r0 < rows; r0 += MR, dst += MR * kc)
@@ -283,6 +285,7 @@ public static unsafe class Gemm
         }
 
         /// <summary>Packs op(B)[p0..p0+kc, j0..j0+columns) as nr-column panels, k-major, zero-padded.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void PackB(float* dst, int p0, int kc, int j0, int columns, int nr)
         {
             for (int c0 = 0; c0 < columns; c0 += nr, dst += nr * kc)

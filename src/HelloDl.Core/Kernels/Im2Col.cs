@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace HelloDl.Kernels;
@@ -33,6 +34,7 @@ public static unsafe class Im2Col
     /// <summary>The reverse: adds each column entry back onto the input position it came from (dx += fold(dcols)).</summary>
     public static void FoldAdd(float* cols, int rowStride, float* imageGradient, ConvGeometry g) => Walk(g, imageGradient, cols, rowStride, fold: true);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Walk(ConvGeometry g, float* image, float* columns, int rowStride, bool fold)
     {
         for (int c = 0; c < g.Channels; c++)

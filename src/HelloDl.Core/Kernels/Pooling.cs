@@ -7,8 +7,8 @@ namespace HelloDl.Kernels;
 /// <summary>Max pooling over planes of [N·C, H, W], windows clipped at the edge (ceil mode's last window).</summary>
 public static unsafe class Pooling
 {
-    /// <summary>y = window maxima; argmax = index of each winner within its input plane.</summary>
-    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, float[] argmax, int planes, int height, int width,
+    /// <summary>y = window maxima; argmax (when given: training needs it, inference does not) = index of each winner within its input plane.</summary>
+    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, float[]? argmax, int planes, int height, int width,
         int outHeight, int outWidth, int kernel, int stride)
     {
         fixed (float* px = x, py = y, pa = argmax)
@@ -20,7 +20,7 @@ public static unsafe class Pooling
                 long outBase = (long)plane * outHeight * outWidth;
                 if (kernel == 2 && stride == 2)
                 {
-                    MaxForward2x2(source, output + outBase, winners + outBase, height, width, outHeight, outWidth);
+                    MaxForward2x2(source, output + outBase, winners == null ? null : winners + outBase, height, width, outHeight, outWidth);
                     return;
                 }
                 for (int oy = 0; oy < outHeight; oy++)
@@ -38,7 +38,7 @@ public static unsafe class Pooling
                                 if (row[ix] > max) { max = row[ix]; best = iy * width + ix; }
                         }
                         output[outBase + oy * outWidth + ox] = max;
-                        winners[outBase + oy * outWidth + ox] = best;
+                        if (winners != null) winners[outBase + oy * outWidth + ox] = best;
                     }
                 }
             });
@@ -67,7 +67,7 @@ public static unsafe class Pooling
                 int bottomWins = Bit(bottom > top);
                 int column = x0 + (bWins + bottomWins * (dWins - bWins)) * (x1 - x0);
                 output[oy * outWidth + ox] = Max(top, bottom);
-                winners[oy * outWidth + ox] = (y0 + bottomWins * (y1 - y0)) * width + column;
+                if (winners != null) winners[oy * outWidth + ox] = (y0 + bottomWins * (y1 - y0)) * width + column;
             }
         }
     }

@@ -61,6 +61,16 @@ public sealed class Tensor
     internal static Tensor Parameter(float[] values, float[] grads, int offset, int[] shape) =>
         new(values, offset, shape) { _grad = grads, _gradOffset = offset, RequiresGrad = true };
 
+    /// <summary>Items [first, first + count) along the first axis, sharing this tensor's data (no gradient).</summary>
+    public Tensor BatchView(int first, int count)
+    {
+        int itemSize = Length / Dim(0);
+        if (first < 0 || count < 1 || first + count > Dim(0)) throw new ArgumentOutOfRangeException(nameof(count), $"Items {first}..{first + count - 1} are not all in {this}.");
+        var shape = (int[])Shape.Clone();
+        shape[0] = count;
+        return new Tensor(_data, _offset + first * itemSize, shape);
+    }
+
     /// <summary>Points this tensor at buffers again (arena reuse across batches): shape may change, capacity must suffice.</summary>
     internal void Reuse(float[] data, int[] shape)
     {

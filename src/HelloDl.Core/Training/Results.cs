@@ -88,25 +88,28 @@ public sealed class RiskCoverage
 
     public static RiskCoverage From(IReadOnlyList<(float Confidence, bool Correct)> answers)
     {
+        // One sort, most confident first: every threshold's confident answers are then a prefix.
+        var sorted = answers.ToArray();
+        Array.Sort(sorted, (x, y) => y.Confidence.CompareTo(x.Confidence));
+        var wrongBefore = new int[sorted.Length + 1];
+        for (int i = 0; i < sorted.Length; i++) wrongBefore[i + 1] = wrongBefore[i] + (sorted[i].Correct ? 0 : 1);
         var points = Thresholds.Select(t =>
         {
-            var confident = answers.Where(a => a.Confidence >= t).ToList();
-            return new RiskCoveragePoint(t, answers.Count == 0 ? 0 : (double)confident.Count / answers.Count,
-                confident.Count == 0 ? 0 : (double)confident.Count(a => !a.Correct) / confident.Count, confident.Count);
+            int confident = 0;
+            while (confident < sorted.Length && sorted[confident].Confidence >= t) confident++;
+            return new RiskCoveragePoint(t, sorted.Length == 0 ? 0 : (double)confident / sorted.Length,
+                confident == 0 ? 0 : (double)wrongBefore[confident] / confident, confident);
         }).ToList();
-        // Walk from the most confident answer down: the threshold can sit at any confidence seen.
-        var sorted = answers.OrderByDescending(a => a.Confidence).ToList();
+        // The threshold can sit at any confidence seen: the lowest whose answers at or above it are at most 1% wrong.
         double? threshold = null;
         double coverage = 0;
-        int wrong = 0;
-        for (int i = 0; i < sorted.Count; i++)
+        for (int i = 0; i < sorted.Length; i++)
         {
-            if (!sorted[i].Correct) wrong++;
-            bool lastOfItsConfidence = i + 1 == sorted.Count || sorted[i + 1].Confidence < sorted[i].Confidence;
-            if (lastOfItsConfidence && wrong <= 0.01 * (i + 1))
+            bool lastOfItsConfidence = i + 1 == sorted.Length || sorted[i + 1].Confidence < sorted[i].Confidence;
+            if (lastOfItsConfidence && wrongBefore[i + 1] <= 0.01 * (i + 1))
             {
                 threshold = sorted[i].Confidence;
-                coverage = (double)(i + 1) / sorted.Count;
+                coverage = (double)(i + 1) / sorted.Length;
             }
         }
         return new RiskCoverage(points, threshold, coverage);

@@ -10,6 +10,33 @@ public sealed class ModelTests
     static readonly string[] Letters = "abcdefghijklmnopqrstuvwxyz".Select(c => c.ToString()).ToArray();
 
     [Fact]
+    public void Input_normalization_matches_its_formula_for_every_pixel_value()
+    {
+        // 803 pixels: whole 16-pixel blocks and a tail, every byte value several times.
+        var pixels = Enumerable.Range(0, 803).Select(i => (byte)(i * 7 % 256)).ToArray();
+        var inputs = new float[pixels.Length];
+        var normalization = InputNormalization.Mnist;
+        normalization.Apply(pixels, inputs);
+        for (int i = 0; i < pixels.Length; i++)
+            Assert.True(Math.Abs((pixels[i] / 255.0 - 0.1307) / 0.3081 - inputs[i]) < 1e-5, $"pixel {pixels[i]} gave {inputs[i]}");
+    }
+
+    [Fact]
+    public void Prediction_in_cache_sized_chunks_matches_one_pass_over_the_batch()
+    {
+        var model = Model.Create(Architecture.Cnn, Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(), seed: 3);
+        Assert.True(model.InferenceChunk < 150, $"chunk {model.InferenceChunk}");
+        var random = new Random(5);
+        var input = new Tensor(150, 1, 28, 28);
+        for (int i = 0; i < input.Length; i++) input.Data[i] = random.NextSingle() * 2 - 1;
+        var chunked = new float[150 * 10];
+        model.PredictProbabilities(input, chunked);
+        var tape = new Tape(recording: false) { Training = false };
+        var whole = model.Forward(tape, input).Data.ToArray().Select(MathF.Exp).ToArray();
+        for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - chunked[i]) < 1e-6f, $"[{i}] {whole[i]} vs {chunked[i]}");
+    }
+
+    [Fact]
     public void Mlp_has_hello_dls_109184_weights_and_202_biases()
     {
         var model = Model.Create(Architecture.Mlp, Digits);

@@ -36,15 +36,17 @@ public sealed class OpProfile
         _mark = Stopwatch.GetTimestamp();
     }
 
-    internal void Recorded(Op op)
+    /// <summary>Adds the op's forward time; returns its row.</summary>
+    internal int Recorded(Op op)
     {
         long now = Stopwatch.GetTimestamp();
-        RowAt(_position++, op).Forward += Stopwatch.GetElapsedTime(_mark, now);
+        int position = _position++;
+        RowAt(position, op).Forward += Stopwatch.GetElapsedTime(_mark, now);
         _mark = now;
+        return position;
     }
 
-    internal void BackwardDone(int position, Op op, long started) =>
-        RowAt(position, op).Backward += Stopwatch.GetElapsedTime(started);
+    internal void BackwardDone(Op op, long started) => RowAt(op.ProfileRow, op).Backward += Stopwatch.GetElapsedTime(started);
 
     Row RowAt(int position, Op op)
     {

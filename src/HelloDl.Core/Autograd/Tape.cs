@@ -37,7 +37,7 @@ public sealed class Tape
     /// <summary>Keeps an op for the backward pass if any input needs a gradient; marks its output.</summary>
     internal void Record(Op op, Tensor output, params Tensor[] inputs)
     {
-        Profile?.Recorded(op);
+        if (Profile is not null) op.ProfileRow = Profile.Recorded(op);
         if (!Recording) return;
         bool needed = false;
         foreach (var input in inputs) needed |= input.RequiresGrad;
@@ -69,7 +69,7 @@ public sealed class Tape
             if (!_ops[i].Output!.HasGrad) continue;
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             _ops[i].Backward(this);
-            Profile?.BackwardDone(i, _ops[i], started);
+            Profile?.BackwardDone(_ops[i], started);
         }
     }
 
@@ -90,5 +90,7 @@ public sealed class Tape
 public abstract class Op
 {
     internal Tensor? Output { get; set; }
+    /// <summary>This op's row in the tape's <see cref="OpProfile"/>, when profiling.</summary>
+    internal int ProfileRow { get; set; }
     internal abstract void Backward(Tape tape);
 }

@@ -13,12 +13,14 @@ namespace HelloDl.Imaging;
 /// </summary>
 public static class ScanSimulator
 {
-    /// <summary>One character on a page; the image is the caller's to dispose.</summary>
-    public static Image<Rgb24> SingleCharacter(GrayImage glyph, Random random)
+    /// <summary>One character on a page (of a random size unless <paramref name="pageSize"/> is given); the image is the caller's to dispose.</summary>
+    public static Image<Rgb24> SingleCharacter(GrayImage glyph, Random random, (int Width, int Height)? pageSize = null)
     {
         float scale = 3 + 7 * random.NextSingle();
+        if (pageSize is var (fixedWidth, fixedHeight)) scale = Math.Min(scale, (Math.Min(fixedWidth, fixedHeight) - 20) / 28f);
         int size = (int)(28 * scale);
-        int width = size + random.Next(20, 400), height = size + random.Next(20, 300);
+        if (size < 28) throw new ArgumentException($"A {pageSize} page is too small for a character.", nameof(pageSize));
+        int width = pageSize?.Width ?? size + random.Next(20, 400), height = pageSize?.Height ?? size + random.Next(20, 300);
         var page = Paper(width, height, random);
         Draw(page, glyph, random.Next(0, width - size), random.Next(0, height - size), scale, Angle(random), InkColor(random), Pen(random));
         return Finish(page, random);
@@ -46,9 +48,9 @@ public static class ScanSimulator
     }
 
     /// <summary>Renders one character and writes it to <paramref name="path"/> (PNG, or JPEG by extension).</summary>
-    public static void WriteSingleCharacter(GrayImage glyph, Random random, string path, int jpegQuality = 85)
+    public static void WriteSingleCharacter(GrayImage glyph, Random random, string path, int jpegQuality = 85, (int Width, int Height)? pageSize = null)
     {
-        using var page = SingleCharacter(glyph, random);
+        using var page = SingleCharacter(glyph, random, pageSize);
         Save(page, path, jpegQuality);
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace HelloDl.Optim;
 
@@ -29,6 +30,17 @@ public abstract class Optimizer
 
     /// <summary>Restores the step count after loading <see cref="State"/> from a checkpoint.</summary>
     public void RestoreStepCount(long steps) => StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps));
+
+    const int ChunkLength = 16 * 1024;
+
+    /// <summary>
+    /// Runs an element-wise update over [start, end) ranges of the parameters in one pass, on the
+    /// kernel threads: an update reads and writes several buffers as long as the model, so a
+    /// single fused pass over fixed chunks beats one library call per term.
+    /// </summary>
+    protected void ForEachChunk(Action<int, int> update) =>
+        HelloDl.Kernels.Parallelism.For((Parameters.Length + ChunkLength - 1) / ChunkLength, (long)Parameters.Length * 16, chunk =>
+            update(chunk * ChunkLength, Math.Min(Parameters.Length, (chunk + 1) * ChunkLength)));
 }
 
 /// <summary>
@@ -57,18 +69,30 @@ public sealed class Sgd : Optimizer
 
     public override void Step(float learningRate)
     {
-        Span<float> w = Parameters, g = Gradients, v = _velocity;
-        if (WeightDecay != 0) TensorPrimitives.MultiplyAdd(w, WeightDecay, g, g);
-        if (Momentum == 0)
+        float[] w = Parameters, g = Gradients, v = _velocity;
+        float momentum = Momentum, decay = WeightDecay;
+        bool nesterov = Nesterov;
+        ForEachChunk((start, end) =>
         {
-            TensorPrimitives.MultiplyAdd(g, -learningRate, w, w);
-        }
-        else
-        {
-            TensorPrimitives.MultiplyAdd(v, Momentum, g, v);              // v = μv + g
-            if (Nesterov) TensorPrimitives.MultiplyAdd(v, Momentum, g, g); // g + μv
-            TensorPrimitives.MultiplyAdd(Nesterov ? g : v, -learningRate, w, w);
-        }
+            int i = start;
+            var mu = Vector256.Create(momentum);
+            var lambda = Vector256.Create(decay);
+            var rate = Vector256.Create(learningRate);
+            for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var wi = Vector256.Create(w.AsSpan(i));
+                var gi = Vector256.Create(g.AsSpan(i)) + lambda * wi;   // L2 weight decay folded into the gradient
+                var vi = mu * Vector256.Create(v.AsSpan(i)) + gi;       // v = μv + g
+                vi.CopyTo(v.AsSpan(i));
+                (wi - rate * (nesterov ? gi + mu * vi : vi)).CopyTo(w.AsSpan(i));
+            }
+            for (; i < end; i++)
+            {
+                float gi = g[i] + decay * w[i];
+                float vi = v[i] = momentum * v[i] + gi;
+                w[i] -= learningRate * (nesterov ? gi + momentum * vi : vi);
+            }
+        });
         StepCount++;
     }
 }
@@ -106,13 +130,27 @@ public sealed class Adam : Optimizer
         float correction1 = 1 - MathF.Pow(Beta1, StepCount), correction2 = 1 - MathF.Pow(Beta2, StepCount);
         float stepSize = learningRate / correction1, rootCorrection2 = MathF.Sqrt(correction2);
         float b1 = Beta1, b2 = Beta2, eps = Epsilon;
-        for (int i = 0; i < w.Length; i++)
+        ForEachChunk((start, end) =>
         {
-            float gi = g[i];
-            float m = _m[i] = b1 * _m[i] + (1 - b1) * gi;
-            float v = _v[i] = b2 * _v[i] + (1 - b2) * gi * gi;
-            w[i] -= stepSize * m / (MathF.Sqrt(v) / rootCorrection2 + eps);
-        }
+            int i = start;
+            for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var gi = Vector256.Create(g.AsSpan(i));
+                var m = Vector256.Create(b1) * Vector256.Create(_m.AsSpan(i)) + Vector256.Create(1 - b1) * gi;
+                var v = Vector256.Create(b2) * Vector256.Create(_v.AsSpan(i)) + Vector256.Create(1 - b2) * gi * gi;
+                m.CopyTo(_m.AsSpan(i));
+                v.CopyTo(_v.AsSpan(i));
+                var denominator = Vector256.Sqrt(v) / Vector256.Create(rootCorrection2) + Vector256.Create(eps);
+                (Vector256.Create(w.AsSpan(i)) - Vector256.Create(stepSize) * m / denominator).CopyTo(w.AsSpan(i));
+            }
+            for (; i < end; i++)
+            {
+                float gi = g[i];
+                float m = _m[i] = b1 * _m[i] + (1 - b1) * gi;
+                float v = _v[i] = b2 * _v[i] + (1 - b2) * gi * gi;
+                w[i] -= stepSize * m / (MathF.Sqrt(v) / rootCorrection2 + eps);
+            }
+        });
     }
 }
 

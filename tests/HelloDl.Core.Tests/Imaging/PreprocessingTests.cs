@@ -24,6 +24,21 @@ public sealed class PreprocessingTests : IDisposable
     }
 
     [Fact]
+    public void A_simulated_scan_of_a_fixed_page_size_keeps_its_size_and_its_digit()
+    {
+        var random = new Random(2);
+        for (int i = 0; i < 5; i++)
+        {
+            using var page = ScanSimulator.SingleCharacter(Digit(i), random, (600, 400));
+            Assert.Equal((600, 400), (page.Width, page.Height));
+            string path = Path.Combine(_temp.Path, $"fixed-{i}.png");
+            ScanSimulator.Save(page, path);
+            var found = MnistPreprocessor.ToMnist(ImageReader.Read(path));
+            Assert.NotNull(found);
+        }
+    }
+
+    [Fact]
     public void Light_ink_on_a_dark_board_is_read_the_same_way()
     {
         var original = Digit(3);

@@ -19,6 +19,7 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
     const string DatasetSet = "Dataset";
     const int BatchSize = 64;
     readonly List<ClassifierInput> _pending = [];
+    readonly List<string> _pendingFiles = [];
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
@@ -83,7 +84,12 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
                 foreach (var path in ResolveFileSystemPaths(Path ?? LiteralPath, literal: Path is null))
                 {
                     if (Segment) ReadLines(path);
-                    else if (ReadImage(path) is { } input) Add(input);
+                    else if (!IsFolder(path))
+                    {
+                        // Files are decoded a batch at a time, on all cores.
+                        _pendingFiles.Add(path);
+                        if (_pendingFiles.Count == BatchSize) ReadPendingFiles();
+                    }
                 }
                 break;
         }
@@ -117,34 +123,50 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
         }
     }
 
-    protected override void EndProcessing() => Flush();
+    protected override void EndProcessing()
+    {
+        ReadPendingFiles();
+        Flush();
+    }
 
-    ClassifierInput? ReadImage(string path) =>
-        Load(path) is { } image ? new ClassifierInput(MnistPreprocessor.ToMnist(image), Path: path) : null;
+    void ReadPendingFiles()
+    {
+        if (_pendingFiles.Count == 0) return;
+        var read = ImageFileBatch.Read(_pendingFiles);
+        _pendingFiles.Clear();
+        foreach (var file in read)
+        {
+            if (file.Input is not null) Add(file.Input);
+            else WriteError(ReadError(file.Path, file.Error!));
+        }
+    }
+
+    bool IsFolder(string path)
+    {
+        if (!Directory.Exists(path)) return false;
+        WriteError(new ErrorRecord(new IOException($"{path} is a folder; pass its files (Get-ChildItem {path} | Invoke-HelloClassify)."),
+            "PathIsFolder", ErrorCategory.InvalidArgument, path));
+        return true;
+    }
 
     /// <summary>The decoded image, or null after writing an error that names the file.</summary>
     LuminanceImage? Load(string path)
     {
-        if (Directory.Exists(path))
-        {
-            WriteError(new ErrorRecord(new IOException($"{path} is a folder; pass its files (Get-ChildItem {path} | Invoke-HelloClassify)."),
-                "PathIsFolder", ErrorCategory.InvalidArgument, path));
-            return null;
-        }
+        if (IsFolder(path)) return null;
         try
         {
             return ImageReader.Read(path);
         }
-        catch (ImageReadException e)
+        catch (Exception e) when (e is ImageReadException or IOException or UnauthorizedAccessException)
         {
-            WriteError(FileError(e));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            WriteError(new ErrorRecord(e, "ImageFileReadFailed", ErrorCategory.ReadError, path));
+            WriteError(ReadError(path, e));
         }
         return null;
     }
+
+    ErrorRecord ReadError(string path, Exception error) => error is ImageReadException problem
+        ? FileError(problem)
+        : new ErrorRecord(error, "ImageFileReadFailed", ErrorCategory.ReadError, path);
 
     void Add(ClassifierInput input)
     {

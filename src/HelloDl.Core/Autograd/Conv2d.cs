@@ -75,6 +75,9 @@ public sealed class MaxPool2d : Op
         return y;
     }
 
-    internal override void Backward(Tape tape) =>
-        Pooling.MaxBackward(Output!.Grad, _argmax, tape.GradOf(_x), Output.Dim(2) * Output.Dim(3), _x.Dim(2) * _x.Dim(3));
+    internal override void Backward(Tape tape)
+    {
+        var dx = tape.GradToOverwrite(_x, out bool fresh);
+        Pooling.MaxBackward(Output!.Grad, _argmax, dx, Output.Dim(2) * Output.Dim(3), _x.Dim(2) * _x.Dim(3), clearFirst: fresh);
+    }
 }

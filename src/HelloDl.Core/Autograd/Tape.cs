@@ -50,6 +50,13 @@ public sealed class Tape
     /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>
     internal Span<float> GradOf(Tensor tensor) => tensor.EnsureGrad(_arena.Rent);
 
+    /// <summary>
+    /// The gradient buffer of <paramref name="tensor"/> for an op that can write all of it:
+    /// when <paramref name="fresh"/> it is new and uncleared, and the op writes it instead of
+    /// adding, saving a pass over a large buffer.
+    /// </summary>
+    internal Span<float> GradToOverwrite(Tensor tensor, out bool fresh) => tensor.EnsureGrad(_arena.Rent, clear: false, out fresh);
+
     /// <summary>Backpropagates from a scalar: d loss / d loss = 1, then every op's rule in reverse.</summary>
     public void Backward(Tensor loss)
     {

@@ -98,5 +98,5 @@ public sealed class Gelu : Op
     }
 
     internal override void Backward(Tape tape) =>
-        Activations.GeluBackward(_derivative.AsSpan(0, _x.Length), Output!.Grad, tape.GradOf(_x));
+        Activations.GeluBackward(_derivative.AsSpan(0, _x.Length), Output!.Grad, tape.GradToOverwrite(_x, out bool fresh), overwrite: fresh);
 }

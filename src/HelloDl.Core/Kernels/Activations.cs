@@ -47,9 +47,12 @@ public static unsafe class Activations
         }
     }
 
-    /// <summary>dx += dy · derivative, the derivative stored by <see cref="GeluForward"/>.</summary>
-    public static void GeluBackward(ReadOnlySpan<float> derivative, ReadOnlySpan<float> dy, Span<float> dx) =>
-        TensorPrimitives.MultiplyAdd(dy, derivative, dx, dx);
+    /// <summary>dx += dy · derivative (or dx = when <paramref name="overwrite"/>), the derivative stored by <see cref="GeluForward"/>.</summary>
+    public static void GeluBackward(ReadOnlySpan<float> derivative, ReadOnlySpan<float> dy, Span<float> dx, bool overwrite = false)
+    {
+        if (overwrite) TensorPrimitives.Multiply(dy, derivative, dx);
+        else TensorPrimitives.MultiplyAdd(dy, derivative, dx, dx);
+    }
 
     /// <summary>
     /// e^{-x²/2}: 2^t with t = -x²/2 · log₂e split into a whole power n (built in the exponent

@@ -81,8 +81,8 @@ public static unsafe class Pooling
         ? Sse.MaxScalar(Vector128.CreateScalarUnsafe(b), Vector128.CreateScalarUnsafe(a)).ToScalar()
         : MathF.Max(a, b);
 
-    /// <summary>dx[winner] += dy for every output position.</summary>
-    public static void MaxBackward(ReadOnlySpan<float> dy, float[] argmax, Span<float> dx, int outPlane, int inPlane)
+    /// <summary>dx[winner] += dy for every output position; with <paramref name="clearFirst"/>, dx = that (each plane cleared by the thread that fills it).</summary>
+    public static void MaxBackward(ReadOnlySpan<float> dy, float[] argmax, Span<float> dx, int outPlane, int inPlane, bool clearFirst = false)
     {
         fixed (float* pdy = dy, pa = argmax, pdx = dx)
         {
@@ -93,6 +93,7 @@ public static unsafe class Pooling
             {
                 long o = (long)plane * outPlane;
                 float* dxPlane = target + (long)plane * inPlane;
+                if (clearFirst) new Span<float>(dxPlane, inPlane).Clear();
                 for (int i = 0; i < outPlane; i++) dxPlane[(int)winners[o + i]] += g[o + i];
             });
         }

@@ -83,13 +83,20 @@ public sealed class Tensor
     }
 
     /// <summary>Gives this tensor a zeroed gradient buffer (from the tape's arena) if it has none.</summary>
-    internal Span<float> EnsureGrad(Func<int, float[]> rent)
+    internal Span<float> EnsureGrad(Func<int, float[]> rent) => EnsureGrad(rent, clear: true, out _);
+
+    /// <summary>
+    /// The gradient buffer; a new one is zeroed only when <paramref name="clear"/>, and
+    /// <paramref name="created"/> says it is new (its contents are then the caller's to write in full).
+    /// </summary>
+    internal Span<float> EnsureGrad(Func<int, float[]> rent, bool clear, out bool created)
     {
-        if (_grad is null)
+        created = _grad is null;
+        if (created)
         {
             _grad = rent(Length);
             _gradOffset = 0;
-            _grad.AsSpan(0, Length).Clear();
+            if (clear) _grad.AsSpan(0, Length).Clear();
         }
         return Grad;
     }

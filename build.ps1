@@ -9,9 +9,13 @@
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
              prints 'N passed, N failed' and exits non-zero on any failure.
       Demo   Build + Data, then the main job on real MNIST.
-      Bench  Build + Data, then the benchmark: peak, GEMM GFLOP/s, training and inference images/s.
+      Bench  Data, then the benchmark: peak, GEMM GFLOP/s, training and inference images/s, a CNN step's
+             profile, cost growth, end-to-end files/s, memory on 700,000 images, SQLite log cost, and a
+             summary table. -Section runs only the sections named.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Bench -Section kernels, models
 #>
 [CmdletBinding()]
 param(
@@ -20,7 +24,11 @@ param(
     [string]$Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
-    [string]$Configuration = 'Release'
+    [string]$Configuration = 'Release',
+
+    # Bench only: which sections to run (all when omitted).
+    [ValidateSet('kernels', 'models', 'profile', 'growth', 'files', 'memory', 'log')]
+    [string[]]$Section = @()
 )
 
 $ErrorActionPreference = 'Stop'
@@ -157,7 +165,7 @@ function Invoke-Demo {
 function Invoke-Bench {
     Invoke-Data
     Write-Host '== Bench' -ForegroundColor Cyan
-    Invoke-Native dotnet @('run', '--project', (Join-Path $root 'src/HelloDl.Bench/HelloDl.Bench.csproj'), '-c', 'Release', '--', $mnistFolder)
+    Invoke-Native dotnet (@('run', '--project', (Join-Path $root 'src/HelloDl.Bench/HelloDl.Bench.csproj'), '-c', 'Release', '--', $mnistFolder) + $Section)
 }
 
 switch ($Task) {

@@ -27,18 +27,52 @@ public sealed class Conv2d : Op
         return y;
     }
 
-    internal override void Backward(Tape tape)
+    internal override void Backward(Tape tape) => BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, null, null, _geometry);
+
+    /// <summary>The gradients of a convolution (followed by a pooling when <paramref name="pool"/> is given) into x, weight and bias.</summary>
+    internal static void BackwardThroughConvolution(Tape tape, Tensor x, Tensor weight, Tensor bias, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax, ConvGeometry g)
     {
-        int outputs = _weight.Dim(0);
-        if (_weight.RequiresGrad || _bias.RequiresGrad)
-        {
-            // A parameter without a gradient still gets its sum computed, into scratch that is dropped.
-            var dWeight = _weight.RequiresGrad ? tape.GradOf(_weight) : tape.Rent(_weight.Length).AsSpan(0, _weight.Length);
-            var dBias = _bias.RequiresGrad ? tape.GradOf(_bias) : tape.Rent(outputs).AsSpan(0, outputs);
-            Convolution.BackwardWeights(_x.Data, Output!.Grad, dWeight, dBias, tape.Rent(Convolution.WeightGradientScratch(_geometry, outputs)), _geometry, outputs);
-        }
-        if (_x.RequiresGrad) Convolution.BackwardInput(_weight.Data, Output!.Grad, tape.GradOf(_x), _geometry, outputs);
+        int outputs = weight.Dim(0);
+        // A parameter without a gradient still gets its sum computed, into scratch that is dropped.
+        var dWeight = weight.RequiresGrad ? tape.GradOf(weight) : tape.Rent(weight.Length).AsSpan(0, weight.Length);
+        var dBias = bias.RequiresGrad ? tape.GradOf(bias) : tape.Rent(outputs).AsSpan(0, outputs);
+        var dx = x.RequiresGrad ? tape.GradOf(x) : [];
+        Convolution.Backward(x.Data, weight.Data, dy, pool, argmax, dWeight, dBias, dx, tape.Rent(Convolution.BackwardScratch(g, outputs)), g, outputs);
     }
+}
+
+/// <summary>
+/// A convolution and the max pooling after it as one op (hello-dl's conv → pool pairs): the
+/// convolution's output is pooled group by group while in cache and never stored whole; backward
+/// rebuilds each group's output gradient from the pooled one and the recorded winners. Same
+/// results as <see cref="Conv2d"/> then <see cref="MaxPool2d"/>.
+/// </summary>
+public sealed class Conv2dMaxPool : Op
+{
+    readonly Tensor _x, _weight, _bias;
+    readonly ConvGeometry _geometry;
+    readonly PoolGeometry _pool;
+    readonly float[] _argmax;
+
+    Conv2dMaxPool(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, PoolGeometry pool, float[] argmax)
+    { _x = x; _weight = weight; _bias = bias; _geometry = geometry; _pool = pool; _argmax = argmax; }
+
+    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride, int padding, int poolKernel, int poolStride, bool ceilMode)
+    {
+        if (x.Rank != 4 || weight.Rank != 4 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
+            throw new ArgumentException($"Conv2d needs x [N, C, H, W], weight [O, C, KH, KW], bias [O]; got {x}, {weight}, {bias}.");
+        var g = ConvGeometry.For(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), weight.Dim(2), weight.Dim(3), stride, padding);
+        var pool = new PoolGeometry(poolKernel, poolStride,
+            MaxPool2d.OutputSize(g.OutputHeight, poolKernel, poolStride, ceilMode), MaxPool2d.OutputSize(g.OutputWidth, poolKernel, poolStride, ceilMode));
+        var y = tape.NewTensor(g.Batch, weight.Dim(0), pool.OutputHeight, pool.OutputWidth);
+        var argmax = tape.Recording ? tape.Rent(y.Length) : null;
+        Convolution.Forward(x.Data, weight.Data, bias.Data, y.Data, g, weight.Dim(0), pool, argmax);
+        tape.Record(new Conv2dMaxPool(x, weight, bias, g, pool, argmax ?? []), y, x, weight, bias);
+        return y;
+    }
+
+    internal override void Backward(Tape tape) =>
+        Conv2d.BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, _pool, _argmax, _geometry);
 }
 
 /// <summary>

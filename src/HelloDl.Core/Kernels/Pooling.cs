@@ -4,6 +4,12 @@ using System.Runtime.Intrinsics.X86;
 
 namespace HelloDl.Kernels;
 
+/// <summary>Windows of a max pooling: kernel x kernel every stride, giving OutputHeight x OutputWidth per plane.</summary>
+public readonly record struct PoolGeometry(int Kernel, int Stride, int OutputHeight, int OutputWidth)
+{
+    public int Positions => OutputHeight * OutputWidth;
+}
+
 /// <summary>Max pooling over planes of [N·C, H, W], windows clipped at the edge (ceil mode's last window).</summary>
 public static unsafe class Pooling
 {
@@ -14,34 +20,41 @@ public static unsafe class Pooling
         fixed (float* px = x, py = y, pa = argmax)
         {
             float* input = px, output = py, winners = pa;
+            var window = new PoolGeometry(kernel, stride, outHeight, outWidth);
             Parallelism.For(planes, (long)planes * height * width, plane =>
             {
-                float* source = input + (long)plane * height * width;
-                long outBase = (long)plane * outHeight * outWidth;
-                if (kernel == 2 && stride == 2)
-                {
-                    MaxForward2x2(source, output + outBase, winners == null ? null : winners + outBase, height, width, outHeight, outWidth);
-                    return;
-                }
-                for (int oy = 0; oy < outHeight; oy++)
-                {
-                    int y0 = oy * stride, y1 = Math.Min(y0 + kernel, height);
-                    for (int ox = 0; ox < outWidth; ox++)
-                    {
-                        int x0 = ox * stride, x1 = Math.Min(x0 + kernel, width);
-                        int best = y0 * width + x0;
-                        float max = source[best];
-                        for (int iy = y0; iy < y1; iy++)
-                        {
-                            float* row = source + iy * width;
-                            for (int ix = x0; ix < x1; ix++)
-                                if (row[ix] > max) { max = row[ix]; best = iy * width + ix; }
-                        }
-                        output[outBase + oy * outWidth + ox] = max;
-                        if (winners != null) winners[outBase + oy * outWidth + ox] = best;
-                    }
-                }
+                long outBase = (long)plane * window.Positions;
+                MaxForwardPlane(input + (long)plane * height * width, height, width, output + outBase, winners == null ? null : winners + outBase, window);
             });
+        }
+    }
+
+    /// <summary>Pools one plane [height, width] into output [OH, OW]; winners (optional) get each maximum's index in the plane.</summary>
+    internal static void MaxForwardPlane(float* source, int height, int width, float* output, float* winners, PoolGeometry window)
+    {
+        int kernel = window.Kernel, stride = window.Stride, outHeight = window.OutputHeight, outWidth = window.OutputWidth;
+        if (kernel == 2 && stride == 2)
+        {
+            MaxForward2x2(source, output, winners, height, width, outHeight, outWidth);
+            return;
+        }
+        for (int oy = 0; oy < outHeight; oy++)
+        {
+            int y0 = oy * stride, y1 = Math.Min(y0 + kernel, height);
+            for (int ox = 0; ox < outWidth; ox++)
+            {
+                int x0 = ox * stride, x1 = Math.Min(x0 + kernel, width);
+                int best = y0 * width + x0;
+                float max = source[best];
+                for (int iy = y0; iy < y1; iy++)
+                {
+                    float* row = source + iy * width;
+                    for (int ix = x0; ix < x1; ix++)
+                        if (row[ix] > max) { max = row[ix]; best = iy * width + ix; }
+                }
+                output[oy * outWidth + ox] = max;
+                if (winners != null) winners[oy * outWidth + ox] = best;
+            }
         }
     }
 

@@ -45,6 +45,10 @@ public sealed class Conv2dLayer : Module
     public override string Describe => $"Conv2d({InputChannels}→{OutputChannels}, {Kernel}x{Kernel})";
     public override Tensor Forward(Tape tape, Tensor input) => Conv2d.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding);
 
+    /// <summary>This convolution and then <paramref name="pool"/>, as one op (same result, less memory traffic).</summary>
+    public Tensor ForwardPooled(Tape tape, Tensor input, MaxPool2dLayer pool) =>
+        Conv2dMaxPool.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding, pool.Kernel, pool.Stride, pool.CeilMode);
+
     public override int[] OutputShape(int[] inputShape)
     {
         var g = Kernels.ConvGeometry.For(1, inputShape[0], inputShape[1], inputShape[2], Kernel, Kernel, Stride, Padding);
@@ -54,6 +58,9 @@ public sealed class Conv2dLayer : Module
 
 public sealed class MaxPool2dLayer(int kernel, int stride = 0, bool ceilMode = false) : Module
 {
+    public int Kernel => kernel;
+    public int Stride => StrideOrKernel;
+    public bool CeilMode => ceilMode;
     int StrideOrKernel => stride == 0 ? kernel : stride;
     public override string Describe => $"MaxPool2d({kernel}{(ceilMode ? ", ceil" : "")})";
     public override Tensor Forward(Tape tape, Tensor input) => MaxPool2d.Apply(tape, input, kernel, StrideOrKernel, ceilMode);
@@ -132,7 +139,16 @@ public sealed class Sequential : Module
 
     public override Tensor Forward(Tape tape, Tensor input)
     {
-        foreach (var (_, module) in Children) input = module.Forward(tape, input);
+        for (int i = 0; i < Children.Count; i++)
+        {
+            // A convolution straight into max pooling runs as one op: its output never leaves cache.
+            if (Children[i].Module is Conv2dLayer convolution && i + 1 < Children.Count && Children[i + 1].Module is MaxPool2dLayer pool)
+            {
+                input = convolution.ForwardPooled(tape, input, pool);
+                i++;
+            }
+            else input = Children[i].Module.Forward(tape, input);
+        }
         return input;
     }
 

@@ -113,6 +113,48 @@ public sealed class OpGradientTests
     }
 
     [Theory]
+    [InlineData(3, 2, 2, false, 8)]
+    [InlineData(3, 2, 2, true, 9)]
+    [InlineData(2, 3, 2, false, 7)]
+    public void Conv2d_then_max_pooling_as_one_op(int kernel, int poolKernel, int poolStride, bool ceil, int size)
+    {
+        var random = new Random(size * 10 + poolKernel);
+        Check((tape, x) => Conv2dMaxPool.Apply(tape, x[0], x[1], x[2], 1, 0, poolKernel, poolStride, ceil),
+            [Input(random, [2, 2, size, size]), Input(random, [3, 2, kernel, kernel]), Input(random, [3])], step: 1e-3f);
+    }
+
+    [Theory]
+    [InlineData(1, 8, 28, false)]    // hello-dl's first layer: 28 -> 26 -> 13, one image per product
+    [InlineData(8, 16, 13, true)]    // second: 13 -> 11 -> 6 (ceil), several images per product
+    [InlineData(16, 8, 6, false)]    // third: 6 -> 4 -> 2
+    public void Fused_convolution_and_pooling_match_the_two_ops(int channels, int outputs, int size, bool ceil)
+    {
+        var random = new Random(channels + outputs + size);
+        var x = Input(random, [5, channels, size, size]);
+        var weight = Input(random, [outputs, channels, 3, 3]);
+        var bias = Input(random, [outputs]);
+        var upstream = Enumerable.Range(0, 5 * outputs * 13 * 13).Select(_ => random.NextSingle() - 0.5f).ToArray();
+
+        (float[] Output, float[] Dx, float[] DWeight, float[] DBias) Run(bool fused)
+        {
+            var tape = new Tape();
+            foreach (var t in new[] { x, weight, bias }) t.Grad.Clear();
+            var y = fused ? Conv2dMaxPool.Apply(tape, x, weight, bias, 1, 0, 2, 2, ceil)
+                : MaxPool2d.Apply(tape, Conv2d.Apply(tape, x, weight, bias), 2, 2, ceil);
+            tape.BackwardFrom(y, upstream.AsSpan(0, y.Length));
+            return (y.Data.ToArray(), x.Grad.ToArray(), weight.Grad.ToArray(), bias.Grad.ToArray());
+        }
+
+        var separate = Run(fused: false);
+        var together = Run(fused: true);
+        foreach (var (a, b) in new[] { (separate.Output, together.Output), (separate.Dx, together.Dx), (separate.DWeight, together.DWeight), (separate.DBias, together.DBias) })
+        {
+            Assert.Equal(a.Length, b.Length);
+            for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4f * Math.Max(1, Math.Abs(a[i])), $"[{i}] {a[i]} vs {b[i]}");
+        }
+    }
+
+    [Theory]
     [InlineData(2, 2, false, 6)]
     [InlineData(2, 2, true, 7)]
     [InlineData(3, 2, true, 6)]

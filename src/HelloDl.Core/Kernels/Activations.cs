@@ -101,7 +101,16 @@ public static unsafe class Activations
     }
 
     /// <summary>y = max(x, 0).</summary>
-    public static void ReluForward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
+    public static void ReluForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        // maxps itself (the library's Max orders NaN and -0 with several more instructions per
+        // vector); with x second, a NaN passes through, so a diverging run still shows.
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                System.Runtime.Intrinsics.X86.Avx.Max(Vector256<float>.Zero, Vector256.Create(x.Slice(i, Vector256<float>.Count))).CopyTo(y.Slice(i));
+        for (; i < x.Length; i++) y[i] = x[i] < 0 ? 0 : x[i];
+    }
 
     /// <summary>dx += dy where y &gt; 0.</summary>
     public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)

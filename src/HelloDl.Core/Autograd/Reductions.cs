@@ -64,8 +64,8 @@ public sealed class Reshape : Op
     {
         if (Tensor.Size(shape) != x.Length)
             throw new ArgumentException($"Cannot reshape {x} to {Tensor.ShapeText(shape)}: sizes differ.");
-        var y = tape.NewTensor(shape);
-        x.Data.CopyTo(y.Data);
+        // A view: ops never write into their inputs, so sharing the values is safe.
+        var y = tape.NewView(x, shape);
         tape.Record(new Reshape(x), y, x);
         return y;
     }

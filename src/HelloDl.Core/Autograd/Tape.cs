@@ -31,6 +31,9 @@ public sealed class Tape
     /// <summary>An uninitialised tensor that lives until the next <see cref="Reset"/>.</summary>
     public Tensor NewTensor(params int[] shape) => _arena.NewTensor(shape);
 
+    /// <summary>A tensor sharing <paramref name="source"/>'s values under another shape, until the next <see cref="Reset"/>.</summary>
+    public Tensor NewView(Tensor source, params int[] shape) => _arena.NewView(source, shape);
+
     /// <summary>A scratch buffer that lives until the next <see cref="Reset"/>.</summary>
     public float[] Rent(int length) => _arena.Rent(length);
 

@@ -151,14 +151,38 @@ public static unsafe class Convolution
                 }
             });
         }
+        AddPartials(scratch, groups, partialSize, dWeight, dBias, outputs, patch, transposed);
+    }
+
+    /// <summary>
+    /// dWeight and dBias += the groups' partial sums, group after group (a fixed order), with the
+    /// threads taking disjoint slices of the weights.
+    /// </summary>
+    static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed)
+    {
         for (int group = 0; group < groups; group++)
+            TensorPrimitives.Add(dBias, scratch.Slice(group * partialSize + outputs * patch, outputs), dBias);
+        const int SliceRows = 8;
+        int rows = transposed ? patch : outputs, columns = transposed ? outputs : patch;
+        fixed (float* ps = scratch, pw = dWeight)
         {
-            var partial = scratch.Slice(group * partialSize, partialSize);
-            if (transposed)
-                for (int row = 0; row < patch; row++)
-                    for (int o = 0; o < outputs; o++) dWeight[o * patch + row] += partial[row * outputs + o];
-            else TensorPrimitives.Add(dWeight, partial[..(outputs * patch)], dWeight);
-            TensorPrimitives.Add(dBias, partial.Slice(outputs * patch, outputs), dBias);
+            float* partials = ps, weights = pw;
+            Parallelism.For((rows + SliceRows - 1) / SliceRows, (long)groups * partialSize, slice =>
+            {
+                int firstRow = slice * SliceRows, lastRow = Math.Min(rows, firstRow + SliceRows);
+                for (int group = 0; group < groups; group++)
+                {
+                    float* partial = partials + (long)group * partialSize;
+                    if (transposed)
+                        // Partials are dWᵀ [patch, O]: row r of the partial is column r of dWeight.
+                        for (int row = firstRow; row < lastRow; row++)
+                            for (int o = 0; o < outputs; o++) weights[o * patch + row] += partial[row * outputs + o];
+                    else
+                        TensorPrimitives.Add(new ReadOnlySpan<float>(weights + firstRow * patch, (lastRow - firstRow) * patch),
+                            new ReadOnlySpan<float>(partial + firstRow * patch, (lastRow - firstRow) * patch),
+                            new Span<float>(weights + firstRow * patch, (lastRow - firstRow) * patch));
+                }
+            });
         }
     }
 

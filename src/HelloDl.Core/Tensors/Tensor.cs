@@ -61,6 +61,12 @@ public sealed class Tensor
     internal static Tensor Parameter(float[] values, float[] grads, int offset, int[] shape) =>
         new(values, offset, shape) { _grad = grads, _gradOffset = offset, RequiresGrad = true };
 
+    /// <summary>The same values under another shape of the same size (no copy, no gradient).</summary>
+    internal void ReuseAsViewOf(Tensor source, int[] shape) => Reuse(source._data, shape, source._offset);
+
+    /// <summary>A new tensor over <paramref name="source"/>'s values with another shape of the same size.</summary>
+    internal static Tensor ViewOf(Tensor source, int[] shape) => new(source._data, source._offset, shape);
+
     /// <summary>Items [first, first + count) along the first axis, sharing this tensor's data (no gradient).</summary>
     public Tensor BatchView(int first, int count)
     {
@@ -72,10 +78,10 @@ public sealed class Tensor
     }
 
     /// <summary>Points this tensor at buffers again (arena reuse across batches): shape may change, capacity must suffice.</summary>
-    internal void Reuse(float[] data, int[] shape)
+    internal void Reuse(float[] data, int[] shape, int offset = 0)
     {
         _data = data;
-        _offset = 0;
+        _offset = offset;
         Shape = shape;
         Length = Size(shape);
         _grad = null;

@@ -28,6 +28,14 @@ internal sealed class TensorArena
         return _tensors[_nextTensor++];
     }
 
+    /// <summary>A tensor of the given shape over <paramref name="source"/>'s values (a reshape without a copy).</summary>
+    public Tensor NewView(Tensor source, int[] shape)
+    {
+        if (_nextTensor == _tensors.Count) _tensors.Add(Tensor.ViewOf(source, shape));
+        else _tensors[_nextTensor].ReuseAsViewOf(source, shape);
+        return _tensors[_nextTensor++];
+    }
+
     /// <summary>Takes every buffer back; tensors handed out before must no longer be used.</summary>
     public void Reset()
     {

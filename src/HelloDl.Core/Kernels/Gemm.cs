@@ -19,8 +19,9 @@ public enum SimdPath
 /// Single-precision matrix multiply C = op(A) * op(B) (+ C), row-major, in the BLIS style: B is
 /// packed into panels of NR columns and A into panels of MR rows, per block of KC along the
 /// shared dimension, and a register-blocked micro-kernel multiplies one MR x NR tile with FMA.
-/// Threads split the output into strips of whole panels; each output element is computed by one
-/// thread in a fixed order, so results do not depend on the thread count.
+/// Threads split the output into strips of whole panels (the operand they all read is packed once,
+/// ahead, by all of them); each output element is computed by one thread in a fixed order, so
+/// results do not depend on the thread count.
 /// </summary>
 public static unsafe class Gemm
 {
@@ -34,9 +35,6 @@ public static unsafe class Gemm
 
     public static SimdPath Best =>
         Avx512F.IsSupported ? SimdPath.Avx512 : Fma.IsSupported && Avx2.IsSupported ? SimdPath.Avx2 : SimdPath.Portable;
-
-    /// <summary>Floats per register of the current path.</summary>
-    public static int Lanes => Path == SimdPath.Avx512 ? 16 : 8;
 
     [ThreadStatic] static float[]? _packA;
     [ThreadStatic] static float[]? _packB;

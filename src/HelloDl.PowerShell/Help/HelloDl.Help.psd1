@@ -346,7 +346,7 @@ Ink is found the way a careful person would: the paper's brightness is estimated
 
 With -Segment each image is read as lines of characters: pieces of ink are grouped into lines, ordered left to right, fragments of one character (a 5 whose top bar is detached) merged, and touching characters split where the ink is thinnest; there is one result per character (Path, Line, Index, X, Y, Width, Height, Label, Confidence, IsConfident, Alternatives) in reading order, or with -AsText one per line with its Text. -AnnotatedPath writes a copy of the image with a box around each character and its label under it (green when confident, red when not), like hello-dl's boxed.png.
 
-A bad file (not an image, empty, truncated, enormous) gets one error with a stable id (ImageFileNotAnImage, ImageFileEmpty, ImageFileCorrupt, ImageFileTooLarge) naming the file, and the pipeline goes on with the next file. Inputs are classified in batches of 64.
+A bad file (not an image, empty, truncated, enormous) gets one error with a stable id (ImageFileNotAnImage, ImageFileEmpty, ImageFileCorrupt, ImageFileTooLarge) naming the file, and the pipeline goes on with the next file. Files are read 64 at a time, decoded and searched for ink on all cores, and classified in batches of 64: results come in the order of the files, and an error is written when its file is read, so it can come before the results of earlier files.
 '@
         Parameters  = @{
             Model             = 'The model to classify with.'

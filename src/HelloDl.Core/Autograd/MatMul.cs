@@ -43,16 +43,18 @@ public sealed class MatMul : Op
 }
 
 /// <summary>
-/// y = x Wᵀ + b, with W stored [out, in] as PyTorch and safetensors files do. One op (rather than
-/// MatMul then Add) so the bias is added in the same pass over the output.
+/// y = x Wᵀ + b, with W stored [out, in] as PyTorch and safetensors files do; with <c>relu</c>,
+/// y = max(0, x Wᵀ + b). One op (rather than MatMul, Add and Relu) so the bias and the ReLU are
+/// applied while the output is still in cache.
 /// </summary>
 public sealed class Linear : Op
 {
     readonly Tensor _x, _weight, _bias;
+    readonly bool _relu;
 
-    Linear(Tensor x, Tensor weight, Tensor bias) { _x = x; _weight = weight; _bias = bias; }
+    Linear(Tensor x, Tensor weight, Tensor bias, bool relu) { _x = x; _weight = weight; _bias = bias; _relu = relu; }
 
-    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias)
+    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, bool relu = false)
     {
         if (x.Rank != 2 || weight.Rank != 2 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
             throw new ArgumentException($"Linear needs x [N, in], weight [out, in], bias [out]; got {x}, {weight}, {bias}.");
@@ -62,14 +64,23 @@ public sealed class Linear : Op
         var b = bias.Data;
         for (int r = 0; r < rows; r++) b.CopyTo(data.Slice(r * outputs, outputs));
         Gemm.Multiply(x.Data, false, weight.Data, true, data, rows, outputs, x.Dim(1), accumulate: true);
-        tape.Record(new Linear(x, weight, bias), y, x, weight, bias);
+        if (relu) Activations.ReluForward(data, data);
+        tape.Record(new Linear(x, weight, bias, relu), y, x, weight, bias);
         return y;
     }
 
     internal override void Backward(Tape tape)
     {
-        var dy = Output!.Grad;
+        ReadOnlySpan<float> dy = Output!.Grad;
         int rows = _x.Dim(0), inputs = _x.Dim(1), outputs = _weight.Dim(0);
+        if (_relu)
+        {
+            // Through the ReLU first: the gradient passes where the output is positive.
+            var masked = tape.Rent(dy.Length).AsSpan(0, dy.Length);
+            masked.Clear();
+            Activations.ReluBackward(Output.Data, dy, masked);
+            dy = masked;
+        }
         if (_x.RequiresGrad) Gemm.Multiply(dy, false, _weight.Data, false, tape.GradOf(_x), rows, inputs, outputs, accumulate: true);
         if (_weight.RequiresGrad) Gemm.Multiply(dy, true, _x.Data, false, tape.GradOf(_weight), outputs, inputs, rows, accumulate: true);
         if (_bias.RequiresGrad)

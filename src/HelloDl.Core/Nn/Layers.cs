@@ -21,6 +21,10 @@ public sealed class LinearLayer : Module
     public Parameter Bias { get; }
     public override string Describe => $"Linear({Inputs}→{Outputs})";
     public override Tensor Forward(Tape tape, Tensor input) => Linear.Apply(tape, input, Weight.Value, Bias.Value);
+
+    /// <summary>This layer and then a ReLU, as one op (same result, one pass less).</summary>
+    public Tensor ForwardWithRelu(Tape tape, Tensor input) => Linear.Apply(tape, input, Weight.Value, Bias.Value, relu: true);
+
     public override int[] OutputShape(int[] inputShape) => [Outputs];
 }
 
@@ -92,12 +96,14 @@ public sealed class ActivationLayer : Module
 
     ActivationLayer(string name, Func<Tape, Tensor, Tensor> apply) { Describe = name; _apply = apply; }
 
-    public static ActivationLayer Relu() => new("ReLU", HelloDl.Autograd.Relu.Apply);
+    public static ActivationLayer Relu() => new("ReLU", HelloDl.Autograd.Relu.Apply) { IsRelu = true };
     public static ActivationLayer Gelu() => new("GELU", HelloDl.Autograd.Gelu.Apply);
     public static ActivationLayer Sigmoid() => new("Sigmoid", Unary<SigmoidRule>.Apply);
     public static ActivationLayer Tanh() => new("Tanh", Unary<TanhRule>.Apply);
 
     public override string Describe { get; }
+    /// <summary>A ReLU, which a linear layer before it can apply itself.</summary>
+    public bool IsRelu { get; private init; }
     public override Tensor Forward(Tape tape, Tensor input) => _apply(tape, input);
     public override int[] OutputShape(int[] inputShape) => inputShape;
 }
@@ -141,10 +147,17 @@ public sealed class Sequential : Module
     {
         for (int i = 0; i < Children.Count; i++)
         {
-            // A convolution straight into max pooling runs as one op: its output never leaves cache.
-            if (Children[i].Module is Conv2dLayer convolution && i + 1 < Children.Count && Children[i + 1].Module is MaxPool2dLayer pool)
+            var next = i + 1 < Children.Count ? Children[i + 1].Module : null;
+            // A convolution straight into max pooling, or a linear layer into a ReLU, runs as one
+            // op: the output is finished while still in cache.
+            if (Children[i].Module is Conv2dLayer convolution && next is MaxPool2dLayer pool)
             {
                 input = convolution.ForwardPooled(tape, input, pool);
+                i++;
+            }
+            else if (Children[i].Module is LinearLayer linear && next is ActivationLayer { IsRelu: true })
+            {
+                input = linear.ForwardWithRelu(tape, input);
                 i++;
             }
             else input = Children[i].Module.Forward(tape, input);

@@ -34,6 +34,41 @@ public sealed class OpGradientTests
             [Input(random, [rows, inputs]), Input(random, [outputs, inputs]), Input(random, [outputs])], seed);
     }
 
+    [Theory, MemberData(nameof(Seeds))]
+    public void Linear_with_relu(int seed)
+    {
+        var random = new Random(seed);
+        int rows = Size(random), inputs = Size(random, 1, 9), outputs = Size(random);
+        // Biases of ±0.5 keep most pre-activations away from the kink, where finite differences break down.
+        var bias = Enumerable.Range(0, outputs).Select(i => i % 2 == 0 ? 0.5f : -0.5f).ToArray();
+        Check((tape, x) => HelloDl.Autograd.Linear.Apply(tape, x[0], x[1], x[2], relu: true),
+            [Input(random, [rows, inputs], -0.3f, 0.3f), Input(random, [outputs, inputs], -0.3f, 0.3f), Tensor.Trainable(bias, outputs)], seed, step: 1e-3f);
+    }
+
+    [Fact]
+    public void Linear_with_relu_matches_linear_then_relu()
+    {
+        var random = new Random(4);
+        var x = Input(random, [7, 20]);
+        var weight = Input(random, [9, 20]);
+        var bias = Input(random, [9]);
+        var upstream = Enumerable.Range(0, 63).Select(_ => random.NextSingle() - 0.5f).ToArray();
+
+        float[][] Run(bool fused)
+        {
+            var tape = new Tape();
+            foreach (var t in new[] { x, weight, bias }) t.Grad.Clear();
+            var y = fused ? HelloDl.Autograd.Linear.Apply(tape, x, weight, bias, relu: true)
+                : Relu.Apply(tape, HelloDl.Autograd.Linear.Apply(tape, x, weight, bias));
+            tape.BackwardFrom(y, upstream);
+            return [y.Data.ToArray(), x.Grad.ToArray(), weight.Grad.ToArray(), bias.Grad.ToArray()];
+        }
+
+        var separate = Run(fused: false);
+        var together = Run(fused: true);
+        for (int t = 0; t < separate.Length; t++) Assert.Equal(separate[t], together[t]);
+    }
+
     public static TheoryData<int[], int[]> BroadcastShapes => new()
     {
         { [3, 4], [3, 4] },

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -26,7 +27,7 @@ public static unsafe class Activations
         fixed (float* px = x, py = y, pd = derivative)
         {
             float* input = px, output = py, slope = pd;
-            Parallelism.For((length + ChunkLength - 1) / ChunkLength, (long)length * 32, chunk =>
+            Parallelism.For((length + ChunkLength - 1) / ChunkLength, (long)length * 32, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (chunk) =>
             {
                 int i = chunk * ChunkLength, end = Math.Min(length, i + ChunkLength);
                 for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
@@ -101,6 +102,7 @@ public static unsafe class Activations
     }
 
     /// <summary>y = max(x, 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluForward(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -113,6 +115,7 @@ public static unsafe class Activations
     }
 
     /// <summary>dx += dy where y &gt; 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
         int i = 0;

@@ -63,7 +63,7 @@ public static unsafe class Convolution
         fixed (float* px = x, pw = packed, pb = bias, py = y, pa = argmax)
         {
             float* input = px, w = pw, b = pb, output = py, winners = pa;
-            Parallelism.For(groups, (long)outputs * g.Columns * patch, group =>
+            Parallelism.For(groups, (long)outputs * g.Columns * patch, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (group) =>
             {
                 int first = group * perGroup, images = Math.Min(perGroup, g.Batch - first), width = images * positions;
                 float* cols = Scratch(ref _cols, (long)patch * width);
@@ -123,7 +123,7 @@ public static unsafe class Convolution
         fixed (float* px = x, pdy = dy, pa = argmax, pw = packed, pdx = dx, ps = scratch)
         {
             float* input = px, gradOut = pdy, winners = pa, w = pw, gradIn = pdx, partials = ps;
-            Parallelism.For(groups, (long)outputs * g.Columns * patch * (wantInput ? 2 : 1), group =>
+            Parallelism.For(groups, (long)outputs * g.Columns * patch * (wantInput ? 2 : 1), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (group) =>
             {
                 float* partial = partials + (long)group * partialSize;
                 var weightSum = new Span<float>(partial, outputs * patch);
@@ -158,6 +158,7 @@ public static unsafe class Convolution
     /// dWeight and dBias += the groups' partial sums, group after group (a fixed order), with the
     /// threads taking disjoint slices of the weights.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed)
     {
         for (int group = 0; group < groups; group++)
@@ -167,7 +168,7 @@ public static unsafe class Convolution
         fixed (float* ps = scratch, pw = dWeight)
         {
             float* partials = ps, weights = pw;
-            Parallelism.For((rows + SliceRows - 1) / SliceRows, (long)groups * partialSize, slice =>
+            Parallelism.For((rows + SliceRows - 1) / SliceRows, (long)groups * partialSize, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (slice) =>
             {
                 int firstRow = slice * SliceRows, lastRow = Math.Min(rows, firstRow + SliceRows);
                 for (int group = 0; group < groups; group++)
@@ -187,6 +188,7 @@ public static unsafe class Convolution
     }
 
     /// <summary>The images' dY [images, O, P] as one [O, images·P] matrix (the images' own slice when there is one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static ReadOnlySpan<float> GatherGroup(float* dy, int images, int outputs, int positions)
     {
         int width = images * positions;
@@ -199,6 +201,7 @@ public static unsafe class Convolution
     }
 
     /// <summary>The convolution's dY [O, images·P] for pooled gradients [N, O, PH·PW]: each goes to its window's winner, the rest is 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static ReadOnlySpan<float> ScatterPooled(float* dPooled, float* winners, int first, int images, int outputs, int positions, int pooledPositions)
     {
         int width = images * positions;

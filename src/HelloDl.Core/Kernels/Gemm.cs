@@ -124,7 +124,7 @@ public static unsafe class Gemm
     {
         int pieces = Math.Min(Parallelism.MaxThreads, panels);
         int unit = left ? MR : job.PanelWidth, extent = left ? job.M : job.N;
-        Parallelism.For(pieces, work, piece =>
+        Parallelism.For(pieces, work, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (piece) =>
         {
             int first = panels * piece / pieces * unit, last = Math.Min(extent, panels * (piece + 1) / pieces * unit);
             if (left) job.PackWholeA(target, first, last);
@@ -133,7 +133,7 @@ public static unsafe class Gemm
     }
 
     static void RunSplit(Job job, int pieces, int panels, bool splitColumns, int nr, int m, int n, long work) =>
-        Parallelism.For(pieces, work, piece =>
+        Parallelism.For(pieces, work, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (piece) =>
         {
             int first = panels * piece / pieces, last = panels * (piece + 1) / pieces;
             if (splitColumns) job.Run(0, m, first * nr, Math.Min(n, last * nr));

@@ -81,6 +81,7 @@ public static unsafe class Im2Col
     }
 
     // Rows here are short (26, 11, 4 floats in hello-dl's CNN): a library call per row costs more than the copy.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Copy(float* source, float* target, int count)
     {
         int i = 0;
@@ -88,6 +89,7 @@ public static unsafe class Im2Col
         for (; i < count; i++) target[i] = source[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddTo(float* source, float* target, int count)
     {
         int i = 0;

@@ -21,7 +21,7 @@ public static unsafe class Pooling
         {
             float* input = px, output = py, winners = pa;
             var window = new PoolGeometry(kernel, stride, outHeight, outWidth);
-            Parallelism.For(planes, (long)planes * height * width, plane =>
+            Parallelism.For(planes, (long)planes * height * width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
             {
                 long outBase = (long)plane * window.Positions;
                 MaxForwardPlane(input + (long)plane * height * width, height, width, output + outBase, winners == null ? null : winners + outBase, window);
@@ -30,6 +30,7 @@ public static unsafe class Pooling
     }
 
     /// <summary>Pools one plane [height, width] into output [OH, OW]; winners (optional) get each maximum's index in the plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MaxForwardPlane(float* source, int height, int width, float* output, float* winners, PoolGeometry window)
     {
         int kernel = window.Kernel, stride = window.Stride, outHeight = window.OutputHeight, outWidth = window.OutputWidth;
@@ -102,7 +103,7 @@ public static unsafe class Pooling
             float* g = pdy, winners = pa, target = pdx;
             int planes = dy.Length / outPlane;
             // Planes are disjoint, so threads never add into the same input.
-            Parallelism.For(planes, (long)dy.Length * 4, plane =>
+            Parallelism.For(planes, (long)dy.Length * 4, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
             {
                 long o = (long)plane * outPlane;
                 float* dxPlane = target + (long)plane * inPlane;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -39,7 +40,7 @@ public abstract class Optimizer
     /// single fused pass over fixed chunks beats one library call per term.
     /// </summary>
     protected void ForEachChunk(Action<int, int> update) =>
-        HelloDl.Kernels.Parallelism.For((Parameters.Length + ChunkLength - 1) / ChunkLength, (long)Parameters.Length * 16, chunk =>
+        HelloDl.Kernels.Parallelism.For((Parameters.Length + ChunkLength - 1) / ChunkLength, (long)Parameters.Length * 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (chunk) =>
             update(chunk * ChunkLength, Math.Min(Parameters.Length, (chunk + 1) * ChunkLength)));
 }
 
@@ -72,7 +73,7 @@ public sealed class Sgd : Optimizer
         float[] w = Parameters, g = Gradients, v = _velocity;
         float momentum = Momentum, decay = WeightDecay;
         bool nesterov = Nesterov;
-        ForEachChunk((start, end) =>
+        ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int i = start;
             var mu = Vector256.Create(momentum);
@@ -130,7 +131,7 @@ public sealed class Adam : Optimizer
         float correction1 = 1 - MathF.Pow(Beta1, StepCount), correction2 = 1 - MathF.Pow(Beta2, StepCount);
         float stepSize = learningRate / correction1, rootCorrection2 = MathF.Sqrt(correction2);
         float b1 = Beta1, b2 = Beta2, eps = Epsilon;
-        ForEachChunk((start, end) =>
+        ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int i = start;
             for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)

@@ -89,8 +89,12 @@ public sealed class RiskCoverage
     public static RiskCoverage From(IReadOnlyList<(float Confidence, bool Correct)> answers)
     {
         // One sort, most confident first: every threshold's confident answers are then a prefix.
-        var sorted = answers.ToArray();
-        Array.Sort(sorted, (x, y) => y.Confidence.CompareTo(x.Confidence));
+        // Sorted by primitive keys (negated confidences) with the answers alongside: a comparison
+        // delegate per pair cost more than the whole evaluation's bookkeeping.
+        var keys = new float[answers.Count];
+        var sorted = new (float Confidence, bool Correct)[answers.Count];
+        for (int i = 0; i < answers.Count; i++) (keys[i], sorted[i]) = (-answers[i].Confidence, answers[i]);
+        Array.Sort(keys, sorted);
         var wrongBefore = new int[sorted.Length + 1];
         for (int i = 0; i < sorted.Length; i++) wrongBefore[i + 1] = wrongBefore[i] + (sorted[i].Correct ? 0 : 1);
         var points = Thresholds.Select(t =>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using HelloDl.Autograd;
 using HelloDl.Data;
@@ -150,6 +151,7 @@ public sealed class Trainer
 /// <summary>Runs a model over a data set in evaluation mode.</summary>
 public static class Evaluator
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Evaluation Evaluate(Model model, ImageDataset data, int batchSize = 256, CancellationToken cancellation = default)
     {
         if (data.ClassNames.Count != model.ClassNames.Count)

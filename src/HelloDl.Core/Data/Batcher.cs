@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using HelloDl.Nn;
 using HelloDl.Tensors;
 
@@ -37,7 +36,6 @@ public sealed class Batcher
     public void Shuffle() => _random.Shuffle(_order);
 
     /// <summary>The images and class indices of batch <paramref name="index"/>; valid until the next call with the same batch size.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (Tensor Input, int[] Targets) Batch(int index)
     {
         int first = index * BatchSize, count = Math.Min(BatchSize, _data.Count - first);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using HelloDl.Autograd;
 using HelloDl.Data;
@@ -151,7 +150,6 @@ public sealed class Trainer
 /// <summary>Runs a model over a data set in evaluation mode.</summary>
 public static class Evaluator
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Evaluation Evaluate(Model model, ImageDataset data, int batchSize = 256, CancellationToken cancellation = default)
     {
         if (data.ClassNames.Count != model.ClassNames.Count)

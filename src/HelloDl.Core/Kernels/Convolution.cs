@@ -45,7 +45,7 @@ public static unsafe class Convolution
     }
 
     /// <summary>Images per matrix product for this geometry.</summary>
-    public static int ImagesPerProduct(ConvGeometry g) => Math.Clamp((MinimumColumns + g.Positions - 1) / g.Positions, 1, g.Batch);
+    static int ImagesPerProduct(ConvGeometry g) => Math.Clamp((MinimumColumns + g.Positions - 1) / g.Positions, 1, g.Batch);
 
     /// <summary>
     /// y = conv(x, weight) + bias: [N, O, OH, OW], or with <paramref name="pool"/> the max pooling of

@@ -17,7 +17,15 @@ public static class ImageFileBatch
     {
         var results = new ImageFileInput[paths.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism.MaxThreads };
-        Parallel.For(0, paths.Count, options, i => results[i] = ReadOne(paths[i]));
+        try
+        {
+            Parallel.For(0, paths.Count, options, i => results[i] = ReadOne(paths[i]));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Anything unexpected surfaces as itself, as it would from a serial loop.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
         return results;
     }
 

@@ -91,6 +91,27 @@ public sealed class PreprocessingTests : IDisposable
         return error;
     }
 
+    [Fact]
+    public void A_batch_of_files_is_read_in_order_with_each_bad_file_reported()
+    {
+        var paths = new List<string>();
+        for (int i = 0; i < 10; i++)
+        {
+            string path = Path.Combine(_temp.Path, $"batch-{i}.png");
+            if (i == 3) File.WriteAllText(path, "not an image");
+            else if (i != 7) Pictures.SaveImage(Digit(i), path);
+            paths.Add(path);   // batch-7.png is never written
+        }
+        var read = HelloDl.Inference.ImageFileBatch.Read(paths);
+        Assert.Equal(paths, read.Select(r => r.Path));
+        for (int i = 0; i < 10; i++)
+        {
+            if (i is 3 or 7) Assert.True(read[i].Input is null && read[i].Error is not null, $"file {i}");
+            else Assert.Equal(MnistPreprocessor.ToMnist(ImageReader.Read(paths[i]))!.Pixels, read[i].Input!.Image!.Pixels);   // as read one by one
+        }
+        Assert.Equal(ImageErrorIds.NotAnImage, Assert.IsType<ImageReadException>(read[3].Error).ErrorId);
+    }
+
     [Fact] public void Empty_file() => ReadFails(ImageErrorIds.Empty, "empty.png", []);
     [Fact] public void Text_named_png() => ReadFails(ImageErrorIds.NotAnImage, "text.png", "hello, not an image"u8.ToArray());
 

@@ -5,7 +5,7 @@ namespace HelloDl.Autograd;
 
 /// <summary>
 /// 2-D convolution (cross-correlation, as every framework) of x [N, C, H, W] with weight
-/// [O, C, KH, KW] plus bias [O], one im2col matrix multiply per image (see Kernels.Convolution).
+/// [O, C, KH, KW] plus bias [O], one im2col matrix multiply per small group of images (see Kernels.Convolution).
 /// The patch matrices are not kept for the backward pass: recomputing them from x is cheaper
 /// than writing and reading them back through memory.
 /// </summary>
@@ -18,13 +18,19 @@ public sealed class Conv2d : Op
 
     public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride = 1, int padding = 0)
     {
-        if (x.Rank != 4 || weight.Rank != 4 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
-            throw new ArgumentException($"Conv2d needs x [N, C, H, W], weight [O, C, KH, KW], bias [O]; got {x}, {weight}, {bias}.");
-        var g = ConvGeometry.For(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), weight.Dim(2), weight.Dim(3), stride, padding);
+        var g = GeometryOf(x, weight, bias, stride, padding);
         var y = tape.NewTensor(g.Batch, weight.Dim(0), g.OutputHeight, g.OutputWidth);
         Convolution.Forward(x.Data, weight.Data, bias.Data, y.Data, g, weight.Dim(0));
         tape.Record(new Conv2d(x, weight, bias, g), y, x, weight, bias);
         return y;
+    }
+
+    /// <summary>Checks the operands' shapes and gives the convolution's geometry.</summary>
+    internal static ConvGeometry GeometryOf(Tensor x, Tensor weight, Tensor bias, int stride, int padding)
+    {
+        if (x.Rank != 4 || weight.Rank != 4 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
+            throw new ArgumentException($"Conv2d needs x [N, C, H, W], weight [O, C, KH, KW], bias [O]; got {x}, {weight}, {bias}.");
+        return ConvGeometry.For(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), weight.Dim(2), weight.Dim(3), stride, padding);
     }
 
     internal override void Backward(Tape tape) => BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, null, null, _geometry);
@@ -59,11 +65,8 @@ public sealed class Conv2dMaxPool : Op
 
     public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride, int padding, int poolKernel, int poolStride, bool ceilMode)
     {
-        if (x.Rank != 4 || weight.Rank != 4 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
-            throw new ArgumentException($"Conv2d needs x [N, C, H, W], weight [O, C, KH, KW], bias [O]; got {x}, {weight}, {bias}.");
-        var g = ConvGeometry.For(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), weight.Dim(2), weight.Dim(3), stride, padding);
-        var pool = new PoolGeometry(poolKernel, poolStride,
-            MaxPool2d.OutputSize(g.OutputHeight, poolKernel, poolStride, ceilMode), MaxPool2d.OutputSize(g.OutputWidth, poolKernel, poolStride, ceilMode));
+        var g = Conv2d.GeometryOf(x, weight, bias, stride, padding);
+        var pool = MaxPool2d.Geometry(g.OutputHeight, g.OutputWidth, poolKernel, poolStride, ceilMode);
         var y = tape.NewTensor(g.Batch, weight.Dim(0), pool.OutputHeight, pool.OutputWidth);
         var argmax = tape.Recording ? tape.Rent(y.Length) : null;
         Convolution.Forward(x.Data, weight.Data, bias.Data, y.Data, g, weight.Dim(0), pool, argmax);
@@ -96,15 +99,19 @@ public sealed class MaxPool2d : Op
         return size;
     }
 
+    /// <summary>The windows over a height x width plane.</summary>
+    internal static PoolGeometry Geometry(int height, int width, int kernel, int stride, bool ceilMode) =>
+        new(kernel, stride, OutputSize(height, kernel, stride, ceilMode), OutputSize(width, kernel, stride, ceilMode));
+
     public static Tensor Apply(Tape tape, Tensor x, int kernel, int stride = 0, bool ceilMode = false)
     {
         if (x.Rank != 4) throw new ArgumentException($"MaxPool2d takes [N, C, H, W], not {x}.");
         if (stride == 0) stride = kernel;
         int planes = x.Dim(0) * x.Dim(1), height = x.Dim(2), width = x.Dim(3);
-        int outHeight = OutputSize(height, kernel, stride, ceilMode), outWidth = OutputSize(width, kernel, stride, ceilMode);
-        var y = tape.NewTensor(x.Dim(0), x.Dim(1), outHeight, outWidth);
+        var window = Geometry(height, width, kernel, stride, ceilMode);
+        var y = tape.NewTensor(x.Dim(0), x.Dim(1), window.OutputHeight, window.OutputWidth);
         var argmax = tape.Recording ? tape.Rent(y.Length) : null;
-        Pooling.MaxForward(x.Data, y.Data, argmax, planes, height, width, outHeight, outWidth, kernel, stride);
+        Pooling.MaxForward(x.Data, y.Data, argmax, planes, height, width, window);
         tape.Record(new MaxPool2d(x, argmax ?? []), y, x);
         return y;
     }

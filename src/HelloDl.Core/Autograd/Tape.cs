@@ -77,7 +77,7 @@ public sealed class Tape
         for (int i = _ops.Count - 1; i >= 0; i--)
         {
             if (!_ops[i].Output!.HasGrad) continue;
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            long started = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
             _ops[i].Backward(this);
             Profile?.BackwardDone(_ops[i], started);
         }

@@ -14,13 +14,11 @@ public readonly record struct PoolGeometry(int Kernel, int Stride, int OutputHei
 public static unsafe class Pooling
 {
     /// <summary>y = window maxima; argmax (when given: training needs it, inference does not) = index of each winner within its input plane.</summary>
-    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, float[]? argmax, int planes, int height, int width,
-        int outHeight, int outWidth, int kernel, int stride)
+    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, float[]? argmax, int planes, int height, int width, PoolGeometry window)
     {
         fixed (float* px = x, py = y, pa = argmax)
         {
             float* input = px, output = py, winners = pa;
-            var window = new PoolGeometry(kernel, stride, outHeight, outWidth);
             Parallelism.For(planes, (long)planes * height * width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (plane) =>
             {
                 long outBase = (long)plane * window.Positions;

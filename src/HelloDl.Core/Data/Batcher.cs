@@ -1,4 +1,3 @@
-using HelloDl.Nn;
 using HelloDl.Tensors;
 
 namespace HelloDl.Data;

@@ -1,4 +1,3 @@
-using HelloDl.Data;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

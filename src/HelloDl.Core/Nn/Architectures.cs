@@ -1,3 +1,5 @@
+using HelloDl.Data;
+
 namespace HelloDl.Nn;
 
 /// <summary>The networks of hello-dl's chapters, layer for layer, with the parameter names model files use.</summary>

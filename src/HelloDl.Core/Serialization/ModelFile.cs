@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using HelloDl.Data;
 using HelloDl.Nn;
 
 namespace HelloDl.Serialization;

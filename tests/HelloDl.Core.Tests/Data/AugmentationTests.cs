@@ -1,5 +1,4 @@
 using HelloDl.Data;
-using HelloDl.Nn;
 
 namespace HelloDl.Tests.Data;
 

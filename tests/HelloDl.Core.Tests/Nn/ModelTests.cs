@@ -1,4 +1,5 @@
 using HelloDl.Autograd;
+using HelloDl.Data;
 using HelloDl.Nn;
 using HelloDl.Tensors;
 

@@ -113,7 +113,7 @@ public static class ScanSimulator
     {
         int height = page.GetLength(0), width = page.GetLength(1), size = (int)(28 * scale);
         float cos = MathF.Cos(angle), sin = MathF.Sin(angle), centre = size / 2f;
-        const float strength = 0.95f;
+        const float Strength = 0.95f;
         for (int y = Math.Max(0, top); y < Math.Min(height, top + size); y++)
             for (int x = Math.Max(0, left); x < Math.Min(width, left + size); x++)
             {
@@ -124,7 +124,7 @@ public static class ScanSimulator
                     PenKind.Thick => Math.Max(Math.Max(Sample(glyph, gx - 0.7f, gy), Sample(glyph, gx + 0.7f, gy)), Math.Max(Sample(glyph, gx, gy - 0.7f), Sample(glyph, gx, gy + 0.7f))),
                     PenKind.Fine => Math.Clamp((Sample(glyph, gx, gy) - 0.4f) / 0.6f, 0, 1),
                     _ => Sample(glyph, gx, gy),
-                } * strength;
+                } * Strength;
                 if (alpha <= 0) continue;
                 page[y, x, 0] = page[y, x, 0] * (1 - alpha) + ink.R * alpha;
                 page[y, x, 1] = page[y, x, 1] * (1 - alpha) + ink.G * alpha;

@@ -45,7 +45,7 @@ public sealed class Model
         int offset = 0;
         foreach (var (_, parameter) in _parameters)
         {
-            parameter._value = Tensor.Parameter(Values, Gradients, offset, parameter.Shape);
+            parameter.Bind(Tensor.Parameter(Values, Gradients, offset, parameter.Shape));
             offset += parameter.Length;
         }
         InferenceChunk = ChunkFor(network);

@@ -5,7 +5,7 @@ namespace HelloDl.Nn;
 
 /// <summary>
 /// A learnable tensor declared by a layer. Its values live in the owning model's flat parameter
-/// buffer once the model binds it (see <see cref="ParameterStore"/>).
+/// buffer once a <see cref="Model"/> binds it.
 /// </summary>
 public sealed class Parameter
 {
@@ -16,7 +16,10 @@ public sealed class Parameter
     public float InitBound { get; }
     public int Length => Tensor.Size(Shape);
     public Tensor Value => _value ?? throw new InvalidOperationException("The parameter is not bound to a model yet.");
-    internal Tensor? _value;
+    Tensor? _value;
+
+    /// <summary>Binds the parameter to its view of the model's buffers (done once, by the model).</summary>
+    internal void Bind(Tensor view) => _value = view;
 }
 
 /// <summary>

@@ -3,7 +3,7 @@ namespace HelloDl.Tensors;
 /// <summary>
 /// A contiguous float32 tensor of 1 to 4 dimensions (a batch of images is N, C, H, W), possibly a
 /// view into a larger buffer (a model's parameters all live in one). Autograd state rides along:
-/// the gradient buffer and the op that produced the tensor.
+/// whether it needs a gradient, and the gradient buffer once backward reaches it.
 /// </summary>
 public sealed class Tensor
 {

@@ -6,6 +6,7 @@ using HelloDl.Imaging;
 using HelloDl.Inference;
 using HelloDl.Kernels;
 using HelloDl.Nn;
+using HelloDl.Optim;
 using HelloDl.Training;
 
 // `build.ps1 Bench`: the machine's peak, matrix-multiply GFLOP/s at the models' shapes, training

@@ -247,6 +247,31 @@ Describe 'Stopping a training run' {
         $null = Start-HelloTraining $straight $small -Epochs 2 -Schedule Constant
         [System.Linq.Enumerable]::SequenceEqual($b.Values, $straight.Values) | Should -BeTrue
     }
+
+    It 'resumes with the checkpoint''s optimizer and refuses another, naming the file' {
+        $checkpoint = Join-Path $TestDrive 'sgd.safetensors'
+        $small = $train.Select([int[]](0..639))
+        $null = Start-HelloTraining (New-HelloModel Mlp -ClassesFrom $train) $small -Epochs 1 -Optimizer Sgd -CheckpointPath $checkpoint
+        $resumed = New-HelloModel Mlp -ClassesFrom $train
+        $rows = @(Start-HelloTraining $resumed $small -Epochs 2 -CheckpointPath $checkpoint -Resume -Verbose 4>&1)
+        @($rows | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Resumed from*' }).Message | Should -BeLike '*sgd.safetensors after epoch 1 (10 Sgd steps)*'
+        @($rows | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Epoch | Should -Be 2
+        $thrown = { Start-HelloTraining (New-HelloModel Mlp -ClassesFrom $train) $small -Epochs 3 -Optimizer Adam -CheckpointPath $checkpoint -Resume } |
+            Should -Throw -ErrorId 'CheckpointOptimizerMismatch,*' -PassThru
+        $thrown.Exception.Message | Should -BeLike "*sgd.safetensors*trained with Sgd*"
+        { Start-HelloTraining (New-HelloModel Cnn -ClassesFrom $train) $small -Epochs 3 -CheckpointPath $checkpoint -Resume } | Should -Throw -ErrorId 'CheckpointModelMismatch,*'
+        { Start-HelloTraining $resumed $small -Resume } | Should -Throw -ErrorId 'ResumeWithoutCheckpoint,*'
+    }
+
+    It 'writes no checkpoint with -WhatIf and stops with CheckpointWriteFailed when it cannot write one' {
+        $small = $train.Select([int[]](0..639))
+        $whatIf = Join-Path $TestDrive 'whatif.safetensors'
+        $rows = @(Start-HelloTraining (New-HelloModel Linear -ClassesFrom $train) $small -Epochs 1 -CheckpointPath $whatIf -WhatIf)
+        $rows.Count | Should -Be 1
+        Test-Path $whatIf | Should -BeFalse
+        $nowhere = Join-Path $TestDrive 'no/such/folder/ckpt.safetensors'
+        { Start-HelloTraining (New-HelloModel Linear -ClassesFrom $train) $small -Epochs 1 -CheckpointPath $nowhere } | Should -Throw -ErrorId 'CheckpointWriteFailed,*'
+    }
 }
 
 Describe 'Reading real scans' {

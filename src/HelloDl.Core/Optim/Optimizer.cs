@@ -4,6 +4,17 @@ using System.Runtime.Intrinsics;
 
 namespace HelloDl.Optim;
 
+/// <summary>The optimizers a training run can use; checkpoints record which one made their state.</summary>
+public enum OptimizerKind
+{
+    /// <summary>Stochastic gradient descent with momentum.</summary>
+    Sgd,
+    /// <summary>Adam, weight decay added to the gradient.</summary>
+    Adam,
+    /// <summary>Adam with decoupled weight decay.</summary>
+    AdamW,
+}
+
 /// <summary>
 /// Updates a model's flat parameter buffer from its flat gradient buffer. State (velocities,
 /// moments) is flat too, parallel to the parameters, so checkpoints save it as is.
@@ -17,6 +28,17 @@ public abstract class Optimizer
         Gradients = gradients;
     }
 
+    /// <summary>An optimizer of the given kind over a model's flat parameter and gradient buffers.</summary>
+    public static Optimizer Create(OptimizerKind kind, float[] parameters, float[] gradients, float momentum = 0.9f, bool nesterov = false, float weightDecay = 0) =>
+        kind switch
+        {
+            OptimizerKind.Sgd => new Sgd(parameters, gradients, momentum, nesterov, weightDecay),
+            OptimizerKind.Adam => new Adam(parameters, gradients, weightDecay: weightDecay),
+            OptimizerKind.AdamW => new Adam(parameters, gradients, weightDecay: weightDecay, decoupled: true),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown optimizer."),
+        };
+
+    public abstract OptimizerKind Kind { get; }
     protected float[] Parameters { get; }
     protected float[] Gradients { get; }
 
@@ -63,6 +85,7 @@ public sealed class Sgd : Optimizer
         _velocity = new float[parameters.Length];
     }
 
+    public override OptimizerKind Kind => OptimizerKind.Sgd;
     public float Momentum { get; }
     public bool Nesterov { get; }
     public float WeightDecay { get; }
@@ -120,6 +143,7 @@ public sealed class Adam : Optimizer
     public float Epsilon { get; }
     public float WeightDecay { get; }
     public bool Decoupled { get; }
+    public override OptimizerKind Kind => Decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam;
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["m"] = _m, ["v"] = _v };
 
     public override void Step(float learningRate)

@@ -2,11 +2,12 @@ using System.Globalization;
 using System.Text.Json;
 using HelloDl.Data;
 using HelloDl.Nn;
+using HelloDl.Optim;
 
 namespace HelloDl.Serialization;
 
 /// <summary>A training checkpoint: the model plus what is needed to continue training it.</summary>
-public sealed record Checkpoint(Model Model, int CompletedEpochs, string Optimizer, long OptimizerSteps, IReadOnlyDictionary<string, float[]> OptimizerState);
+public sealed record Checkpoint(Model Model, int CompletedEpochs, OptimizerKind Optimizer, long OptimizerSteps, IReadOnlyDictionary<string, float[]> OptimizerState);
 
 /// <summary>
 /// HelloDl model files: safetensors whose tensor names are the model's hierarchical parameter
@@ -24,14 +25,15 @@ public static class ModelFile
 
     public static void Save(Model model, string path) => WriteAtomically(path, ModelTensors(model), ModelMetadata(model));
 
-    public static void SaveCheckpoint(Model model, string path, int completedEpochs, string optimizer, long optimizerSteps, IReadOnlyDictionary<string, float[]> optimizerState)
+    /// <summary>The model with the state of the optimizer training it, after <paramref name="completedEpochs"/> epochs.</summary>
+    public static void SaveCheckpoint(Model model, string path, int completedEpochs, Optimizer optimizer)
     {
         var tensors = ModelTensors(model);
-        foreach (var (name, values) in optimizerState) tensors.Add(new NamedTensor(OptimizerPrefix + name, [values.Length], values));
+        foreach (var (name, values) in optimizer.State) tensors.Add(new NamedTensor(OptimizerPrefix + name, [values.Length], values));
         var metadata = ModelMetadata(model);
         metadata["checkpoint_completed_epochs"] = completedEpochs.ToString(CultureInfo.InvariantCulture);
-        metadata["checkpoint_optimizer"] = optimizer;
-        metadata["checkpoint_optimizer_steps"] = optimizerSteps.ToString(CultureInfo.InvariantCulture);
+        metadata["checkpoint_optimizer"] = optimizer.Kind.ToString();
+        metadata["checkpoint_optimizer_steps"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         WriteAtomically(path, tensors, metadata);
     }
 
@@ -47,7 +49,11 @@ public static class ModelFile
             || !int.TryParse(epochs, NumberStyles.None, CultureInfo.InvariantCulture, out int completed)
             || !long.TryParse(steps, NumberStyles.None, CultureInfo.InvariantCulture, out long stepCount))
             throw new ModelFileException(ModelFileErrorIds.NotACheckpoint, path, "this is a model file, not a training checkpoint (it has no optimizer state).");
-        return new Checkpoint(model, completed, optimizer, stepCount, optimizerState);
+        // By name only: Enum.TryParse would also take "1" or "sgd".
+        if (!Enum.GetNames<OptimizerKind>().Contains(optimizer, StringComparer.Ordinal))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path,
+                $"checkpoint_optimizer '{optimizer}' is not one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}.");
+        return new Checkpoint(model, completed, Enum.Parse<OptimizerKind>(optimizer), stepCount, optimizerState);
     }
 
     static List<NamedTensor> ModelTensors(Model model) =>

@@ -18,6 +18,8 @@ public sealed class EpochResult
     public bool Stopped { get; init; }
     /// <summary>The full evaluation on the validation set (null without one).</summary>
     public Evaluation? Validation { get; init; }
+    /// <summary>The temperature fitted to the validation set after this, the run's last epoch (null when not calibrated).</summary>
+    public float? CalibratedTemperature { get; internal set; }
 }
 
 /// <summary>

@@ -3,6 +3,7 @@ using HelloDl.Autograd;
 using HelloDl.Data;
 using HelloDl.Nn;
 using HelloDl.Optim;
+using HelloDl.Serialization;
 
 namespace HelloDl.Training;
 
@@ -10,7 +11,8 @@ namespace HelloDl.Training;
 /// Trains a model epoch by epoch: batches from a <see cref="Batcher"/>, forward on a tape that is
 /// reset every batch (so buffers are reused), cross-entropy (NLL of the model's log-softmax),
 /// backward, optional clipping, an optimizer step at the scheduled rate. Stops after the current
-/// batch when cancelled, leaving the model consistent.
+/// batch when cancelled, leaving the model consistent. <see cref="Run"/> is a whole run:
+/// epochs, checkpoints, logging and calibration.
 /// </summary>
 public sealed class Trainer
 {
@@ -25,16 +27,19 @@ public sealed class Trainer
         _model = model;
         _options = options;
         _tape = new Tape();
-        Optimizer = options.Optimizer switch
-        {
-            OptimizerKind.Sgd => new Sgd(model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay),
-            OptimizerKind.Adam => new Adam(model.Values, model.Gradients, weightDecay: options.WeightDecay),
-            OptimizerKind.AdamW => new Adam(model.Values, model.Gradients, weightDecay: options.WeightDecay, decoupled: true),
-            _ => throw new ArgumentOutOfRangeException(nameof(options)),
-        };
+        var kind = options.Optimizer ?? TrainingDefaults.Optimizer;
+        BaseLearningRate = options.LearningRate ?? TrainingDefaults.LearningRateFor(model.Architecture, kind);
+        Optimizer = Optimizer.Create(kind, model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay);
     }
 
+    public Model Model => _model;
+    /// <summary>What the run is, for the runs table of a <see cref="TrainingLog"/>.</summary>
+    public RunDescription Describe(ImageDataset training, ImageDataset? validation) =>
+        new(_model.Architecture.ToString(), _model.ClassNames, training.Name, validation?.Name, _options.Epochs, _options.BatchSize,
+            Optimizer.Kind.ToString(), BaseLearningRate, _options.Seed, _model.ParameterCount);
     public Optimizer Optimizer { get; }
+    /// <summary>The learning rate the schedule starts from: the options' or the default for the architecture and optimizer.</summary>
+    public float BaseLearningRate { get; }
 
     /// <summary>Epochs completed so far.</summary>
     public int CompletedEpochs { get; private set; }
@@ -42,29 +47,51 @@ public sealed class Trainer
     public TrainingOptions Options => _options;
 
     /// <summary>
+    /// A trainer that continues the run saved in <paramref name="checkpointPath"/> with
+    /// <paramref name="model"/>: the checkpoint's weights are copied into the model, its optimizer
+    /// state and completed epochs into the trainer. Without an optimizer in the options, the
+    /// checkpoint's is used.
+    /// </summary>
+    /// <exception cref="ModelFileException">The file is not a readable checkpoint.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint is of another model or optimizer.</exception>
+    public static Trainer ResumeFrom(string checkpointPath, Model model, TrainingOptions options)
+    {
+        var saved = ModelFile.LoadCheckpoint(checkpointPath);
+        if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount)
+            throw new CheckpointMismatchException(CheckpointErrorIds.ModelMismatch, checkpointPath, $"it holds a {saved.Model} checkpoint, not one for a {model}.");
+        if (options.Optimizer is OptimizerKind asked && asked != saved.Optimizer)
+            throw new CheckpointMismatchException(CheckpointErrorIds.OptimizerMismatch, checkpointPath,
+                $"it was trained with {saved.Optimizer}, not {asked}; resume with {saved.Optimizer} (or without choosing an optimizer).");
+        var trainer = new Trainer(model, options with { Optimizer = saved.Optimizer });
+        foreach (var (name, buffer) in trainer.Optimizer.State)
+        {
+            if (!saved.OptimizerState.TryGetValue(name, out var state) || state.Length != buffer.Length)
+                throw new ModelFileException(ModelFileErrorIds.WrongShape, checkpointPath, $"it has no {saved.Optimizer} state '{name}' of {buffer.Length} values.");
+            state.CopyTo(buffer, 0);
+        }
+        saved.Model.Values.CopyTo(model.Values, 0);
+        model.TrainedEpochs = saved.Model.TrainedEpochs;
+        model.TrainingSummary = saved.Model.TrainingSummary;
+        model.Temperature = saved.Model.Temperature;
+        trainer.Optimizer.RestoreStepCount(saved.OptimizerSteps);
+        trainer.CompletedEpochs = saved.CompletedEpochs;
+        return trainer;
+    }
+
+    /// <summary>Writes the model and the optimizer's state, atomically, so that <see cref="ResumeFrom"/> continues from here.</summary>
+    public void SaveCheckpoint(string path) => ModelFile.SaveCheckpoint(_model, path, CompletedEpochs, Optimizer);
+
+    /// <summary>
     /// Each epoch draws its shuffling, augmentation and dropout from random sources seeded by
     /// (seed, epoch), so a run resumed from a checkpoint continues exactly as if never stopped.
     /// </summary>
     Random EpochRandom(int epoch, int stream) => new(unchecked(_options.Seed * 1_000_003 + epoch * 7919 + stream));
 
-    /// <summary>Continues from a checkpoint: optimizer state, step count and completed epochs.</summary>
-    public void Restore(int completedEpochs, long optimizerSteps, IReadOnlyDictionary<string, float[]> optimizerState)
-    {
-        foreach (var (name, buffer) in Optimizer.State)
-        {
-            if (!optimizerState.TryGetValue(name, out var saved) || saved.Length != buffer.Length)
-                throw new ArgumentException($"The checkpoint has no optimizer state '{name}' of {buffer.Length} values.");
-            saved.CopyTo(buffer, 0);
-        }
-        Optimizer.RestoreStepCount(optimizerSteps);
-        CompletedEpochs = completedEpochs;
-    }
-
     /// <summary>When set, the time of every op's forward and backward pass is added to it (see OpProfile).</summary>
     public OpProfile? Profile { get => _tape.Profile; set => _tape.Profile = value; }
 
     /// <summary>The learning rate the next step will use.</summary>
-    public float CurrentLearningRate => _schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
+    public float CurrentLearningRate => _schedule.At(Optimizer.StepCount, BaseLearningRate);
 
     LearningRateSchedule ScheduleFor(int batchesPerEpoch)
     {
@@ -76,6 +103,47 @@ public sealed class Trainer
             _ => LearningRateSchedule.Constant,
         };
         return _schedule = _options.WarmupSteps > 0 ? new WarmupSchedule(_options.WarmupSteps, schedule) : schedule;
+    }
+
+    /// <summary>
+    /// The whole run: epochs until <see cref="TrainingOptions.Epochs"/> are complete (after a
+    /// resume, the remaining ones), each yielded when done. After each epoch the model's summary
+    /// is updated, the epoch logged and a checkpoint written; after the last, the confidence is
+    /// calibrated on the validation set (unless the options say not to) before its checkpoint.
+    /// Cancellation ends the run after the current batch, yielding nothing for the cut epoch.
+    /// </summary>
+    /// <param name="checkpointPath">Where to write a checkpoint after every epoch; null for none.</param>
+    /// <param name="log">Records every batch, epoch and the final confusion matrix; null for none.</param>
+    /// <param name="progress">Called after every batch, on the calling thread.</param>
+    /// <exception cref="IOException">A checkpoint cannot be written.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while evaluating or calibrating.</exception>
+    public IEnumerable<EpochResult> Run(ImageDataset training, ImageDataset? validation = null, string? checkpointPath = null, TrainingLog? log = null,
+        Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var onBatch = log is null ? progress : batch => { log.LogBatch(batch); progress?.Invoke(batch); };
+        while (CompletedEpochs < _options.Epochs && !cancellation.IsCancellationRequested)
+        {
+            var epoch = TrainEpoch(training, validation, onBatch, cancellation);
+            if (epoch.Stopped) yield break;
+            _model.TrainingSummary = $"{training.Name}, {_model.TrainedEpochs} epoch(s), {Optimizer.Kind}" +
+                (epoch.ValidationAccuracy is double accuracy ? $", {validation!.Name} accuracy {accuracy:P2}" : $", training accuracy {epoch.TrainAccuracy:P2}");
+            log?.LogEpoch(epoch);
+            if (CompletedEpochs == _options.Epochs && epoch.Validation is { } evaluation)
+            {
+                log?.LogConfusion(evaluation.ConfusionMatrix);
+                if (_options.Calibrate) epoch.CalibratedTemperature = Calibrate(validation!, cancellation);
+            }
+            if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
+            yield return epoch;
+        }
+    }
+
+    /// <summary>Fits the model's temperature to <paramref name="validation"/> (see <see cref="Calibration"/>) and notes it in the summary.</summary>
+    public float Calibrate(ImageDataset validation, CancellationToken cancellation = default)
+    {
+        _model.Temperature = Calibration.FitTemperature(_model, validation, cancellation);
+        _model.TrainingSummary += $", calibrated temperature {_model.Temperature:F3}";
+        return _model.Temperature;
     }
 
     /// <summary>
@@ -106,7 +174,7 @@ public sealed class Trainer
             var loss = NllLoss.Apply(_tape, logProbabilities, targets);
             _tape.Backward(loss);
             if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
-            rate = schedule.At(Optimizer.StepCount, _options.EffectiveLearningRate);
+            rate = schedule.At(Optimizer.StepCount, BaseLearningRate);
             Optimizer.Step(rate);
 
             float batchLoss = loss.Data[0];
@@ -145,6 +213,15 @@ public sealed class Trainer
             if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.Slice(r * classes, classes)) == targets[r]) correct++;
         return correct;
     }
+}
+
+/// <summary>A checkpoint that is readable but belongs to another model or optimizer; its id is one of <see cref="CheckpointErrorIds"/>.</summary>
+public sealed class CheckpointMismatchException(string errorId, string path, string problem) : FileProblemException(errorId, path, problem, null);
+
+public static class CheckpointErrorIds
+{
+    public const string ModelMismatch = "CheckpointModelMismatch";
+    public const string OptimizerMismatch = "CheckpointOptimizerMismatch";
 }
 
 /// <summary>Runs a model over a data set in evaluation mode.</summary>

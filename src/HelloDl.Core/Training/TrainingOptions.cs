@@ -1,8 +1,8 @@
 using HelloDl.Data;
+using HelloDl.Nn;
+using HelloDl.Optim;
 
 namespace HelloDl.Training;
-
-public enum OptimizerKind { Sgd, Adam, AdamW }
 
 public enum ScheduleKind
 {
@@ -14,14 +14,15 @@ public enum ScheduleKind
     Cosine,
 }
 
-/// <summary>Everything that steers a training run. The defaults train well without tuning.</summary>
+/// <summary>Everything that steers a training run. What is left unset takes the model's architecture's default.</summary>
 public sealed record TrainingOptions
 {
     public int Epochs { get; init; } = 1;
     public int BatchSize { get; init; } = 64;
-    /// <summary>Null: 0.01 for SGD, 0.001 for Adam/AdamW (hello-dl's values).</summary>
+    /// <summary>Null: <see cref="TrainingDefaults.LearningRateFor"/> the architecture and optimizer.</summary>
     public float? LearningRate { get; init; }
-    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    /// <summary>Null: <see cref="TrainingDefaults.Optimizer"/>.</summary>
+    public OptimizerKind? Optimizer { get; init; }
     public float Momentum { get; init; } = 0.9f;
     public bool Nesterov { get; init; }
     public float WeightDecay { get; init; }
@@ -34,16 +35,33 @@ public sealed record TrainingOptions
     public Augmentation? Augmentation { get; init; }
     /// <summary>Fixes shuffling, dropout and augmentation (the model's own seed fixes its initial weights).</summary>
     public int Seed { get; init; } = 1;
-    public float EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Sgd ? 0.01f : 0.001f);
+    /// <summary>After the last epoch of <see cref="Trainer.Run"/>, fit the confidence to the validation set (when there is one).</summary>
+    public bool Calibrate { get; init; } = true;
 
     public void Validate()
     {
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least one image per batch.");
-        if (EffectiveLearningRate is <= 0 or > 10 || float.IsNaN(EffectiveLearningRate))
+        if (LearningRate is float rate && (rate is <= 0 or > 10 || float.IsNaN(rate)))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be in (0, 10].");
+        if (Optimizer is OptimizerKind kind && !Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(Optimizer), kind, "Unknown optimizer.");
         if (Momentum is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay cannot be negative.");
         if (ClipNorm is <= 0) throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "The clipping norm must be positive.");
     }
+}
+
+/// <summary>
+/// The one place for untuned defaults: the optimizer, and the rate each optimizer starts from
+/// for each architecture.
+/// </summary>
+public static class TrainingDefaults
+{
+    public const OptimizerKind Optimizer = OptimizerKind.Adam;
+
+    public static float LearningRateFor(Architecture architecture, OptimizerKind optimizer) => optimizer switch
+    {
+        OptimizerKind.Sgd => 0.05f,
+        _ => 0.001f,
+    };
 }

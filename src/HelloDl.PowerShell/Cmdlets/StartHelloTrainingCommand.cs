@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using HelloDl.Data;
 using HelloDl.Nn;
-using HelloDl.Serialization;
+using HelloDl.Optim;
 using HelloDl.Training;
 
 namespace HelloDl.PowerShell.Cmdlets;
@@ -52,13 +52,14 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     [ValidateRange(1, 65536)]
     public int BatchSize { get; set; } = 64;
 
-    /// <summary>Default: 0.001 for Adam/AdamW, 0.05 for SGD.</summary>
+    /// <summary>Default: the architecture's rate for the optimizer (see TrainingDefaults).</summary>
     [Parameter]
     [ValidateRange(1e-7, 10.0)]
-    public float LearningRate { get; set; }
+    public float? LearningRate { get; set; }
 
+    /// <summary>Default: Adam; with -Resume, the checkpoint's.</summary>
     [Parameter]
-    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Adam;
+    public OptimizerKind? Optimizer { get; set; }
 
     [Parameter]
     [ValidateRange(0.0, 0.999)]
@@ -109,8 +110,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 
         var options = new TrainingOptions
         {
-            Epochs = Epochs, BatchSize = BatchSize, Optimizer = Optimizer, Momentum = Momentum, WeightDecay = WeightDecay,
-            LearningRate = MyInvocation.BoundParameters.ContainsKey(nameof(LearningRate)) ? LearningRate : Optimizer == OptimizerKind.Sgd ? 0.05f : null,
+            Epochs = Epochs, BatchSize = BatchSize, Optimizer = Optimizer, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
             Schedule = Schedule, Seed = Seed,
             Augmentation = Augment switch
             {
@@ -120,50 +120,47 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
                 _ => null,
             },
         };
-        var trainer = new Trainer(model, options);
-        if (Resume) RestoreFrom(checkpoint!, model, trainer);
-        using var log = OpenLog(model, options);
-
-        EpochResult? last = null;
-        while (trainer.CompletedEpochs < Epochs && !_stop.IsCancellationRequested)
+        Trainer trainer;
+        try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options) : new Trainer(model, options); }
+        catch (FileProblemException e) { ThrowTerminatingError(FileError(e)); return; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var epoch = trainer.TrainEpoch(training, ValidationSet, batch => { log?.LogBatch(batch); ShowProgress(batch); }, _stop.Token);
-            if (epoch.Stopped) break;
-            log?.LogEpoch(epoch);
-            last = epoch;
-            model.TrainingSummary = $"{training.Name}, {model.TrainedEpochs} epoch(s), {Optimizer}" +
-                (epoch.ValidationAccuracy is double accuracy ? $", {ValidationSet!.Name} accuracy {accuracy:P2}" : $", training accuracy {epoch.TrainAccuracy:P2}");
-            WriteCheckpoint(checkpoint, model, trainer, $"Write checkpoint after epoch {epoch.Epoch}");
-            WriteObject(epoch);
+            ThrowTerminatingError(new ErrorRecord(e, "CheckpointReadFailed", ErrorCategory.ReadError, checkpoint));
+            return;
         }
-        if (last?.Validation is { } validation)
+        if (Resume)
         {
-            log?.LogConfusion(validation.ConfusionMatrix);
-            // Calibrate the confidence on the validation set, so that 90% means right 90% of the time.
-            model.Temperature = Calibration.FitTemperature(model, ValidationSet!, _stop.Token);
-            model.TrainingSummary += $", calibrated temperature {model.Temperature:F3}";
-            WriteVerbose($"Calibrated on {ValidationSet!.Name}: temperature {model.Temperature:F3}.");
-            WriteCheckpoint(checkpoint, model, trainer, "Write the calibrated checkpoint");
+            WriteVerbose($"Resumed from {checkpoint} after epoch {trainer.CompletedEpochs} ({trainer.Optimizer.StepCount:N0} {trainer.Optimizer.Kind} steps).");
+            if (trainer.CompletedEpochs >= Epochs)
+                WriteWarning($"{checkpoint} has completed {trainer.CompletedEpochs} epoch(s) already; raise -Epochs above that to train further.");
+        }
+        if (checkpoint is not null && !ShouldProcess(checkpoint, "Write a checkpoint after every epoch")) checkpoint = null;
+        using var log = OpenLog(trainer);
+        try
+        {
+            foreach (var epoch in trainer.Run(training, ValidationSet, checkpoint, log, ShowProgress, _stop.Token))
+            {
+                if (epoch.CalibratedTemperature is float temperature) WriteVerbose($"Calibrated on {ValidationSet!.Name}: temperature {temperature:F3}.");
+                WriteObject(epoch);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested) { return; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "CheckpointWriteFailed", ErrorCategory.WriteError, checkpoint));
         }
         WriteProgress(new ProgressRecord(1, "Training", "Done") { RecordType = ProgressRecordType.Completed });
         if (PassThru) WriteObject(model);
     }
 
-    void WriteCheckpoint(string? path, Model model, Trainer trainer, string action)
-    {
-        if (path is not null && ShouldProcess(path, action))
-            ModelFile.SaveCheckpoint(model, path, trainer.CompletedEpochs, Optimizer.ToString(), trainer.Optimizer.StepCount, trainer.Optimizer.State);
-    }
-
-    TrainingLog? OpenLog(Model model, TrainingOptions options)
+    TrainingLog? OpenLog(Trainer trainer)
     {
         if (LogPath is null) return null;
         string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath);
         if (!ShouldProcess(path, "Record the training run in a SQLite log")) return null;
         try
         {
-            var log = new TrainingLog(path, new RunDescription(model.Architecture.ToString(), model.ClassNames, TrainingSet!.Name, ValidationSet?.Name,
-                Epochs, BatchSize, Optimizer.ToString(), options.EffectiveLearningRate, Seed, model.ParameterCount));
+            var log = new TrainingLog(path, trainer.Describe(TrainingSet!, ValidationSet));
             WriteVerbose($"Logging to {path} as run {log.RunId}.");
             return log;
         }
@@ -186,25 +183,6 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.BatchCount + p.Batch) / (Epochs * p.BatchCount)),
             SecondsRemaining = (int)Math.Min(int.MaxValue, secondsLeft),
         });
-    }
-
-    void RestoreFrom(string path, Model model, Trainer trainer)
-    {
-        Checkpoint saved;
-        try { saved = ModelFile.LoadCheckpoint(path); }
-        catch (ModelFileException e) { ThrowTerminatingError(FileError(e)); return; }
-        catch (IOException e) { ThrowTerminatingError(new ErrorRecord(e, "CheckpointReadFailed", ErrorCategory.ReadError, path)); return; }
-        if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount)
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{path} holds a {saved.Model} checkpoint, not one for {model}."),
-                "CheckpointModelMismatch", ErrorCategory.InvalidData, path));
-        if (saved.Optimizer != Optimizer.ToString())
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{path} was trained with {saved.Optimizer}; resume with -Optimizer {saved.Optimizer}."),
-                "CheckpointOptimizerMismatch", ErrorCategory.InvalidArgument, path));
-        saved.Model.Values.CopyTo(model.Values, 0);
-        model.TrainedEpochs = saved.Model.TrainedEpochs;
-        model.TrainingSummary = saved.Model.TrainingSummary;
-        trainer.Restore(saved.CompletedEpochs, saved.OptimizerSteps, saved.OptimizerState);
-        WriteVerbose($"Resumed from {path} after epoch {saved.CompletedEpochs} ({saved.OptimizerSteps:N0} optimizer steps).");
     }
 
     void CheckClasses(Model model, ImageDataset data, string parameter)

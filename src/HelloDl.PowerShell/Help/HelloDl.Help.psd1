@@ -138,9 +138,9 @@ Start-HelloTraining trains the model in place with mini-batches, shows progress 
 
 The defaults train well without tuning: Adam (learning rate 0.001, beta1 0.9, beta2 0.999, eps 1e-8, hello-dl's values), batch 64, and a cosine learning-rate schedule that ends the planned epochs at a low rate. SGD uses momentum 0.9 with a real velocity buffer and a default rate of 0.05.
 
-With -ValidationSet the model's confidence is calibrated at the end (temperature scaling on the validation set), and the temperature is stored in the model and its files, so a confidence of 90% means right about 90% of the time.
+With -ValidationSet the model's confidence is calibrated after the last epoch (temperature scaling on the validation set), before that epoch's checkpoint is written, and the temperature is stored in the model and its files, so a confidence of 90% means right about 90% of the time; -Verbose shows the temperature.
 
-Ctrl+C stops after the current batch: the model stays usable, and the checkpoint written after the last completed epoch (with -CheckpointPath) stays valid. A checkpoint holds the weights and the optimizer state; -Resume continues from it up to -Epochs as if training had never stopped. Runs are reproducible: the model's seed fixes the initial weights, -Seed fixes shuffling, dropout and augmentation.
+Ctrl+C stops after the current batch: the model stays usable, and the checkpoint written after the last completed epoch (with -CheckpointPath) stays valid. A checkpoint holds the weights and the optimizer state; -Resume continues from it up to -Epochs as if training had never stopped. A checkpoint of another architecture or class list stops with CheckpointModelMismatch, one that cannot be written with CheckpointWriteFailed. Runs are reproducible: the model's seed fixes the initial weights, -Seed fixes shuffling, dropout and augmentation.
 '@
         Parameters  = @{
             Model          = 'The model to train (from New-HelloModel or Import-HelloModel). It is changed in place.'
@@ -148,8 +148,8 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             ValidationSet  = 'Evaluated after every epoch; its loss and accuracy appear in the epoch objects.'
             Epochs         = 'Total epochs (default 3). With -Resume, training continues until the model has this many.'
             BatchSize      = 'Images per batch (default 64).'
-            LearningRate   = 'The base learning rate. Default 0.001 for Adam and AdamW, 0.05 for SGD.'
-            Optimizer      = 'Sgd (momentum), Adam (default) or AdamW (decoupled weight decay).'
+            LearningRate   = 'The base learning rate. Default: the rate the model''s architecture trains well with for the optimizer (0.001 for Adam and AdamW, 0.05 for SGD).'
+            Optimizer      = 'Sgd (momentum), Adam or AdamW (decoupled weight decay). Default Adam; with -Resume, the optimizer the checkpoint was trained with (another one is refused with CheckpointOptimizerMismatch).'
             Momentum       = 'SGD momentum (default 0.9).'
             WeightDecay    = 'L2 weight decay (for Adam and SGD added to the gradient, for AdamW applied to the weights). Default 0.'
             Schedule       = 'Constant, Step (times 0.1 after each third of the steps) or Cosine (default).'
@@ -159,12 +159,12 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             LogPath        = 'Record every batch (epoch, batch, seconds, loss, accuracy, learning rate, batch size), every validation pass and the final confusion matrix in this SQLite file, under a new run id; many runs can share one file. Read it with Get-HelloTrainingLog or any SQLite tool; the schema is in about_HelloDl.'
             Resume         = 'Continue from the checkpoint at -CheckpointPath instead of starting afresh.'
             PassThru       = 'Also emit the trained model at the end.'
-            WhatIf         = 'Shows which checkpoints would be written; training still runs, nothing is written.'
-            Confirm        = 'Asks before each checkpoint is written.'
+            WhatIf         = 'Shows that checkpoints (and the log) would be written; training still runs, nothing is written.'
+            Confirm        = 'Asks once, before training, whether to write the checkpoints (and the log).'
         }
         Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The training set, by value.' })
         Outputs     = @(
-            @{ Type = 'HelloDl.Training.EpochResult'; Description = 'One per completed epoch: Epoch, TrainLoss, TrainAccuracy, ValidationLoss, ValidationAccuracy, LearningRate, Duration, ImagesPerSecond, Images.' }
+            @{ Type = 'HelloDl.Training.EpochResult'; Description = 'One per completed epoch: Epoch, TrainLoss, TrainAccuracy, ValidationLoss, ValidationAccuracy, LearningRate, Duration, ImagesPerSecond, Images, Validation (the full evaluation) and, after the last epoch of a calibrated run, CalibratedTemperature.' }
             @{ Type = 'HelloDl.Nn.Model'; Description = 'With -PassThru, the trained model.' }
         )
         Examples    = @(

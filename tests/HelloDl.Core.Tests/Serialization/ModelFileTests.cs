@@ -3,7 +3,6 @@ using System.Text;
 using HelloDl.Nn;
 using HelloDl.Serialization;
 using HelloDl.Tensors;
-using HelloDl.Training;
 
 namespace HelloDl.Tests.Serialization;
 
@@ -111,32 +110,5 @@ public sealed class ModelFileTests : IDisposable
         string path = _temp.File("m.safetensors");
         ModelFile.Save(Model.Create(Architecture.Mlp, Digits), path);
         Assert.Equal(ModelFileErrorIds.NotACheckpoint, Assert.Throws<ModelFileException>(() => ModelFile.LoadCheckpoint(path)).ErrorId);
-    }
-
-    [Fact]
-    public void Resuming_from_a_checkpoint_continues_as_if_never_stopped()
-    {
-        var data = MnistData.Train.Select(Enumerable.Range(0, 640).ToArray());
-        var options = new TrainingOptions { Epochs = 2, Seed = 4, Augmentation = new HelloDl.Data.Augmentation() };
-
-        var straight = Model.Create(Architecture.Cnn, data.ClassNames, seed: 2);
-        var trainer = new Trainer(straight, options);
-        trainer.TrainEpoch(data);
-        trainer.TrainEpoch(data);
-
-        var first = Model.Create(Architecture.Cnn, data.ClassNames, seed: 2);
-        var firstTrainer = new Trainer(first, options);
-        firstTrainer.TrainEpoch(data);
-        string path = _temp.File("checkpoint.safetensors");
-        ModelFile.SaveCheckpoint(first, path, firstTrainer.CompletedEpochs, "Adam", firstTrainer.Optimizer.StepCount, firstTrainer.Optimizer.State);
-
-        var saved = ModelFile.LoadCheckpoint(path);
-        var resumed = saved.Model;
-        var resumedTrainer = new Trainer(resumed, options);
-        resumedTrainer.Restore(saved.CompletedEpochs, saved.OptimizerSteps, saved.OptimizerState);
-        resumedTrainer.TrainEpoch(data);
-
-        Assert.Equal(straight.Values, resumed.Values);
-        Assert.Equal(2, resumed.TrainedEpochs);
     }
 }

@@ -1,6 +1,7 @@
 using HelloDl.Data;
 using HelloDl.Kernels;
 using HelloDl.Nn;
+using HelloDl.Optim;
 using HelloDl.Training;
 using HelloDl.Tests.Kernels;
 using Xunit.Abstractions;

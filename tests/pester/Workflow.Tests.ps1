@@ -46,6 +46,18 @@ Describe 'Start-HelloTraining' {
         $csv[0] | Should -BeLike '*"TrainLoss"*"ValidationAccuracy"*'
     }
 
+    It 'reaches 97.5% with the MLP in two epochs on all of MNIST with nothing but the defaults' {
+        $defaults = New-HelloModel -Architecture Mlp -ClassesFrom $train
+        $log = Join-Path $TestDrive 'defaults.sqlite'
+        $rows = @(Start-HelloTraining -Model $defaults -TrainingSet $train -Epochs 2 -LogPath $log)
+        $rows.Count | Should -Be 2
+        $run = Get-HelloTrainingLog $log -Table Runs
+        $run.Optimizer | Should -Be 'Adam'
+        $run.LearningRate | Should -Be ([double][float]0.005)
+        (Measure-HelloModel $defaults $test).Accuracy | Should -BeGreaterOrEqual 0.975
+        $defaults.TrainingSummary | Should -BeLike 'mnist-train, 2 epoch(s), Adam*'
+    }
+
     It 'refuses a data set whose classes differ from the model''s' {
         $letters = New-HelloModel Linear -ClassNames 'a', 'b'
         { Start-HelloTraining $letters $subset } | Should -Throw -ErrorId 'ClassesDoNotMatch,*'

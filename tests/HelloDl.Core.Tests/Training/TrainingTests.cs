@@ -35,29 +35,31 @@ public sealed class MnistTrainingTests(ITestOutputHelper output)
     public void Smoke_mlp_on_10000_images_for_one_epoch_reaches_90_percent()
     {
         var subset = MnistData.Train.Select(Enumerable.Range(0, 10_000).ToArray());
-        var model = Train(Architecture.Mlp, subset, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.05f }, epochs: 1);
+        var model = Train(Architecture.Mlp, subset, new TrainingOptions { Optimizer = OptimizerKind.Sgd }, epochs: 1);
         Assert.True(TestAccuracy(model, MnistData.Test) >= 0.90);
     }
 
+    // The documented figures, reached with the defaults: nothing but the number of epochs is set.
+
     [Fact]
-    public void Linear_3_vs_7_reaches_98_percent()
+    public void Linear_3_vs_7_reaches_98_percent_in_three_epochs_with_the_defaults()
     {
         var train = MnistData.Train.WithClasses("3", "7");
-        var model = Train(Architecture.Linear, train, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.02f, Epochs = 3 }, epochs: 3);
+        var model = Train(Architecture.Linear, train, new TrainingOptions { Epochs = 3 }, epochs: 3);
         Assert.True(TestAccuracy(model, MnistData.Test.WithClasses("3", "7")) >= 0.98);
     }
 
     [Fact]
-    public void Mlp_reaches_97_5_percent_after_two_epochs()
+    public void Mlp_reaches_97_5_percent_in_two_epochs_with_the_defaults()
     {
-        var model = Train(Architecture.Mlp, MnistData.Train, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.05f, Epochs = 2 }, epochs: 2);
+        var model = Train(Architecture.Mlp, MnistData.Train, new TrainingOptions { Epochs = 2 }, epochs: 2);
         Assert.True(TestAccuracy(model, MnistData.Test) >= 0.975);
     }
 
     [Fact]
-    public void Cnn_reaches_99_percent_after_three_epochs_with_adam()
+    public void Cnn_reaches_99_percent_in_two_epochs_with_the_defaults()
     {
-        var model = Train(Architecture.Cnn, MnistData.Train, new TrainingOptions { Optimizer = OptimizerKind.Adam, Epochs = 3 }, epochs: 3);
+        var model = Train(Architecture.Cnn, MnistData.Train, new TrainingOptions { Epochs = 2 }, epochs: 2);
         Assert.True(TestAccuracy(model, MnistData.Test) >= 0.99);
     }
 }

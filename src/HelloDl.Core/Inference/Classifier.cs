@@ -1,3 +1,4 @@
+using HelloDl.Data;
 using HelloDl.Imaging;
 using HelloDl.Nn;
 using HelloDl.Tensors;
@@ -6,6 +7,9 @@ namespace HelloDl.Inference;
 
 /// <summary>One input to classify: a 28x28 MNIST-style image (null when blank) and where it came from.</summary>
 public sealed record ClassifierInput(GrayImage? Image, string? Path = null, string? Dataset = null, int? Index = null, string? Actual = null);
+
+/// <summary>An image of a data set that a model gets wrong, with the model's answer.</summary>
+public sealed record Misclassification(Sample Sample, string Predicted, float Confidence);
 
 /// <summary>
 /// Classifies batches of MNIST-style images with a model in evaluation mode. The model is only
@@ -33,7 +37,7 @@ public static class Classifier
                 normalization.Apply(pixels, data.Slice(n * 784, 784));
             }
             model.PredictProbabilities(batch, probabilities);
-            Calibrate(probabilities, classes, model.Temperature);
+            TemperatureScaling.Apply(probabilities, classes, model.Temperature);
         }
         var results = new ClassificationResult[inputs.Count];
         int next = 0;
@@ -58,16 +62,21 @@ public static class Classifier
         return results;
     }
 
-    /// <summary>softmax(log p / T) per row: temperature scaling of the model's probabilities.</summary>
-    internal static void Calibrate(Span<float> probabilities, int classes, float temperature)
+    /// <summary>The first <paramref name="maximumCount"/> images of <paramref name="data"/> that the model classifies wrongly, in the data set's order.</summary>
+    /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
+    public static IReadOnlyList<Misclassification> Misclassified(Model model, ImageDataset data, int maximumCount, CancellationToken cancellation = default)
     {
-        if (temperature == 1) return;
-        for (int r = 0; r < probabilities.Length / classes; r++)
+        var wrong = new List<Misclassification>();
+        foreach (var batch in DatasetPrediction.Batches(model, data, cancellation: cancellation))
         {
-            var row = probabilities.Slice(r * classes, classes);
-            double sum = 0;
-            for (int c = 0; c < classes; c++) sum += row[c] = MathF.Exp(MathF.Log(Math.Max(row[c], 1e-30f)) / temperature);
-            for (int c = 0; c < classes; c++) row[c] = (float)(row[c] / sum);
+            for (int r = 0; r < batch.Count && wrong.Count < maximumCount; r++)
+            {
+                var row = batch.Row(r);
+                int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+                if (predicted != batch.Labels[r]) wrong.Add(new Misclassification(data.GetSample(batch.First + r), model.ClassNames[predicted], row[predicted]));
+            }
+            if (wrong.Count >= maximumCount) break;
         }
+        return wrong;
     }
 }

@@ -1,4 +1,5 @@
 using HelloDl.Data;
+using HelloDl.Inference;
 using HelloDl.Nn;
 
 namespace HelloDl.Training;
@@ -17,27 +18,20 @@ public static class Calibration
         int classes = model.ClassNames.Count;
         var logProbabilities = new float[validation.Count * classes];
         var targets = new int[validation.Count];
-        var batcher = new Batcher(validation, 256, model.Normalization);
-        var probabilities = new float[256 * classes];
-        for (int b = 0, row = 0; b < batcher.BatchCount; b++)
+        foreach (var batch in DatasetPrediction.Batches(model, validation, calibrated: false, cancellation: cancellation))
         {
-            cancellation.ThrowIfCancellationRequested();
-            var (input, batchTargets) = batcher.Batch(b);
-            model.PredictProbabilities(input, probabilities);
-            for (int r = 0; r < batchTargets.Length; r++, row++)
-            {
-                targets[row] = batchTargets[r];
-                for (int c = 0; c < classes; c++) logProbabilities[row * classes + c] = MathF.Log(Math.Max(probabilities[r * classes + c], 1e-30f));
-            }
+            batch.Labels.CopyTo(targets.AsSpan(batch.First));
+            var logs = logProbabilities.AsSpan(batch.First * classes, batch.Count * classes);
+            for (int i = 0; i < logs.Length; i++) logs[i] = TemperatureScaling.Log(batch.Probabilities[i]);
         }
         // Golden-section search on log T: the NLL is smooth and unimodal in T.
         double low = Math.Log(0.05), high = Math.Log(20), ratio = (Math.Sqrt(5) - 1) / 2;
-        double a = high - ratio * (high - low), b2 = low + ratio * (high - low);
-        double fa = Nll(logProbabilities, targets, classes, Math.Exp(a)), fb = Nll(logProbabilities, targets, classes, Math.Exp(b2));
+        double a = high - ratio * (high - low), b = low + ratio * (high - low);
+        double fa = Nll(logProbabilities, targets, classes, Math.Exp(a)), fb = Nll(logProbabilities, targets, classes, Math.Exp(b));
         for (int i = 0; i < 60; i++)
         {
-            if (fa < fb) { high = b2; b2 = a; fb = fa; a = high - ratio * (high - low); fa = Nll(logProbabilities, targets, classes, Math.Exp(a)); }
-            else { low = a; a = b2; fa = fb; b2 = low + ratio * (high - low); fb = Nll(logProbabilities, targets, classes, Math.Exp(b2)); }
+            if (fa < fb) { high = b; b = a; fb = fa; a = high - ratio * (high - low); fa = Nll(logProbabilities, targets, classes, Math.Exp(a)); }
+            else { low = a; a = b; fa = fb; b = low + ratio * (high - low); fb = Nll(logProbabilities, targets, classes, Math.Exp(b)); }
         }
         return (float)Math.Exp((low + high) / 2);
     }
@@ -45,15 +39,12 @@ public static class Calibration
     /// <summary>Mean negative log-likelihood of softmax(log p / T) for the targets.</summary>
     static double Nll(float[] logProbabilities, int[] targets, int classes, double temperature)
     {
+        Span<double> scaled = classes <= 1024 ? stackalloc double[classes] : new double[classes];
         double total = 0;
         for (int r = 0; r < targets.Length; r++)
         {
-            var row = logProbabilities.AsSpan(r * classes, classes);
-            double max = double.MinValue;
-            foreach (float v in row) max = Math.Max(max, v / temperature);
-            double sum = 0;
-            foreach (float v in row) sum += Math.Exp(v / temperature - max);
-            total -= row[targets[r]] / temperature - max - Math.Log(sum);
+            TemperatureScaling.LogSoftmax(logProbabilities.AsSpan(r * classes, classes), temperature, scaled);
+            total -= scaled[targets[r]];
         }
         return total / targets.Length;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using HelloDl.Autograd;
 using HelloDl.Data;
+using HelloDl.Inference;
 using HelloDl.Nn;
 using HelloDl.Optim;
 using HelloDl.Serialization;
@@ -224,34 +225,25 @@ public static class CheckpointErrorIds
     public const string OptimizerMismatch = "CheckpointOptimizerMismatch";
 }
 
-/// <summary>Runs a model over a data set in evaluation mode.</summary>
+/// <summary>Measures a model on a data set: accuracy, loss, per-class figures, confusion matrix, risk-coverage.</summary>
 public static class Evaluator
 {
-    public static Evaluation Evaluate(Model model, ImageDataset data, int batchSize = 256, CancellationToken cancellation = default)
+    /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
+    public static Evaluation Evaluate(Model model, ImageDataset data, CancellationToken cancellation = default)
     {
-        if (data.ClassNames.Count != model.ClassNames.Count)
-            throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
-        var batcher = new Batcher(data, batchSize, model.Normalization);
         int classes = model.ClassNames.Count;
         var confusion = new int[classes, classes];
-        var probabilities = new float[batchSize * classes];
         var answers = new List<(float Confidence, bool Correct)>(data.Count);
         double lossSum = 0;
-        for (int b = 0; b < batcher.BatchCount; b++)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            var (input, targets) = batcher.Batch(b);
-            model.PredictProbabilities(input, probabilities);
-            Inference.Classifier.Calibrate(probabilities.AsSpan(0, targets.Length * classes), classes, model.Temperature);
-            for (int r = 0; r < targets.Length; r++)
+        foreach (var batch in DatasetPrediction.Batches(model, data, cancellation: cancellation))
+            for (int r = 0; r < batch.Count; r++)
             {
-                var row = probabilities.AsSpan(r * classes, classes);
-                int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-                confusion[targets[r], predicted]++;
-                answers.Add((row[predicted], predicted == targets[r]));
-                lossSum -= Math.Log(Math.Max(row[targets[r]], 1e-30f));
+                var row = batch.Row(r);
+                int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row), actual = batch.Labels[r];
+                confusion[actual, predicted]++;
+                answers.Add((row[predicted], predicted == actual));
+                lossSum -= TemperatureScaling.Log(row[actual]);
             }
-        }
         return new Evaluation(data.Name, model.ClassNames, confusion, data.Count == 0 ? 0 : lossSum / data.Count, RiskCoverage.From(answers));
     }
 }

@@ -198,13 +198,12 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
     void WriteMisclassified()
     {
         var data = Dataset!;
-        var wrong = new List<(GrayImage Image, string Caption)>();
-        for (int start = 0; start < data.Count && wrong.Count < MaximumCount; start += 256)
+        IReadOnlyList<Misclassification> wrong;
+        try { wrong = Classifier.Misclassified(Model!, data, MaximumCount); }
+        catch (ArgumentException e)
         {
-            var batch = Enumerable.Range(start, Math.Min(256, data.Count - start)).Select(data.GetSample).ToList();
-            var results = Classifier.Classify(Model!, batch.Select(s => new ClassifierInput(s.Image, Actual: s.ClassName)).ToList());
-            for (int i = 0; i < batch.Count && wrong.Count < MaximumCount; i++)
-                if (results[i].IsCorrect == false) wrong.Add((batch[i].Image, $"{batch[i].ClassName}->{results[i].Label}"));
+            ThrowTerminatingError(new ErrorRecord(e, "ClassesDoNotMatch", ErrorCategory.InvalidArgument, data));
+            return;
         }
         if (wrong.Count == 0)
         {
@@ -212,7 +211,7 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
             return;
         }
         Write(TargetPath(), $"Write {wrong.Count} misclassified images of {data.Name}", path =>
-            Pictures.SaveGrid(wrong.Select(w => w.Image).ToList(), wrong.Select(w => w.Caption).ToList(), path, Columns, Scale,
+            Pictures.SaveGrid(wrong.Select(w => w.Sample.Image).ToList(), wrong.Select(w => $"{w.Sample.ClassName}->{w.Predicted}").ToList(), path, Columns, Scale,
                 Enumerable.Range(0, wrong.Count).ToHashSet()));
     }
 

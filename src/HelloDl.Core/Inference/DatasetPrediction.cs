@@ -1,0 +1,64 @@
+using HelloDl.Data;
+using HelloDl.Nn;
+
+namespace HelloDl.Inference;
+
+/// <summary>One batch of a data set's predictions; its spans are valid until the next batch is taken.</summary>
+public sealed class PredictedBatch
+{
+    readonly float[] _probabilities;
+    int[] _labels = [];
+
+    internal PredictedBatch(float[] probabilities, int classes) { _probabilities = probabilities; Classes = classes; }
+
+    /// <summary>The data set index of the batch's first image.</summary>
+    public int First { get; private set; }
+    public int Count => _labels.Length;
+    public int Classes { get; }
+    /// <summary>The class index of each image.</summary>
+    public ReadOnlySpan<int> Labels => _labels;
+    /// <summary>[Count, Classes] class probabilities, row by row.</summary>
+    public ReadOnlySpan<float> Probabilities => _probabilities.AsSpan(0, Count * Classes);
+    public ReadOnlySpan<float> Row(int image) => _probabilities.AsSpan(image * Classes, Classes);
+
+    internal Span<float> Fill(int first, int[] labels)
+    {
+        (First, _labels) = (first, labels);
+        return _probabilities.AsSpan(0, Count * Classes);
+    }
+}
+
+/// <summary>
+/// A model over a whole data set in evaluation mode, a batch of 256 images at a time, in the data
+/// set's order: the one loop behind evaluation, calibration and the misclassified gallery.
+/// </summary>
+public static class DatasetPrediction
+{
+    public const int DefaultBatchSize = 256;
+
+    /// <param name="calibrated">Scale by the model's temperature (as classification reports confidence); false for the raw probabilities.</param>
+    /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
+    public static IEnumerable<PredictedBatch> Batches(Model model, ImageDataset data, bool calibrated = true, int batchSize = DefaultBatchSize,
+        CancellationToken cancellation = default)
+    {
+        if (data.ClassNames.Count != model.ClassNames.Count)
+            throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
+        return Iterate(model, data, calibrated, batchSize, cancellation);
+    }
+
+    static IEnumerable<PredictedBatch> Iterate(Model model, ImageDataset data, bool calibrated, int batchSize, CancellationToken cancellation)
+    {
+        var batcher = new Batcher(data, batchSize, model.Normalization);
+        int classes = model.ClassNames.Count;
+        var batch = new PredictedBatch(new float[batchSize * classes], classes);
+        for (int b = 0; b < batcher.BatchCount; b++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var (input, labels) = batcher.Batch(b);
+            var probabilities = batch.Fill(b * batchSize, labels);
+            model.PredictProbabilities(input, probabilities);
+            if (calibrated) TemperatureScaling.Apply(probabilities, classes, model.Temperature);
+            yield return batch;
+        }
+    }
+}

@@ -10,6 +10,28 @@ namespace HelloDl.Data;
 /// </summary>
 public static class IdxWriter
 {
+    /// <summary>
+    /// Writes the data set into <paramref name="folder"/> (created if missing) under the names
+    /// Import-EmnistSet and NIST use: MNIST's train-/t10k-images-idx3-ubyte, or
+    /// emnist-{variant}-{train|test}-images-idx3-ubyte with the variant's mapping file; gzipped
+    /// (.gz) when <paramref name="compress"/>. Returns the files written.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data set has more classes than the variant's labels can hold.</exception>
+    public static IReadOnlyList<string> WriteFolder(ImageDataset dataset, string folder, DatasetVariant variant, bool compress = false)
+    {
+        string split = dataset.Split == DatasetSplit.Train ? "train" : variant == DatasetVariant.Mnist ? "t10k" : "test";
+        string prefix = variant == DatasetVariant.Mnist ? split : $"emnist-{EmnistLoader.VariantFileWord(variant)}-{split}";
+        string extension = compress ? ".gz" : "";
+        string images = Path.Combine(folder, $"{prefix}-images-idx3-ubyte{extension}");
+        string labels = Path.Combine(folder, $"{prefix}-labels-idx1-ubyte{extension}");
+        Directory.CreateDirectory(folder);
+        Write(dataset, images, labels, variant);
+        if (variant == DatasetVariant.Mnist) return [images, labels];
+        string mapping = Path.Combine(folder, $"emnist-{EmnistLoader.VariantFileWord(variant)}-mapping.txt");
+        WriteMapping(dataset, mapping, variant);
+        return [images, labels, mapping];
+    }
+
     /// <summary>Writes images and labels as <paramref name="variant"/> stores them: MNIST upright, EMNIST transposed (Letters from label 1).</summary>
     public static void Write(ImageDataset dataset, string imagesPath, string labelsPath, DatasetVariant variant)
     {

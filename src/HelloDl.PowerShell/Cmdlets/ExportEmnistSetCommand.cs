@@ -34,24 +34,10 @@ public sealed class ExportEmnistSetCommand : HelloCmdlet
         var data = Dataset!;
         var variant = Variant ?? data.Variant;
         string folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        string split = data.Split == DatasetSplit.Train ? "train" : variant == DatasetVariant.Mnist ? "t10k" : "test";
-        string prefix = variant == DatasetVariant.Mnist ? split : $"emnist-{EmnistLoader.VariantFileWord(variant)}-{split}";
-        string extension = Compress ? ".gz" : "";
-        string images = System.IO.Path.Combine(folder, $"{prefix}-images-idx3-ubyte{extension}");
-        string labels = System.IO.Path.Combine(folder, $"{prefix}-labels-idx1-ubyte{extension}");
         if (!ShouldProcess(folder, $"Write {data.Name} ({data.Count:N0} images) as {variant}")) return;
         try
         {
-            Directory.CreateDirectory(folder);
-            IdxWriter.Write(data, images, labels, variant);
-            WriteFileItem(images);
-            WriteFileItem(labels);
-            if (variant != DatasetVariant.Mnist)
-            {
-                string mapping = System.IO.Path.Combine(folder, $"emnist-{EmnistLoader.VariantFileWord(variant)}-mapping.txt");
-                IdxWriter.WriteMapping(data, mapping, variant);
-                WriteFileItem(mapping);
-            }
+            foreach (var file in IdxWriter.WriteFolder(data, folder, variant, Compress)) WriteFileItem(file);
         }
         catch (ArgumentException e)
         {

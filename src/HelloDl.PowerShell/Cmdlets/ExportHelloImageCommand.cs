@@ -180,19 +180,9 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
 
     void WriteWeights()
     {
-        var model = Model!;
-        var (name, weight) = model.Parameters.First(p => p.Name.EndsWith(".weight", StringComparison.Ordinal));
-        var values = weight.Data.ToArray();
-        int maps = weight.Dim(0), rows, columns;
-        if (weight.Rank == 4) { rows = weight.Dim(2); columns = weight.Dim(3); }      // conv filters [out, in, k, k]
-        else { rows = 28; columns = weight.Dim(1) / 28; }                            // fc weights [out, 784]
-        int size = rows * columns;
-        var images = Enumerable.Range(0, maps).Select(m => values.AsSpan(m * weight.Length / maps, size).ToArray()).ToList();
-        var captions = weight.Rank == 4 || maps != model.ClassNames.Count && maps != 1
-            ? Enumerable.Range(0, maps).Select(m => $"{m}").ToList()
-            : maps == 1 ? [$"{model.ClassNames[1]} vs {model.ClassNames[0]}"] : model.ClassNames.ToList();
-        Write(TargetPath(), $"Write the {maps} maps of {name}", path =>
-            Pictures.SaveSignedMaps(images, rows, columns, captions, path, weight.Rank == 4 ? Math.Max(Scale, 8) : Scale, Columns));
+        var weights = WeightMaps.Of(Model!);
+        Write(TargetPath(), $"Write the {weights.Maps.Count} maps of {weights.Parameter}", path =>
+            Pictures.SaveSignedMaps(weights.Maps, weights.Rows, weights.Columns, weights.Captions, path, weights.AreFilters ? Math.Max(Scale, 8) : Scale, Columns));
     }
 
     void WriteMisclassified()

@@ -68,8 +68,10 @@ public sealed class EmnistLoaderTests : IDisposable
         WriteMnistPair("train", 5);
         var mnist = EmnistLoader.Load(_temp.Path);
         using var other = new TempFolder();
-        IdxWriter.Write(mnist, other.File("emnist-digits-train-images-idx3-ubyte.gz"), other.File("emnist-digits-train-labels-idx1-ubyte.gz"), DatasetVariant.Digits);
-        var back = EmnistLoader.Load(other.Path);
+        var written = IdxWriter.WriteFolder(mnist, other.File("digits"), DatasetVariant.Digits, compress: true);
+        Assert.Equal(["emnist-digits-train-images-idx3-ubyte.gz", "emnist-digits-train-labels-idx1-ubyte.gz", "emnist-digits-mapping.txt"],
+            written.Select(Path.GetFileName));
+        var back = EmnistLoader.Load(other.File("digits"));
         Assert.Equal(DatasetVariant.Digits, back.Variant);
         Assert.Equal((mnist.Rows, mnist.Columns), (back.Rows, back.Columns));
         for (int i = 0; i < mnist.Count; i++)
@@ -77,6 +79,17 @@ public sealed class EmnistLoaderTests : IDisposable
             Assert.True(mnist.GetPixels(i).SequenceEqual(back.GetPixels(i)), $"image {i} differs");
             Assert.Equal(mnist.GetLabel(i), back.GetLabel(i));
         }
+    }
+
+    [Fact]
+    public void A_test_split_written_as_mnist_gets_mnists_t10k_names_and_imports_as_the_test_split()
+    {
+        var test = MnistData.Test.Select(Enumerable.Range(0, 7).ToArray());
+        var written = IdxWriter.WriteFolder(test, _temp.Path, DatasetVariant.Mnist);
+        Assert.Equal(["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"], written.Select(Path.GetFileName));
+        var back = EmnistLoader.Load(_temp.Path, split: DatasetSplit.Test);
+        Assert.Equal((DatasetVariant.Mnist, DatasetSplit.Test, 7), (back.Variant, back.Split, back.Count));
+        Assert.Equal(Enumerable.Range(0, 7).Select(test.GetLabel), Enumerable.Range(0, 7).Select(back.GetLabel));
     }
 
     [Fact]

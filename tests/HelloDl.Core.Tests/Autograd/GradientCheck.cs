@@ -3,10 +3,14 @@ using HelloDl.Tensors;
 
 namespace HelloDl.Tests.Autograd;
 
+/// <summary>The values an op should compute, from a naive double-precision reference.</summary>
+public sealed record Expected(int[] Shape, double[] Values);
+
 /// <summary>
 /// The one gradient check every op goes through: the backward rule's gradient of
 /// L = Σ output ⊙ R (R fixed random weights) against central finite differences,
-/// (L(x + h) - L(x - h)) / 2h, with L summed in double precision.
+/// (L(x + h) - L(x - h)) / 2h, with L summed in double precision; and, when a reference is
+/// given, the forward output against it, so the check does not only compare the op with itself.
 /// </summary>
 public static class GradientCheck
 {
@@ -24,12 +28,17 @@ public static class GradientCheck
 
     /// <param name="forward">Builds the op's output from the inputs on the given tape.</param>
     /// <param name="inputs">Trainable inputs; every one of them is checked.</param>
-    public static void Check(Func<Tape, Tensor[], Tensor> forward, Tensor[] inputs, int seed = 1, float step = 1e-2f,
-        float absoluteTolerance = 2e-2f, float relativeTolerance = 2e-2f)
+    /// <param name="reference">Computes the output naively in double precision from the inputs.</param>
+    /// <returns>The names of the ops the forward pass recorded, in order.</returns>
+    public static IReadOnlyList<string> Check(Func<Tape, Tensor[], Tensor> forward, Tensor[] inputs, int seed = 1, float step = 1e-2f,
+        float absoluteTolerance = 2e-2f, float relativeTolerance = 2e-2f, Func<Tensor[], Expected>? reference = null)
     {
         const int DropoutSeed = 12345;
-        var tape = new Tape { Random = new Random(DropoutSeed) };
+        var profile = new OpProfile();
+        var tape = new Tape { Random = new Random(DropoutSeed), Profile = profile };
+        tape.Reset();
         var output = forward(tape, inputs);
+        if (reference is not null) CheckForward(output, reference(inputs));
         var weights = RandomValues(new Random(seed), output.Length);
         tape.BackwardFrom(output, weights);
         var analytic = inputs.Select(x => x.Grad.ToArray()).ToArray();
@@ -60,5 +69,16 @@ public static class GradientCheck
                     $"input {t} element {i}: backward says {analytic[t][i]}, finite differences say {numeric}");
             }
         }
+        return profile.Rows.Select(r => r.Op).ToList();
+    }
+
+    /// <summary>Float32 results against the double reference: within rounding of a few dozen terms.</summary>
+    static void CheckForward(Tensor output, Expected expected)
+    {
+        Assert.True(output.Shape.SequenceEqual(expected.Shape), $"forward gives shape {Tensor.ShapeText(output.Shape)}, the reference {Tensor.ShapeText(expected.Shape)}");
+        var values = output.Data;
+        for (int i = 0; i < values.Length; i++)
+            Assert.True(Math.Abs(values[i] - expected.Values[i]) <= 1e-5 + 1e-4 * Math.Abs(expected.Values[i]),
+                $"forward element {i} is {values[i]}, the reference says {expected.Values[i]}");
     }
 }

@@ -2,8 +2,9 @@ namespace HelloDl.Data;
 
 /// <summary>
 /// Random distortions of 28x28 training images so a model learns shapes rather than pixel
-/// positions. hello-dl shifted by -2..+2 pixels and flipped 5 random pixels; small rotations and
-/// scaling are added here. One affine warp (bilinear) does shift, rotation and scale together.
+/// positions. hello-dl shifted by -2..+2 pixels and flipped 5 random pixels (here 5 distinct
+/// ones); small rotations and scaling are added here. One affine warp (bilinear) does shift,
+/// rotation and scale together.
 /// </summary>
 public sealed record Augmentation(int MaxShift = 2, int FlippedPixels = 5, float MaxRotationDegrees = 10, float MaxScaleChange = 0.1f,
     bool ScanEffects = false)
@@ -35,9 +36,14 @@ public sealed record Augmentation(int MaxShift = 2, int FlippedPixels = 5, float
                 target[y * columns + x] = Sample(source, rows, columns, sx, sy);
             }
         if (ScanEffects) ApplyScanEffects(target, rows, columns, random);
-        for (int i = 0; i < FlippedPixels; i++)
+        // Distinct pixels: one drawn twice would flip back.
+        int flips = Math.Clamp(FlippedPixels, 0, rows * columns);
+        Span<int> flipped = flips <= 256 ? stackalloc int[flips] : new int[flips];
+        for (int i = 0; i < flips; i++)
         {
-            int at = random.Next(rows * columns);
+            int at;
+            do at = random.Next(rows * columns); while (flipped[..i].Contains(at));
+            flipped[i] = at;
             target[at] = (byte)(255 - target[at]);
         }
     }

@@ -33,10 +33,17 @@ Describe 'Import-EmnistSet on real MNIST' {
         }
     }
 
-    It 'loads MNIST quickly (printed, not asserted)' {
-        $time = Measure-Command { Import-EmnistSet -Path $MnistFolder }
+    It 'holds each image''s bytes exactly as the IDX file stores them (load time printed, not asserted)' {
+        $time = Measure-Command { $script:again = Import-EmnistSet -Path $MnistFolder }
         Write-Host ("    MNIST training set loaded in {0:N0} ms" -f $time.TotalMilliseconds)
-        $time | Should -Not -BeNullOrEmpty
+        $file = [IO.File]::ReadAllBytes((Join-Path $MnistFolder 'train-images-idx3-ubyte'))
+        $labels = [IO.File]::ReadAllBytes((Join-Path $MnistFolder 'train-labels-idx1-ubyte'))
+        foreach ($index in 0, 1, 30000, 59999) {
+            $sample = $again.GetSample($index)
+            $stored = [byte[]]$file[(16 + 784 * $index)..(16 + 784 * $index + 783)]
+            [Convert]::ToBase64String($sample.Image.Pixels) | Should -Be ([Convert]::ToBase64String($stored)) -Because "image $index"
+            $sample.Label | Should -Be $labels[8 + $index]
+        }
     }
 
     It 'takes one images file and finds the labels beside it, split from the name' {

@@ -22,12 +22,16 @@ public static class Parallelism
     // microseconds apart, and waking a sleeping thread costs more than a small kernel.
     static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5000;
 
-    /// <summary>Threads used by the kernels (1..processor count). Defaults to all processors.</summary>
+    /// <summary>
+    /// Threads used by the kernels (1..1024), all processors by default. More threads than
+    /// processors share the cores: slower, but allowed, so that the split of the work (and its
+    /// thread-count independence) can be tested on any machine.
+    /// </summary>
     public static int MaxThreads
     {
         get => _maxThreads;
-        set => _maxThreads = value >= 1 ? Math.Min(value, Environment.ProcessorCount)
-            : throw new ArgumentOutOfRangeException(nameof(value), "At least one thread.");
+        set => _maxThreads = value is >= 1 and <= 1024 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "From 1 to 1024 threads.");
     }
 
     /// <summary>

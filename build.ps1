@@ -15,7 +15,7 @@
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
 .EXAMPLE
-    dotnet pwsh ./build.ps1 Bench -Section kernels, models
+    dotnet pwsh ./build.ps1 Bench -Section kernels,models
 #>
 [CmdletBinding()]
 param(
@@ -26,13 +26,18 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
 
-    # Bench only: which sections to run (all when omitted).
-    [ValidateSet('kernels', 'models', 'profile', 'growth', 'files', 'memory', 'log')]
+    # Bench only: which sections to run (all when omitted). Names are also split at commas, so
+    # '-Section kernels,models' works from bash (one argument) as from pwsh (an array).
+    [ArgumentCompleter({ param($c, $p, $word) 'kernels', 'models', 'profile', 'growth', 'files', 'memory', 'log' | Where-Object { $_ -like "$word*" } })]
     [string[]]$Section = @()
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+$benchSections = 'kernels', 'models', 'profile', 'growth', 'files', 'memory', 'log'
+$Section = @($Section | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
+$unknownSections = @($Section | Where-Object { $_ -notin $benchSections })
+if ($unknownSections.Count -gt 0) { throw "Unknown -Section '$($unknownSections -join "', '")': the sections are $($benchSections -join ', ')." }
 $root = $PSScriptRoot
 $out = Join-Path $root 'out'
 $mnistFolder = Join-Path $root 'data/mnist'

@@ -49,6 +49,14 @@ Describe 'Export-HelloImage' {
         (Get-PngSize $file.FullName).Width | Should -BeGreaterOrEqual (8 * 24)
     }
 
+    It 'draws the weights for -Model alone and the mistakes for -Model with -Dataset, without the switches' {
+        $explicit = Export-HelloImage -Model $linear -Weights -Path (Join-Path $TestDrive 'weights-switch.png')
+        $implicit = Export-HelloImage -Model $linear -Path (Join-Path $TestDrive 'weights-default.png')
+        [Convert]::ToBase64String([IO.File]::ReadAllBytes($implicit.FullName)) | Should -Be ([Convert]::ToBase64String([IO.File]::ReadAllBytes($explicit.FullName)))
+        $mistakes = Export-HelloImage -Model $linear -Dataset $test37 -MaximumCount 20 -Path (Join-Path $TestDrive 'mistakes-default.png')
+        $mistakes.Length | Should -BeGreaterThan 1000
+    }
+
     It 'writes nothing with -WhatIf' {
         Get-HelloSample $test -Index 0 | Export-HelloImage -Grid -Path (Join-Path $TestDrive 'whatif.png') -WhatIf
         Test-Path (Join-Path $TestDrive 'whatif.png') | Should -BeFalse

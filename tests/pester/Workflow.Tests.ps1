@@ -90,6 +90,16 @@ Describe 'Measure-HelloModel' {
         ($evaluation | Out-String) | Should -BeLike '*mnist-test: accuracy*actual \ predicted*'
     }
 
+    It 'shows every nested object readably in Format-List and on its own' {
+        $list = $evaluation | Format-List | Out-String
+        $list | Should -Not -BeLike '*ClassMetrics {*'
+        $list | Should -Not -BeLike '*HelloDl.Training.*'
+        $list | Should -BeLike '*Accuracy*: *%*PerClass*: 0: precision *%, recall *%, F1 0.*(980 images)*9: precision*'
+        $list | Should -BeLike '*RiskCoverage*: Confidence: *at 0.5: *% answered, *% of them wrong*at 0.999:*'
+        ($evaluation.RiskCoverage | Out-String) | Should -BeLike '*Confidence:*Threshold*Coverage*ErrorRate*Answered*0.999*'
+        ($epochs[0] | Format-List | Out-String) | Should -BeLike '*Validation*: mnist-test: accuracy *% (*of 10,000 right)*'
+    }
+
     It 'fails a weak model with AccuracyBelowMinimum, as a CI gate' {
         $untrained = New-HelloModel Mlp -ClassesFrom $train -Seed 5
         { Measure-HelloModel $untrained $test -MinimumAccuracy 0.98 } | Should -Throw -ErrorId 'AccuracyBelowMinimum,HelloDl.PowerShell.Cmdlets.MeasureHelloModelCommand'

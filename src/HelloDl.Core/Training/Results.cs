@@ -30,7 +30,11 @@ public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount
     double Loss, double Accuracy, double ImagesPerSecond, float LearningRate, TimeSpan Elapsed);
 
 /// <summary>Precision, recall and F1 of one class.</summary>
-public sealed record ClassMetrics(string Class, int Support, double Precision, double Recall, double F1);
+public sealed record ClassMetrics(string Class, int Support, double Precision, double Recall, double F1)
+{
+    /// <summary>One line, as lists of an evaluation show it (the record's default is a dump of every member).</summary>
+    public override string ToString() => $"{Class}: precision {Precision:P1}, recall {Recall:P1}, F1 {F1:F3} ({Support:N0} images)";
+}
 
 /// <summary>Counts of [actual, predicted] class pairs; rows actual, columns predicted.</summary>
 public sealed class ConfusionMatrix
@@ -65,7 +69,10 @@ public sealed class ConfusionMatrix
 }
 
 /// <summary>At one confidence threshold: the share of answers given (confident) and the error rate among them.</summary>
-public sealed record RiskCoveragePoint(double Threshold, double Coverage, double ErrorRate, int Answered);
+public sealed record RiskCoveragePoint(double Threshold, double Coverage, double ErrorRate, int Answered)
+{
+    public override string ToString() => $"at {Threshold:0.###}: {Coverage:P1} answered, {ErrorRate:P2} of them wrong";
+}
 
 /// <summary>
 /// The risk-coverage trade-off of a model's confidence: raising the threshold answers fewer
@@ -87,6 +94,11 @@ public sealed class RiskCoverage
     public double? ThresholdForOnePercentError { get; }
     /// <summary>The share of inputs answered confidently at that threshold.</summary>
     public double CoverageAtOnePercentError { get; }
+
+    /// <summary>The trade-off in one sentence, as an evaluation shows it.</summary>
+    public override string ToString() => ThresholdForOnePercentError is double threshold
+        ? $"Confidence: at threshold {threshold:F3}, {CoverageAtOnePercentError:P1} of answers are confident and at most 1% of those are wrong."
+        : "Confidence: no threshold keeps the error among confident answers at or under 1%.";
 
     public static RiskCoverage From(IReadOnlyList<(float Confidence, bool Correct)> answers)
     {
@@ -157,4 +169,6 @@ public sealed class Evaluation
     public IReadOnlyList<string> ClassNames => ConfusionMatrix.ClassNames;
     /// <summary>Coverage and error of the confident answers at several thresholds (calibrated confidence).</summary>
     public RiskCoverage RiskCoverage { get; }
+
+    public override string ToString() => $"{Dataset}: accuracy {Accuracy:P2} ({Correct:N0} of {Count:N0} right), mean loss {MeanLoss:F4}";
 }

@@ -36,16 +36,16 @@ public sealed class ExportHelloImageCommand : HelloCmdlet
     [ValidateNotNull]
     public Model? Model { get; set; }
 
-    /// <summary>Draw the model's weights (first layer).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
+    /// <summary>Draw the model's weights (first layer): what -Model alone draws too.</summary>
+    [Parameter(ParameterSetName = WeightsSet)]
     public SwitchParameter Weights { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = MisclassifiedSet)]
     [ValidateNotNull]
     public ImageDataset? Dataset { get; set; }
 
-    /// <summary>Draw the images of -Dataset that -Model gets wrong.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = MisclassifiedSet)]
+    /// <summary>Draw the images of -Dataset that -Model gets wrong: what -Model with -Dataset draws too.</summary>
+    [Parameter(ParameterSetName = MisclassifiedSet)]
     public SwitchParameter Misclassified { get; set; }
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = EvaluationSet)]

@@ -460,9 +460,9 @@ Export-HelloImage draws what people would rather look at than read, as PNG files
         Parameters  = @{
             Sample        = 'Samples from Get-HelloSample.'
             Model         = 'The model whose weights (-Weights) or mistakes (-Misclassified) to draw.'
-            Weights       = 'Draw the model''s first-layer weights.'
+            Weights       = 'Draw the model''s first-layer weights. -Model without -Dataset draws them too: the switch only makes it explicit.'
             Dataset       = 'With -Misclassified: the labelled images to look for mistakes in.'
-            Misclassified = 'Draw the images of -Dataset that -Model classifies wrongly.'
+            Misclassified = 'Draw the images of -Dataset that -Model classifies wrongly. -Model with -Dataset draws them too: the switch only makes it explicit.'
             Evaluation    = 'An evaluation from Measure-HelloModel: its confusion matrix is drawn as a heat map.'
             Epoch         = 'Epoch objects from Start-HelloTraining: drawn as training curves.'
             Batch         = 'Batch rows from Get-HelloTrainingLog -Table Batches: drawn as per-batch loss, accuracy and learning-rate curves.'

@@ -27,6 +27,15 @@ Describe 'Help for <Name>' -ForEach $cmdlets {
         }
     }
 
+    It 'shows each parameter''s own type, an optional one as the type it holds' {
+        foreach ($parameter in (Get-Command $Name).Parameters.Values | Where-Object { $_.Name -notin $common }) {
+            $entry = $help.parameters.parameter | Where-Object name -eq $parameter.Name
+            $expected = [Nullable]::GetUnderlyingType($parameter.ParameterType) ?? $parameter.ParameterType
+            $entry.type.name | Should -Be $expected.FullName -Because "-$($parameter.Name) is a $($parameter.ParameterType)"
+            if ($expected.IsEnum) { @($entry.parameterValueGroup.parameterValue) | Should -Be ([Enum]::GetNames($expected)) }
+        }
+    }
+
     It 'names its inputs and outputs' {
         $help.inputTypes.inputType.type.name | Should -Not -BeNullOrEmpty
         $help.returnValues.returnValue.type.name | Should -Not -BeNullOrEmpty

@@ -57,7 +57,9 @@ function Write-Parameter($Parameter, [bool]$Required, [int]$Position, [string]$D
     $writer.WriteAttributeString('aliases', $(if ($Parameter.Aliases.Count) { $Parameter.Aliases -join ', ' } else { 'none' }))
     $writer.WriteElementString('maml', 'name', $maml, $Parameter.Name)
     if (-not $InSyntax) { Write-Paragraphs $Description }
+    # An optional value (int?, an enum?) is documented as the type it holds.
     $type = $Parameter.ParameterType
+    if ($null -ne [Nullable]::GetUnderlyingType($type)) { $type = [Nullable]::GetUnderlyingType($type) }
     $isSwitch = $type -eq [System.Management.Automation.SwitchParameter]
     $writer.WriteStartElement('command', 'parameterValue', $command)
     $writer.WriteAttributeString('required', (-not $isSwitch).ToString().ToLowerInvariant())
@@ -67,7 +69,7 @@ function Write-Parameter($Parameter, [bool]$Required, [int]$Position, [string]$D
         $writer.WriteStartElement('dev', 'type', $dev)
         $writer.WriteElementString('maml', 'name', $maml, $type.FullName)
         $writer.WriteEndElement()
-        $values = if ($type.IsEnum) { [Enum]::GetNames($type) } elseif ($type.IsGenericType -and $type.GetGenericArguments()[0].IsEnum) { [Enum]::GetNames($type.GetGenericArguments()[0]) }
+        $values = if ($type.IsEnum) { [Enum]::GetNames($type) }
         if ($values) {
             $writer.WriteStartElement('command', 'parameterValueGroup', $command)
             foreach ($value in $values) {

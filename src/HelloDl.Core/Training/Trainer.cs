@@ -33,11 +33,6 @@ public sealed class Trainer
         Optimizer = Optimizer.Create(kind, model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay);
     }
 
-    public Model Model => _model;
-    /// <summary>What the run is, for the runs table of a <see cref="TrainingLog"/>.</summary>
-    public RunDescription Describe(ImageDataset training, ImageDataset? validation) =>
-        new(_model.Architecture.ToString(), _model.ClassNames, training.Name, validation?.Name, _options.Epochs, _options.BatchSize,
-            Optimizer.Kind.ToString(), BaseLearningRate, _options.Seed, _model.ParameterCount);
     public Optimizer Optimizer { get; }
     /// <summary>The learning rate the schedule starts from: the options' or the default for the architecture and optimizer.</summary>
     public float BaseLearningRate { get; }
@@ -46,6 +41,11 @@ public sealed class Trainer
     public int CompletedEpochs { get; private set; }
 
     public TrainingOptions Options => _options;
+
+    /// <summary>What the run is, for the runs table of a <see cref="TrainingLog"/>.</summary>
+    public RunDescription Describe(ImageDataset training, ImageDataset? validation) =>
+        new(_model.Architecture.ToString(), _model.ClassNames, training.Name, validation?.Name, _options.Epochs, _options.BatchSize,
+            Optimizer.Kind.ToString(), BaseLearningRate, _options.Seed, _model.ParameterCount);
 
     /// <summary>
     /// A trainer that continues the run saved in <paramref name="checkpointPath"/> with

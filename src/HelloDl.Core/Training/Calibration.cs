@@ -21,8 +21,9 @@ public static class Calibration
         foreach (var batch in DatasetPrediction.Batches(model, validation, calibrated: false, cancellation: cancellation))
         {
             batch.Labels.CopyTo(targets.AsSpan(batch.First));
+            var probabilities = batch.Probabilities;
             var logs = logProbabilities.AsSpan(batch.First * classes, batch.Count * classes);
-            for (int i = 0; i < logs.Length; i++) logs[i] = TemperatureScaling.Log(batch.Probabilities[i]);
+            for (int i = 0; i < logs.Length; i++) logs[i] = TemperatureScaling.Log(probabilities[i]);
         }
         // Golden-section search on log T: the NLL is smooth and unimodal in T.
         double low = Math.Log(0.05), high = Math.Log(20), ratio = (Math.Sqrt(5) - 1) / 2;

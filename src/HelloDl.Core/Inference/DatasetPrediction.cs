@@ -34,28 +34,28 @@ public sealed class PredictedBatch
 /// </summary>
 public static class DatasetPrediction
 {
-    public const int DefaultBatchSize = 256;
+    /// <summary>Images per batch (the model itself runs them through in cache-sized chunks).</summary>
+    public const int BatchSize = 256;
 
     /// <param name="calibrated">Scale by the model's temperature (as classification reports confidence); false for the raw probabilities.</param>
     /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
-    public static IEnumerable<PredictedBatch> Batches(Model model, ImageDataset data, bool calibrated = true, int batchSize = DefaultBatchSize,
-        CancellationToken cancellation = default)
+    public static IEnumerable<PredictedBatch> Batches(Model model, ImageDataset data, bool calibrated = true, CancellationToken cancellation = default)
     {
         if (data.ClassNames.Count != model.ClassNames.Count)
             throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
-        return Iterate(model, data, calibrated, batchSize, cancellation);
+        return Iterate(model, data, calibrated, cancellation);
     }
 
-    static IEnumerable<PredictedBatch> Iterate(Model model, ImageDataset data, bool calibrated, int batchSize, CancellationToken cancellation)
+    static IEnumerable<PredictedBatch> Iterate(Model model, ImageDataset data, bool calibrated, CancellationToken cancellation)
     {
-        var batcher = new Batcher(data, batchSize, model.Normalization);
+        var batcher = new Batcher(data, BatchSize, model.Normalization);
         int classes = model.ClassNames.Count;
-        var batch = new PredictedBatch(new float[batchSize * classes], classes);
+        var batch = new PredictedBatch(new float[BatchSize * classes], classes);
         for (int b = 0; b < batcher.BatchCount; b++)
         {
             cancellation.ThrowIfCancellationRequested();
             var (input, labels) = batcher.Batch(b);
-            var probabilities = batch.Fill(b * batchSize, labels);
+            var probabilities = batch.Fill(b * BatchSize, labels);
             model.PredictProbabilities(input, probabilities);
             if (calibrated) TemperatureScaling.Apply(probabilities, classes, model.Temperature);
             yield return batch;

@@ -19,7 +19,7 @@ public static class TemperatureScaling
         for (int r = 0; r < probabilities.Length / classes; r++)
         {
             var row = probabilities.Slice(r * classes, classes);
-            for (int c = 0; c < classes; c++) logs[c] = MathF.Log(Math.Max(row[c], Floor));
+            for (int c = 0; c < classes; c++) logs[c] = Log(row[c]);
             LogSoftmax(logs, temperature, scaled);
             for (int c = 0; c < classes; c++) row[c] = (float)Math.Exp(scaled[c]);
         }

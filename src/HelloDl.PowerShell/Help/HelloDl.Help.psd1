@@ -148,7 +148,7 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             ValidationSet  = 'Evaluated after every epoch; its loss and accuracy appear in the epoch objects.'
             Epochs         = 'Total epochs (default 3). With -Resume, training continues until the model has this many.'
             BatchSize      = 'Images per batch (default 64).'
-            LearningRate   = 'The base learning rate. Default: the rate the model''s architecture trains well with for the optimizer (Adam and AdamW: 0.005 for Linear and Mlp, 0.002 for Cnn; SGD: 0.05). With them the Mlp reaches about 97.7% on MNIST''s test set in 2 epochs, the Cnn about 99.2%.'
+            LearningRate   = 'The base learning rate. Default: the rate the model''s architecture trains well with for the optimizer (Adam and AdamW: 0.005 for Linear and Mlp, 0.002 for Cnn; SGD: 0.05). With them the Mlp reaches about 97.7% on MNIST''s test set in 2 epochs, the Cnn about 99.3%.'
             Optimizer      = 'Sgd (momentum), Adam or AdamW (decoupled weight decay). Default Adam; with -Resume, the optimizer the checkpoint was trained with (another one is refused with CheckpointOptimizerMismatch).'
             Momentum       = 'SGD momentum (default 0.9).'
             WeightDecay    = 'L2 weight decay (for Adam and SGD added to the gradient, for AdamW applied to the weights). Default 0.'

@@ -41,12 +41,67 @@ public static class InkFinder
 {
     /// <summary>Images are analysed at most this large (longer side), which keeps any scan fast.</summary>
     const int MaxSide = 800;
+    /// <summary>
+    /// Smaller images (8x8 data sets, thumbnails) are analysed enlarged to at least this (shorter
+    /// side), so that thresholds and connectivity see strokes several pixels wide, not single blocks.
+    /// </summary>
+    const int MinSide = 24;
+    /// <summary>Images up to this size (longer side) are taken to hold one character, such as the crops of a data set.</summary>
+    const int CharacterSide = 128;
+    /// <summary>Spread of the palest quarter of ink values below which paper counts as quiet (no texture).</summary>
+    const float QuietPaper = 0.03f;
 
     public static InkMap Find(LuminanceImage image)
     {
-        var (width, height, lum, scale) = Shrink(image);
+        var (width, height, lum, scale) = Resize(image);
         if (BorderMedian(lum, width, height) < 0.45f)
             for (int i = 0; i < lum.Length; i++) lum[i] = 1 - lum[i];   // light ink on a dark board
+        var (map, paperNoise, inkSetTheBar) = Analyse(width, height, lum, scale);
+        bool reachesFrame = map.Components.Any(c => c.Left == 0 || c.Top == 0 || c.Right == width - 1 || c.Bottom == height - 1);
+        // So much ink that it set the bar for itself, where the paper between the strokes is quiet
+        // or the image is the size of one character. (A photo of a wall's texture, noisy all over
+        // and larger, stays blank.)
+        bool inkEverywhere = inkSetTheBar && (paperNoise < QuietPaper || Math.Max(image.Width, image.Height) <= CharacterSide);
+        if (!reachesFrame && !inkEverywhere) return map;
+        // A character cut tightly or drawn thick: laid in a margin of its own paper it is sparse ink again.
+        var framed = InMargin(width, height, lum, scale);
+        return framed.IsBlank ? map : framed;
+    }
+
+    /// <summary>The ink of the image analysed inside a paper margin half its longer side wide, reported in the image's own frame.</summary>
+    static InkMap InMargin(int width, int height, float[] lum, float scale)
+    {
+        int margin = Math.Max(width, height) / 2, outerWidth = width + 2 * margin, outerHeight = height + 2 * margin;
+        float paper = Quantile01(lum, 0.9f);
+        var outer = new float[outerWidth * outerHeight];
+        Array.Fill(outer, paper);
+        for (int y = 0; y < height; y++) lum.AsSpan(y * width, width).CopyTo(outer.AsSpan((y + margin) * outerWidth + margin));
+        var (found, _, _) = Analyse(outerWidth, outerHeight, outer, scale);
+        var ink = new float[width * height];
+        var labels = new int[width * height];
+        var boxes = new Dictionary<int, InkComponent>();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int from = (y + margin) * outerWidth + x + margin, to = y * width + x, label = found.Labels[from];
+                ink[to] = found.Ink[from];
+                labels[to] = label;
+                if (label == 0) continue;
+                var box = boxes.TryGetValue(label, out var b) ? b : new InkComponent(label, x, y, x, y, 0);
+                boxes[label] = new InkComponent(label, Math.Min(box.Left, x), Math.Min(box.Top, y), Math.Max(box.Right, x), Math.Max(box.Bottom, y), box.Area + 1);
+            }
+        // In the order the analysis found them, as an unframed map lists them.
+        var components = found.Components.Where(c => boxes.ContainsKey(c.Label)).Select(c => boxes[c.Label]).ToList();
+        return new InkMap(width, height, ink, labels, components, scale);
+    }
+
+    /// <summary>
+    /// The ink map of brightness already the right way up (dark ink); how noisy its palest pixels
+    /// are; and whether the ink's threshold came out over half the strongest ink, as it does when
+    /// ink, not paper, is the common tone.
+    /// </summary>
+    static (InkMap Map, float PaperNoise, bool InkSetTheBar) Analyse(int width, int height, float[] lum, float scale)
+    {
         var paper = PaperBrightness(lum, width, height);
         var ink = new float[lum.Length];
         for (int i = 0; i < ink.Length; i++) ink[i] = Math.Clamp(1 - lum[i] / Math.Max(paper[i], 0.05f), 0, 1);
@@ -57,9 +112,10 @@ public static class InkFinder
         for (int i = 0; i < ink.Length; i++) deviations[i] = Math.Abs(ink[i] - median);
         float spread = Quantile01(deviations, 0.5f);
         float strongest = System.Numerics.Tensors.TensorPrimitives.Max(ink);
+        float paperNoise = Quantile01(ink, 0.25f) - Quantile01(ink, 0.05f);
         // Relative to the strongest ink too, but loosely: one pale character next to bold ones must survive.
         float threshold = Math.Max(Math.Max(0.18f, median + 8 * spread), 0.2f * strongest);
-        if (strongest < 0.2f) return new InkMap(width, height, ink, new int[ink.Length], [], scale);
+        if (strongest < 0.2f) return (new InkMap(width, height, ink, new int[ink.Length], [], scale), paperNoise, threshold > 0.5f * strongest);
 
         var (labels, all) = Components(ink, width, height, threshold);
         var kept = KeepWriting(all, width, height);
@@ -71,7 +127,7 @@ public static class InkFinder
         var clean = new float[ink.Length];
         for (int i = 0; i < ink.Length; i++)
             if (labels[i] != 0) clean[i] = Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1);
-        return new InkMap(width, height, clean, labels, kept, scale);
+        return (new InkMap(width, height, clean, labels, kept, scale), paperNoise, threshold > 0.5f * strongest);
     }
 
     const int QuantileBins = 4096;
@@ -132,9 +188,11 @@ public static class InkFinder
         }
     }
 
-    static (int Width, int Height, float[] Lum, float Scale) Shrink(LuminanceImage image)
+    /// <summary>The image at the size it is analysed at: shrunk by area averaging when large, enlarged bilinearly when tiny.</summary>
+    static (int Width, int Height, float[] Lum, float Scale) Resize(LuminanceImage image)
     {
-        int longer = Math.Max(image.Width, image.Height);
+        int longer = Math.Max(image.Width, image.Height), shorter = Math.Min(image.Width, image.Height);
+        if (shorter < MinSide && longer < MaxSide) return Enlarge(image, Math.Min((MinSide + shorter - 1) / shorter, MaxSide / longer));
         if (longer <= MaxSide) return (image.Width, image.Height, (float[])image.Pixels.Clone(), 1);
         float scale = (float)longer / MaxSide;
         int width = Math.Max(1, (int)(image.Width / scale)), height = Math.Max(1, (int)(image.Height / scale));
@@ -149,6 +207,28 @@ public static class InkFinder
                 lum[y * width + x] = sum / count;
             }
         return (width, height, lum, scale);
+    }
+
+    static (int Width, int Height, float[] Lum, float Scale) Enlarge(LuminanceImage image, int factor)
+    {
+        int width = image.Width * factor, height = image.Height * factor;
+        var lum = new float[width * height];
+        for (int y = 0; y < height; y++)
+        {
+            float fy = Math.Clamp((y + 0.5f) / factor - 0.5f, 0, image.Height - 1);
+            int y0 = (int)fy, y1 = Math.Min(y0 + 1, image.Height - 1);
+            float ay = fy - y0;
+            for (int x = 0; x < width; x++)
+            {
+                float fx = Math.Clamp((x + 0.5f) / factor - 0.5f, 0, image.Width - 1);
+                int x0 = (int)fx, x1 = Math.Min(x0 + 1, image.Width - 1);
+                float ax = fx - x0;
+                var p = image.Pixels;
+                lum[y * width + x] = (p[y0 * image.Width + x0] * (1 - ax) + p[y0 * image.Width + x1] * ax) * (1 - ay)
+                    + (p[y1 * image.Width + x0] * (1 - ax) + p[y1 * image.Width + x1] * ax) * ay;
+            }
+        }
+        return (width, height, lum, 1f / factor);
     }
 
     static float BorderMedian(float[] lum, int width, int height)

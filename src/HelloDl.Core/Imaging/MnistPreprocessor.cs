@@ -43,12 +43,84 @@ public static class MnistPreprocessor
             }
         // A pale character (a pencil digit beside inked ones) is brought up to MNIST's strength;
         // ink that is already strong is left as drawn.
-        var inked = crop.Where(v => v > 0).Order().ToArray();
-        float full = inked[(int)(inked.Length * 0.98)];
-        if (full is > 0 and < 0.7f) for (int i = 0; i < crop.Length; i++) crop[i] = Math.Min(1, crop[i] / full);
+        Strengthen(crop, below: 0.7f);
         float scale = (float)Box / Math.Max(boxWidth, boxHeight);
         int targetWidth = Math.Max(1, (int)MathF.Round(boxWidth * scale)), targetHeight = Math.Max(1, (int)MathF.Round(boxHeight * scale));
-        return CentreByMass(Resample(crop, boxWidth, boxHeight, targetWidth, targetHeight), targetWidth, targetHeight);
+        var box = Resample(crop, boxWidth, boxHeight, targetWidth, targetHeight);
+        float stroke = StrokeWidth(box, targetWidth, targetHeight);
+        if (stroke is > ThickestStroke or < ThinnestStroke)   // 0: so thin that no pixel is half ink
+        {
+            // Strokes outside MNIST's range (a marker, a blocky 8x8 digit, a hairline) are eroded
+            // or dilated in the crop, where a pixel is finer than in the box.
+            float radius = Math.Abs(stroke - (stroke > ThickestStroke ? ThinnedStroke : ThickenedStroke)) / 2 / scale;
+            crop = ChangeStroke(crop, boxWidth, boxHeight, thicker: stroke < ThinnestStroke, radius);
+            Strengthen(crop, below: 1);
+            box = Resample(crop, boxWidth, boxHeight, targetWidth, targetHeight);
+        }
+        return CentreByMass(box, targetWidth, targetHeight);
+    }
+
+    /// <summary>Scales the ink so that its 98th percentile is full ink, when that percentile is under <paramref name="below"/>.</summary>
+    static void Strengthen(float[] crop, float below)
+    {
+        var inked = crop.Where(v => v > 0).Order().ToArray();
+        if (inked.Length == 0) return;
+        float full = inked[(int)(inked.Length * 0.98)];
+        if (full > 0 && full < below) for (int i = 0; i < crop.Length; i++) crop[i] = Math.Min(1, crop[i] / full);
+    }
+
+    // MNIST's own stroke widths in the 28x28 frame (2 x area / perimeter of the pixels over half
+    // ink), measured on its test set: 10th percentile 1.36, median 1.84, 90th percentile 2.59.
+    // Thick strokes are thinned to MNIST's thick end, not its median: on 1,797 real 8x8 digits
+    // that read best (a median target lost 0.5 points, no thinning 1.5).
+    const float ThinnestStroke = 1.2f, ThickestStroke = 2.9f, ThinnedStroke = 2.5f, ThickenedStroke = 1.8f;
+
+    /// <summary>Mean stroke width in pixels: for a long stroke, area = length x width and perimeter = 2 x length.</summary>
+    static float StrokeWidth(float[] box, int width, int height)
+    {
+        int area = 0, perimeter = 0;
+        bool Inked(int x, int y) => (uint)x < (uint)width && (uint)y < (uint)height && box[y * width + x] > 0.5f;
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                if (!Inked(x, y)) continue;
+                area++;
+                perimeter += (Inked(x - 1, y) ? 0 : 1) + (Inked(x + 1, y) ? 0 : 1) + (Inked(x, y - 1) ? 0 : 1) + (Inked(x, y + 1) ? 0 : 1);
+            }
+        return perimeter == 0 ? 0 : 2f * area / perimeter;
+    }
+
+    /// <summary>
+    /// Grey dilation or erosion by <paramref name="radius"/> pixels over a square window, done as
+    /// a row pass and a column pass; a fraction of a pixel blends the next whole radius in.
+    /// </summary>
+    static float[] ChangeStroke(float[] crop, int width, int height, bool thicker, float radius)
+    {
+        int whole = (int)MathF.Ceiling(radius);
+        if (whole == 0) return crop;
+        var rows = new float[crop.Length];
+        var both = new float[crop.Length];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                rows[y * width + x] = Extreme(crop, y * width, 1, x, width, whole, thicker);
+        for (int x = 0; x < width; x++)
+            for (int y = 0; y < height; y++)
+                both[y * width + x] = Extreme(rows, x, width, y, height, whole, thicker);
+        float blend = radius / whole;
+        for (int i = 0; i < both.Length; i++) both[i] = crop[i] * (1 - blend) + both[i] * blend;
+        return both;
+    }
+
+    /// <summary>The largest or smallest of the values within <paramref name="reach"/> of position <paramref name="at"/> on a line (outside it: paper).</summary>
+    static float Extreme(float[] values, int start, int step, int at, int length, int reach, bool largest)
+    {
+        float extreme = values[start + at * step];
+        for (int i = at - reach; i <= at + reach; i++)
+        {
+            float v = (uint)i < (uint)length ? values[start + i * step] : 0;
+            extreme = largest ? Math.Max(extreme, v) : Math.Min(extreme, v);
+        }
+        return extreme;
     }
 
     /// <summary>Area-average when shrinking, bilinear when enlarging.</summary>

@@ -82,6 +82,116 @@ public sealed class PreprocessingTests : IDisposable
         Assert.True(original.Pixels.Zip(back.Pixels).Count(p => Math.Abs(p.First - p.Second) > 40) <= 8);
     }
 
+    /// <summary>The digit's ink cut to its bounding box, as brightness (dark ink on white, or light on black).</summary>
+    static LuminanceImage TightCrop(GrayImage digit, bool lightOnDark = false)
+    {
+        int left = 28, right = -1, top = 28, bottom = -1;
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++)
+                if (digit[y, x] > 0) { left = Math.Min(left, x); right = Math.Max(right, x); top = Math.Min(top, y); bottom = Math.Max(bottom, y); }
+        int width = right - left + 1, height = bottom - top + 1;
+        var pixels = new float[width * height];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                float ink = digit[top + y, left + x] / 255f;
+                pixels[y * width + x] = lightOnDark ? ink : 1 - ink;
+            }
+        return new LuminanceImage(width, height, pixels);
+    }
+
+    /// <summary>Block-averaged down to <paramref name="side"/> x <paramref name="side"/> with 17 grey levels, as the old 8x8 digit sets are.</summary>
+    static LuminanceImage Blocky(LuminanceImage image, int side)
+    {
+        var pixels = new float[side * side];
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+            {
+                float sum = 0; int count = 0;
+                for (int sy = y * image.Height / side; sy < Math.Max((y + 1) * image.Height / side, y * image.Height / side + 1); sy++)
+                    for (int sx = x * image.Width / side; sx < Math.Max((x + 1) * image.Width / side, x * image.Width / side + 1); sx++) { sum += image.Pixels[sy * image.Width + sx]; count++; }
+                pixels[y * side + x] = MathF.Round(sum / count * 16) / 16;
+            }
+        return new LuminanceImage(side, side, pixels);
+    }
+
+    static double Correlation(GrayImage a, GrayImage b)
+    {
+        double ma = a.Pixels.Average(p => (double)p), mb = b.Pixels.Average(p => (double)p), ab = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.Pixels.Length; i++) { ab += (a.Pixels[i] - ma) * (b.Pixels[i] - mb); aa += (a.Pixels[i] - ma) * (a.Pixels[i] - ma); bb += (b.Pixels[i] - mb) * (b.Pixels[i] - mb); }
+        return ab / Math.Sqrt(aa * bb);
+    }
+
+    /// <summary>2 x area / perimeter of the pixels over half ink: a long stroke's width.</summary>
+    static double StrokeWidth(GrayImage image)
+    {
+        int area = 0, perimeter = 0;
+        bool Inked(int x, int y) => x is >= 0 and < 28 && y is >= 0 and < 28 && image[y, x] > 127;
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++)
+                if (Inked(x, y)) { area++; perimeter += (Inked(x - 1, y) ? 0 : 1) + (Inked(x + 1, y) ? 0 : 1) + (Inked(x, y - 1) ? 0 : 1) + (Inked(x, y + 1) ? 0 : 1); }
+        return 2.0 * area / perimeter;
+    }
+
+    [Fact]
+    public void A_digit_cut_tightly_to_its_ink_is_never_blank_either_way_up()
+    {
+        for (int i = 0; i < 100; i++)
+            foreach (bool lightOnDark in new[] { false, true })
+            {
+                var back = MnistPreprocessor.ToMnist(TightCrop(Digit(i), lightOnDark));
+                Assert.True(back is not null, $"digit {i}{(lightOnDark ? " light on dark" : "")} came out blank");
+                Assert.True(Correlation(Digit(i), back) > 0.8, $"digit {i}: correlation {Correlation(Digit(i), back):F2}");
+            }
+    }
+
+    [Fact]
+    public void Tiny_blocky_digits_of_8x8_and_16x16_pixels_are_read_as_their_digit()
+    {
+        foreach (int side in new[] { 8, 16 })
+        {
+            var correlations = Enumerable.Range(0, 100).Select(i =>
+            {
+                var back = MnistPreprocessor.ToMnist(Blocky(TightCrop(Digit(i)), side));
+                Assert.True(back is not null, $"digit {i} at {side}x{side} came out blank");
+                return Correlation(Digit(i), back);
+            }).ToList();
+            Assert.True(correlations.Average() > 0.65, $"{side}x{side}: mean correlation {correlations.Average():F2}");
+        }
+    }
+
+    [Fact]
+    public void Marker_thick_strokes_are_thinned_and_hairlines_thickened_into_mnist_range()
+    {
+        var widths = new List<double>();
+        for (int i = 0; i < 20; i++)
+        {
+            var digit = Digit(i);
+            // Drawn large with a marker: strokes of 70 of 280 pixels, about 5 in MNIST's frame.
+            var page = new float[280 * 280];
+            for (int y = 0; y < 280; y++)
+                for (int x = 0; x < 280; x++)
+                {
+                    bool ink = false;
+                    for (int dy = -3; dy <= 3 && !ink; dy++)
+                        for (int dx = -3; dx <= 3 && !ink; dx++)
+                            ink = digit[Math.Clamp(y / 10 + dy, 0, 27), Math.Clamp(x / 10 + dx, 0, 27)] > 127;
+                    page[y * 280 + x] = ink ? 0.1f : 0.95f;
+                }
+            var thick = MnistPreprocessor.ToMnist(new LuminanceImage(280, 280, page))!;
+            widths.Add(StrokeWidth(thick));
+        }
+        // As drawn they measure 6.2 on average; thinned, 3.4 (MNIST: 1.9). Where thick strokes close
+        // a loop the width measure overshoots, so the mean is what is held.
+        Assert.True(widths.Average() is > 1.5 and < 4, $"mean stroke width {widths.Average():F2}: {string.Join(" ", widths.Select(w => w.ToString("F1")))}");
+        // A one-pixel pen line on a large page.
+        var hairline = Enumerable.Repeat(0.95f, 300 * 300).ToArray();
+        for (int y = 40; y < 260; y++) hairline[y * 300 + 150] = 0.1f;
+        for (int x = 100; x < 151; x++) hairline[(40 + (150 - x)) * 300 + x] = 0.1f;
+        double hairlineWidth = StrokeWidth(MnistPreprocessor.ToMnist(new LuminanceImage(300, 300, hairline))!);
+        Assert.True(hairlineWidth is > 1.2 and < 3.0, $"hairline: stroke width {hairlineWidth:F2}");
+    }
+
     ImageReadException ReadFails(string expectedId, string name, byte[] content)
     {
         File.WriteAllBytes(_temp.File(name), content);

@@ -244,7 +244,7 @@ static double FilesPerSecond(Model model, IReadOnlyList<string> paths)
     var clock = Stopwatch.StartNew();
     int results = 0;
     foreach (var batch in paths.Chunk(64))
-        results += Classifier.Classify(model, ImageFileBatch.Read(batch).Select(f => f.Input!).ToList()).Length;
+        results += Classifier.Classify(model, CharacterFiles.Read(batch).Select(f => new ClassifierInput(f.Image, f.Path)).ToList()).Length;
     return results / clock.Elapsed.TotalSeconds;
 }
 

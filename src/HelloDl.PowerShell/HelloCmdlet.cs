@@ -55,6 +55,14 @@ public abstract class HelloCmdlet : PSCmdlet
     /// <summary>Writes a file just written as the FileSystem provider's item, so it displays like Get-ChildItem output.</summary>
     protected void WriteFileItem(string path) => WriteObject(InvokeProvider.Item.Get([path], force: false, literalPath: true), enumerateCollection: true);
 
+    /// <summary>The error record for an image file that cannot be read: the Core's stable id, ImageFileMissing, or ImageFileReadFailed.</summary>
+    protected static ErrorRecord ImageFileError(string path, Exception error) => error switch
+    {
+        FileProblemException problem => FileError(problem),
+        FileNotFoundException => new ErrorRecord(error, "ImageFileMissing", ErrorCategory.ObjectNotFound, path),
+        _ => new ErrorRecord(error, "ImageFileReadFailed", ErrorCategory.ReadError, path),
+    };
+
     /// <summary>The error record for a file that cannot be used; its id is the Core's stable id, its target the file.</summary>
     protected static ErrorRecord FileError(FileProblemException e) =>
         new(e, e.ErrorId, e.ErrorId is DatasetErrorIds.ImagesFileMissing or DatasetErrorIds.LabelsFileMissing

@@ -17,6 +17,11 @@ public enum DatasetVariant
     ByMerge,
     /// <summary>EMNIST's own MNIST-sized digit set (file names 'emnist-mnist-*').</summary>
     EmnistMnist,
+    /// <summary>
+    /// One's own images (Import-HelloImageSet), or sets joined from several; written out in
+    /// EMNIST's layout with a mapping file of its class names (file names 'emnist-byclass-*').
+    /// </summary>
+    Custom,
 }
 
 /// <summary>Which half of a data set.</summary>

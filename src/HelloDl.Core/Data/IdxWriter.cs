@@ -19,6 +19,9 @@ public static class IdxWriter
     /// <exception cref="ArgumentException">The data set has more classes than the variant's labels can hold.</exception>
     public static IReadOnlyList<string> WriteFolder(ImageDataset dataset, string folder, DatasetVariant variant, bool compress = false)
     {
+        // One's own classes are written as ByClass files, whose mapping file carries the names.
+        if (variant == DatasetVariant.Custom) variant = DatasetVariant.ByClass;
+        if (variant != DatasetVariant.Mnist) CheckMappable(dataset);   // before any file is written
         string split = dataset.Split == DatasetSplit.Train ? "train" : variant == DatasetVariant.Mnist ? "t10k" : "test";
         string prefix = variant == DatasetVariant.Mnist ? split : $"emnist-{EmnistLoader.VariantFileWord(variant)}-{split}";
         string extension = compress ? ".gz" : "";
@@ -64,10 +67,18 @@ public static class IdxWriter
     }
 
     /// <summary>NIST's mapping file: one "label charcode" line per class (the class name's first character).</summary>
+    /// <exception cref="ArgumentException">A class name is not one character, which the format cannot hold.</exception>
     public static void WriteMapping(ImageDataset dataset, string path, DatasetVariant variant)
     {
+        CheckMappable(dataset);
         int first = ClassTables.FirstLabel(variant);
         File.WriteAllLines(path, dataset.ClassNames.Select((name, i) => $"{i + first} {char.ConvertToUtf32(name, 0)}"));
+    }
+
+    static void CheckMappable(ImageDataset dataset)
+    {
+        if (dataset.ClassNames.FirstOrDefault(n => n.Length == 0 || n.Length != (char.IsSurrogatePair(n, 0) ? 2 : 1)) is { } name)
+            throw new ArgumentException($"{dataset.Name} has the class '{name}'; an EMNIST mapping file holds one character per class.");
     }
 
     static Stream OpenForWrite(string path)

@@ -135,6 +135,22 @@ public static class Pictures
     }
 
     /// <summary>
+    /// The part of a photo or scan in the box, widened by a little paper on each side (within the
+    /// image), as a grey PNG: a character cut out of a page, to be read again on its own.
+    /// </summary>
+    public static void SaveCrop(LuminanceImage image, int x, int y, int width, int height, string path)
+    {
+        int margin = Math.Max(2, Math.Max(width, height) / 10);
+        int left = Math.Clamp(x - margin, 0, image.Width - 1), top = Math.Clamp(y - margin, 0, image.Height - 1);
+        int right = Math.Clamp(x + width + margin, left + 1, image.Width), bottom = Math.Clamp(y + height + margin, top + 1, image.Height);
+        using var crop = new Image<L8>(right - left, bottom - top);
+        for (int cy = 0; cy < crop.Height; cy++)
+            for (int cx = 0; cx < crop.Width; cx++)
+                crop[cx, cy] = new L8((byte)Math.Clamp(MathF.Round(image.Pixels[(top + cy) * image.Width + left + cx] * 255), 0, 255));
+        crop.SaveAsPng(path);
+    }
+
+    /// <summary>
     /// A copy of the image with a box around each character and its label under it (green when
     /// confident, red when not), like hello-dl's boxed.png.
     /// </summary>

@@ -132,12 +132,12 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
     void ReadPendingFiles()
     {
         if (_pendingFiles.Count == 0) return;
-        var read = ImageFileBatch.Read(_pendingFiles);
+        var read = CharacterFiles.Read(_pendingFiles);
         _pendingFiles.Clear();
         foreach (var file in read)
         {
-            if (file.Input is not null) Add(file.Input);
-            else WriteError(ReadError(file.Path, file.Error!));
+            if (file.Error is null) Add(new ClassifierInput(file.Image, Path: file.Path));
+            else WriteError(ImageFileError(file.Path, file.Error));
         }
     }
 
@@ -159,14 +159,10 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
         }
         catch (Exception e) when (e is ImageReadException or IOException or UnauthorizedAccessException)
         {
-            WriteError(ReadError(path, e));
+            WriteError(ImageFileError(path, e));
         }
         return null;
     }
-
-    ErrorRecord ReadError(string path, Exception error) => error is ImageReadException problem
-        ? FileError(problem)
-        : new ErrorRecord(error, "ImageFileReadFailed", ErrorCategory.ReadError, path);
 
     void Add(ClassifierInput input)
     {

@@ -212,12 +212,12 @@ public sealed class PreprocessingTests : IDisposable
             else if (i != 7) Pictures.SaveImage(Digit(i), path);
             paths.Add(path);   // batch-7.png is never written
         }
-        var read = HelloDl.Inference.ImageFileBatch.Read(paths);
+        var read = CharacterFiles.Read(paths);
         Assert.Equal(paths, read.Select(r => r.Path));
         for (int i = 0; i < 10; i++)
         {
-            if (i is 3 or 7) Assert.True(read[i].Input is null && read[i].Error is not null, $"file {i}");
-            else Assert.Equal(MnistPreprocessor.ToMnist(ImageReader.Read(paths[i]))!.Pixels, read[i].Input!.Image!.Pixels);   // as read one by one
+            if (i is 3 or 7) Assert.True(read[i].Image is null && read[i].Error is not null, $"file {i}");
+            else Assert.Equal(MnistPreprocessor.ToMnist(ImageReader.Read(paths[i]))!.Pixels, read[i].Image!.Pixels);   // as read one by one
         }
         Assert.Equal(ImageErrorIds.NotAnImage, Assert.IsType<ImageReadException>(read[3].Error).ErrorId);
     }

@@ -107,6 +107,63 @@ public sealed class Model
         return model;
     }
 
+    /// <summary>
+    /// A model to fine-tune: the architecture of <paramref name="source"/>, with a copy of its
+    /// trained layers. The output layer is copied too when <paramref name="classNames"/> are the
+    /// source's, in its order; otherwise it is made new (drawn from <paramref name="seed"/>) for
+    /// the new class list. The source is not changed.
+    /// </summary>
+    public static Model FineTuneFrom(Model source, IReadOnlyList<string> classNames, int seed = 1)
+    {
+        var model = Create(source.Architecture, classNames, seed, source.Architecture == Architecture.Mlp ? source.HiddenSize : 128);
+        bool sameClasses = source.ClassNames.SequenceEqual(classNames, StringComparer.Ordinal);
+        var sourceLayout = source.ParameterLayout.ToDictionary(p => p.Name);
+        foreach (var (name, offset, length) in model.ParameterLayout)
+        {
+            if (!sameClasses && LayerOf(name) == model.OutputLayer) continue;
+            var from = sourceLayout[name];
+            Array.Copy(source.Values, from.Offset, model.Values, offset, length);
+        }
+        model.Temperature = sameClasses ? source.Temperature : 1;
+        model.TrainedEpochs = source.TrainedEpochs;
+        model.TrainingSummary = $"fine-tune of: {source.TrainingSummary}" + (sameClasses ? "" : $"; new output layer for {string.Join(" ", classNames)}");
+        return model;
+    }
+
+    static string LayerOf(string parameterName) => parameterName[..parameterName.IndexOf('.', StringComparison.Ordinal)];
+
+    /// <summary>Where each parameter lives in <see cref="Values"/> (and <see cref="Gradients"/>).</summary>
+    public IReadOnlyList<(string Name, int Offset, int Length)> ParameterLayout
+    {
+        get
+        {
+            var layout = new List<(string, int, int)>(_parameters.Count);
+            int offset = 0;
+            foreach (var (name, parameter) in _parameters)
+            {
+                layout.Add((name, offset, parameter.Length));
+                offset += parameter.Length;
+            }
+            return layout;
+        }
+    }
+
+    /// <summary>The top-level layers that have parameters (the ones that can be frozen), input first.</summary>
+    public IReadOnlyList<string> TrainableLayers => Network.Children.Where(c => c.Module.ParameterCount > 0).Select(c => c.Name).ToList();
+
+    /// <summary>The layer that maps to the classes.</summary>
+    public string OutputLayer => TrainableLayers[^1];
+
+    /// <summary>The ranges of <see cref="Values"/> that hold the given top-level layers' parameters.</summary>
+    /// <exception cref="ArgumentException">A name is not one of <see cref="TrainableLayers"/>.</exception>
+    public IReadOnlyList<(int Offset, int Length)> RangesOf(IEnumerable<string> layers)
+    {
+        var wanted = layers.ToHashSet(StringComparer.Ordinal);
+        if (wanted.FirstOrDefault(l => !TrainableLayers.Contains(l)) is { } unknown)
+            throw new ArgumentException($"The {Architecture} model has no layer '{unknown}' with weights; its layers are {string.Join(", ", TrainableLayers)}.", nameof(layers));
+        return ParameterLayout.Where(p => wanted.Contains(LayerOf(p.Name))).Select(p => (p.Offset, p.Length)).ToList();
+    }
+
     /// <summary>Draws every parameter afresh from ±its bound, in parameter order.</summary>
     public void Initialize(int seed)
     {

@@ -55,15 +55,42 @@ public abstract class Optimizer
     public void RestoreStepCount(long steps) => StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps));
 
     const int ChunkLength = 16 * 1024;
+    (int Start, int End)[]? _chunks;
+
+    /// <summary>The [start, end) pieces of the parameters that steps update: all of them unless some are frozen.</summary>
+    (int Start, int End)[] Chunks => _chunks ??= ChunksOf([(0, Parameters.Length)]);
+
+    /// <summary>From now on, steps leave these ranges of the parameters (and their state) exactly as they are.</summary>
+    public void Freeze(IReadOnlyList<(int Offset, int Length)> ranges)
+    {
+        var frozen = new bool[Parameters.Length];
+        foreach (var (offset, length) in ranges) frozen.AsSpan(offset, length).Fill(true);
+        var trainable = new List<(int, int)>();
+        for (int i = 0; i < frozen.Length;)
+        {
+            if (frozen[i]) { i++; continue; }
+            int start = i;
+            while (i < frozen.Length && !frozen[i]) i++;
+            trainable.Add((start, i));
+        }
+        _chunks = ChunksOf(trainable);
+    }
+
+    static (int Start, int End)[] ChunksOf(IEnumerable<(int Start, int End)> ranges) =>
+        ranges.SelectMany(r => Enumerable.Range(0, (r.End - r.Start + ChunkLength - 1) / ChunkLength)
+            .Select(c => (r.Start + c * ChunkLength, Math.Min(r.End, r.Start + (c + 1) * ChunkLength)))).ToArray();
 
     /// <summary>
     /// Runs an element-wise update over [start, end) ranges of the parameters in one pass, on the
     /// kernel threads: an update reads and writes several buffers as long as the model, so a
     /// single fused pass over fixed chunks beats one library call per term.
     /// </summary>
-    protected void ForEachChunk(Action<int, int> update) =>
-        HelloDl.Kernels.Parallelism.For((Parameters.Length + ChunkLength - 1) / ChunkLength, (long)Parameters.Length * 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (chunk) =>
-            update(chunk * ChunkLength, Math.Min(Parameters.Length, (chunk + 1) * ChunkLength)));
+    protected void ForEachChunk(Action<int, int> update)
+    {
+        var chunks = Chunks;
+        HelloDl.Kernels.Parallelism.For(chunks.Length, (long)Parameters.Length * 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (chunk) =>
+            update(chunks[chunk].Start, chunks[chunk].End));
+    }
 }
 
 /// <summary>

@@ -12,6 +12,9 @@ namespace HelloDl.Training;
 /// </summary>
 public static class Calibration
 {
+    /// <summary>Fewer validation mistakes than this cannot show that the model is underconfident.</summary>
+    public const int MistakesToSharpen = 10;
+
     /// <summary>The temperature that best fits <paramref name="validation"/>; the model itself is not changed.</summary>
     public static float FitTemperature(Model model, ImageDataset validation, CancellationToken cancellation = default)
     {
@@ -25,8 +28,13 @@ public static class Calibration
             var logs = logProbabilities.AsSpan(batch.First * classes, batch.Count * classes);
             for (int i = 0; i < logs.Length; i++) logs[i] = TemperatureScaling.Log(probabilities[i]);
         }
+        // With only a few mistakes to learn from (a small own set read almost perfectly) the NLL
+        // falls for ever as T shrinks: it may soften the confidence then, never sharpen it.
+        int mistakes = 0;
+        for (int r = 0; r < targets.Length; r++)
+            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logProbabilities.AsSpan(r * classes, classes)) != targets[r]) mistakes++;
         // Golden-section search on log T: the NLL is smooth and unimodal in T.
-        double low = Math.Log(0.05), high = Math.Log(20), ratio = (Math.Sqrt(5) - 1) / 2;
+        double low = Math.Log(mistakes < MistakesToSharpen ? 1 : 0.05), high = Math.Log(20), ratio = (Math.Sqrt(5) - 1) / 2;
         double a = high - ratio * (high - low), b = low + ratio * (high - low);
         double fa = Nll(logProbabilities, targets, classes, Math.Exp(a)), fb = Nll(logProbabilities, targets, classes, Math.Exp(b));
         for (int i = 0; i < 60; i++)

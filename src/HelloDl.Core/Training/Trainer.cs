@@ -29,9 +29,13 @@ public sealed class Trainer
         _options = options;
         _tape = new Tape();
         var kind = options.Optimizer ?? TrainingDefaults.Optimizer;
-        BaseLearningRate = options.LearningRate ?? TrainingDefaults.LearningRateFor(model.Architecture, kind);
+        BaseLearningRate = options.LearningRate ?? TrainingDefaults.LearningRateFor(model.Architecture, kind, fineTune: model.TrainedEpochs > 0);
         Optimizer = Optimizer.Create(kind, model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay);
+        _frozen = model.RangesOf(options.Freeze);
+        if (_frozen.Count > 0) Optimizer.Freeze(_frozen);
     }
+
+    readonly IReadOnlyList<(int Offset, int Length)> _frozen;
 
     public Optimizer Optimizer { get; }
     /// <summary>The learning rate the schedule starts from: the options' or the default for the architecture and optimizer.</summary>
@@ -111,6 +115,8 @@ public sealed class Trainer
     /// resume, the remaining ones), each yielded when done. After each epoch the model's summary
     /// is updated, the epoch logged and a checkpoint written; after the last, the confidence is
     /// calibrated on the validation set (unless the options say not to) before its checkpoint.
+    /// Without a validation set, a stratified part of the training set is held out to stand for
+    /// one (<see cref="TrainingOptions.HoldOutFraction"/>; by default a tenth of a small set).
     /// Cancellation ends the run after the current batch, yielding nothing for the cut epoch.
     /// </summary>
     /// <param name="checkpointPath">Where to write a checkpoint after every epoch; null for none.</param>
@@ -121,6 +127,8 @@ public sealed class Trainer
     public IEnumerable<EpochResult> Run(ImageDataset training, ImageDataset? validation = null, string? checkpointPath = null, TrainingLog? log = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
+        if (validation is null && (_options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count)) is > 0 and var fraction)
+            (training, validation) = training.Partition(fraction, _options.Seed);
         var onBatch = log is null ? progress : batch => { log.LogBatch(batch); progress?.Invoke(batch); };
         while (CompletedEpochs < _options.Epochs && !cancellation.IsCancellationRequested)
         {
@@ -174,6 +182,7 @@ public sealed class Trainer
             var logProbabilities = _model.Forward(_tape, input);
             var loss = NllLoss.Apply(_tape, logProbabilities, targets);
             _tape.Backward(loss);
+            foreach (var (offset, length) in _frozen) Array.Clear(_model.Gradients, offset, length);
             if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
             rate = schedule.At(Optimizer.StepCount, BaseLearningRate);
             Optimizer.Step(rate);

@@ -13,6 +13,10 @@
     CmdletsToExport      = @(
         'Import-EmnistSet'
         'Export-EmnistSet'
+        'Import-HelloImageSet'
+        'Split-HelloDataset'
+        'Join-HelloDataset'
+        'Export-HelloSample'
         'Get-HelloSample'
         'New-HelloModel'
         'Start-HelloTraining'

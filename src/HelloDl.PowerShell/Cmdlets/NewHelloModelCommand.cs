@@ -4,16 +4,29 @@ using HelloDl.Nn;
 
 namespace HelloDl.PowerShell.Cmdlets;
 
-/// <summary>New-HelloModel: one of hello-dl's networks, freshly initialised.</summary>
+/// <summary>
+/// New-HelloModel: one of hello-dl's networks, freshly initialised, or (with -From) a copy of a
+/// trained model's layers to fine-tune on one's own classes.
+/// </summary>
 [Cmdlet(VerbsCommon.New, "HelloModel", DefaultParameterSetName = FromDatasetSet)]
 [OutputType("HelloDl.Nn.Model")]
 public sealed class NewHelloModelCommand : HelloCmdlet
 {
     const string FromDatasetSet = "FromDataset";
     const string FromNamesSet = "FromNames";
+    const string CopySet = "Copy";
 
-    [Parameter(Mandatory = true, Position = 0)]
-    public Architecture Architecture { get; set; }
+    /// <summary>Required unless -From gives it.</summary>
+    [Parameter(Position = 0, ParameterSetName = FromDatasetSet)]
+    [Parameter(Position = 0, ParameterSetName = FromNamesSet)]
+    public Architecture? Architecture { get; set; }
+
+    /// <summary>A trained model whose layers the new one starts from; its output layer is kept when the classes are the same.</summary>
+    [Parameter(ParameterSetName = FromDatasetSet)]
+    [Parameter(ParameterSetName = FromNamesSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CopySet)]
+    [ValidateNotNull]
+    public Model? From { get; set; }
 
     /// <summary>Take the class names from this data set.</summary>
     [Parameter(Mandatory = true, ParameterSetName = FromDatasetSet, ValueFromPipeline = true)]
@@ -36,12 +49,25 @@ public sealed class NewHelloModelCommand : HelloCmdlet
 
     protected override void ProcessRecord()
     {
-        var names = ClassesFrom?.ClassNames ?? ClassNames!;
-        if (MyInvocation.BoundParameters.ContainsKey(nameof(HiddenSize)) && Architecture != Architecture.Mlp)
-            WriteWarning($"-HiddenSize applies to the Mlp architecture only; the {Architecture} model ignores it.");
+        var names = ClassesFrom?.ClassNames ?? ClassNames ?? From!.ClassNames;
+        if (From is not null && Architecture is { } asked && asked != From.Architecture)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-From is a {From.Architecture} model, not {asked}; leave out the architecture to copy it."),
+                "ArchitectureDoesNotMatch", ErrorCategory.InvalidArgument, Architecture));
+        var architecture = From?.Architecture ?? Architecture;
+        if (architecture is null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("Name an architecture (Linear, Mlp or Cnn), or a trained model with -From."),
+                "ArchitectureMissing", ErrorCategory.InvalidArgument, null));
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(HiddenSize)) && (architecture != Nn.Architecture.Mlp || From is not null))
+            WriteWarning(From is null ? $"-HiddenSize applies to the Mlp architecture only; the {architecture} model ignores it." : "-HiddenSize is ignored with -From: the copy has the trained model's sizes.");
         try
         {
-            WriteObject(Model.Create(Architecture, names, Seed, HiddenSize));
+            if (From is null) WriteObject(Model.Create(architecture!.Value, names, Seed, HiddenSize));
+            else
+            {
+                var copy = Model.FineTuneFrom(From, names, Seed);
+                WriteVerbose(From.ClassNames.SequenceEqual(names) ? $"Copied all layers of {From}." : $"Copied {From}; new output layer {copy.OutputLayer} for {names.Count} classes.");
+                WriteObject(copy);
+            }
         }
         catch (ArgumentException e)
         {

@@ -72,9 +72,19 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     [Parameter]
     public ScheduleKind Schedule { get; set; } = ScheduleKind.Cosine;
 
-    /// <summary>Random distortions of the training images: None, HelloDl, Geometric or Scan.</summary>
+    /// <summary>Random distortions of the training images: None, HelloDl, Geometric or Scan. Default: Geometric for small sets, else None.</summary>
     [Parameter]
-    public AugmentationKind Augment { get; set; } = AugmentationKind.None;
+    public AugmentationKind? Augment { get; set; }
+
+    /// <summary>Without -ValidationSet, hold out this fraction of the training set to validate and calibrate on. Default: 0.1 for small sets, else 0.</summary>
+    [Parameter]
+    [ValidateRange(0.0, 0.9)]
+    public double? HoldOutFraction { get; set; }
+
+    /// <summary>Layers (such as c1, c2, fc1) whose weights stay exactly as they are.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Freeze { get; set; }
 
     /// <summary>Fixes shuffling, dropout and augmentation.</summary>
     [Parameter]
@@ -111,9 +121,10 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         var options = new TrainingOptions
         {
             Epochs = Epochs, BatchSize = BatchSize, Optimizer = Optimizer, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
-            Schedule = Schedule, Seed = Seed,
+            Schedule = Schedule, Seed = Seed, HoldOutFraction = HoldOutFraction, Freeze = Freeze ?? [],
             Augmentation = Augment switch
             {
+                null => TrainingDefaults.AugmentationFor(training.Count),
                 AugmentationKind.HelloDl => Augmentation.HelloDl,
                 AugmentationKind.Geometric => new Augmentation(),
                 AugmentationKind.Scan => Augmentation.Scan,
@@ -123,11 +134,19 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         Trainer trainer;
         try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options) : new Trainer(model, options); }
         catch (FileProblemException e) { ThrowTerminatingError(FileError(e)); return; }
+        catch (ArgumentException e) when (e.ParamName == "layers")
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "UnknownLayer", ErrorCategory.InvalidArgument, Freeze));
+            return;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             ThrowTerminatingError(new ErrorRecord(e, "CheckpointReadFailed", ErrorCategory.ReadError, checkpoint));
             return;
         }
+        WriteVerbose($"{trainer.Optimizer.Kind} from learning rate {trainer.BaseLearningRate:G3}{(model.TrainedEpochs > 0 && LearningRate is null ? " (a fine-tune's)" : "")}, "
+            + $"augmentation {(options.Augmentation is null ? "none" : Augment?.ToString() ?? "Geometric (small set)")}"
+            + (options.Freeze.Count > 0 ? $", frozen {string.Join(", ", options.Freeze)}" : "") + ".");
         if (Resume)
         {
             WriteVerbose($"Resumed from {checkpoint} after epoch {trainer.CompletedEpochs} ({trainer.Optimizer.StepCount:N0} {trainer.Optimizer.Kind} steps).");
@@ -140,7 +159,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         {
             foreach (var epoch in trainer.Run(training, ValidationSet, checkpoint, log, ShowProgress, _stop.Token))
             {
-                if (epoch.CalibratedTemperature is float temperature) WriteVerbose($"Calibrated on {ValidationSet!.Name}: temperature {temperature:F3}.");
+                if (epoch.CalibratedTemperature is float temperature) WriteVerbose($"Calibrated on {epoch.Validation!.Dataset}: temperature {temperature:F3}.");
                 WriteObject(epoch);
             }
         }

@@ -102,7 +102,8 @@ Linear: one linear layer on the 784 pixels; with two classes it has one weight p
 The model's default view is a layer summary: layer, output shape and parameters, and the totals.
 '@
         Parameters  = @{
-            Architecture = 'Linear, Mlp or Cnn.'
+            Architecture = 'Linear, Mlp or Cnn. Required unless -From gives it.'
+            From         = 'A trained model to fine-tune: the new model copies its layers. With the same class names in the same order the output layer is copied too; with other classes (-ClassesFrom or -ClassNames) it is made new for them. Start-HelloTraining then starts from a quarter of the usual learning rate.'
             ClassesFrom  = 'Take the class names from this data set.'
             ClassNames   = 'The class names, in label order (at least two, distinct).'
             HiddenSize   = 'Width of the MLP''s first hidden layer (default 128, as hello-dl). Other architectures ignore it.'
@@ -153,7 +154,9 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             Momentum       = 'SGD momentum (default 0.9).'
             WeightDecay    = 'L2 weight decay (for Adam and SGD added to the gradient, for AdamW applied to the weights). Default 0.'
             Schedule       = 'Constant, Step (times 0.1 after each third of the steps) or Cosine (default).'
-            Augment        = 'Distort the training images at random. None (default); HelloDl: shift by up to 2 pixels and flip 5 pixels; Geometric: also rotate up to 10 degrees and scale by up to 10%; Scan: geometric plus what real scans do (thicker or thinner strokes, blur, paler ink, noise), for models that must read people''s scans.'
+            HoldOutFraction = 'Without -ValidationSet, keep this fraction of the training set (stratified by class) apart to validate and calibrate on. Default: 0.1 for sets under 20,000 images (one''s own), else 0. 0 trains on everything.'
+            Freeze         = 'Layers (top-level names from the model''s summary, such as c1, c2, fc1) whose weights stay bit for bit as they are; the other layers train. An unknown name stops with UnknownLayer.'
+            Augment        = 'Distort the training images at random. Default: Geometric for sets under 20,000 images, else None. None; HelloDl: shift by up to 2 pixels and flip 5 pixels; Geometric: also rotate up to 10 degrees and scale by up to 10%; Scan: geometric plus what real scans do (thicker or thinner strokes, blur, paler ink, noise), for models that must read people''s scans.'
             Seed           = 'Fixes shuffling, dropout and augmentation (default 1).'
             CheckpointPath = 'Write a checkpoint (model and optimizer state, safetensors) here after every epoch, atomically.'
             LogPath        = 'Record every batch (epoch, batch, seconds, loss, accuracy, learning rate, batch size), every validation pass and the final confusion matrix in this SQLite file, under a new run id; many runs can share one file. Read it with Get-HelloTrainingLog or any SQLite tool; the schema is in about_HelloDl.'
@@ -402,6 +405,150 @@ Invoke-HelloClassify -Model $mlp -Path ./scans/line.jpg -Segment -AsText -Annota
         )
         Links       = @('Import-HelloModel', 'Get-HelloSample')
     }
+    'Import-HelloImageSet' = @{
+        Synopsis    = 'Imports one''s own labelled images as a data set.'
+        Description = @'
+Import-HelloImageSet reads image files of any size and format that Invoke-HelloClassify reads (PNG, JPEG, BMP, GIF, TIFF, WebP) and turns each into the 28x28 MNIST-style input by exactly the preprocessing classification uses, so training and classifying see the same input. Tiny images (8x8 and up), crops whose ink touches the frame, thick and thin strokes, dark-on-light and light-on-dark are all read.
+
+The labels come from one of three places: a folder with one subfolder per class (the folder name is the class name; digits sort numerically, other names ordinally, or -ClassNames fixes the order); a CSV manifest (-ManifestPath) with the columns file and label, paths relative to the CSV; or files by pipeline with -Label. Hidden files are left out.
+
+A file that cannot be read gets one error naming it (ImageFileNotAnImage, ImageFileCorrupt, ImageFileMissing, ImageSetUnknownLabel, ImageSetManifestBadLine, ...) and the import goes on; an image without ink is skipped and counted in one warning (-Verbose names each). The result is an ImageDataset (kept as bytes, like MNIST) that Start-HelloTraining, Measure-HelloModel, Get-HelloSample, Export-HelloImage, Export-EmnistSet, Split-HelloDataset and Join-HelloDataset take unchanged.
+'@
+        Parameters  = @{
+            Path         = 'A folder with one subfolder per class. With -Label: image files, or folders of them, all of that class. Wildcards are expanded.'
+            LiteralPath  = 'As -Path, taken as written; Get-ChildItem output binds here.'
+            ManifestPath = 'A CSV file whose header names the columns file and label; paths are relative to the CSV''s folder.'
+            Label        = 'The class of every file given by -Path or -LiteralPath.'
+            ClassNames   = 'The classes in this order (the model''s output order). An image of another class is an error.'
+            Name         = 'The data set''s name. Default: the folder''s or manifest''s name.'
+        }
+        Inputs      = @(@{ Type = 'System.IO.FileInfo'; Description = 'Image files (with -Label), or class folders, from Get-ChildItem.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The imported images with their classes.' })
+        Examples    = @(
+            @{
+                Title   = 'A folder with a subfolder per class'
+                Code    = @'
+$mine = Import-HelloImageSet ./my-digits
+$mine.ClassCounts
+'@
+                Remarks = 'my-digits/0/*.png ... my-digits/9/*.png become ten classes in numeric order. Not run by the tests (it needs the folder).'
+            }
+            @{
+                Title   = 'A manifest, and files by pipeline'
+                Code    = @'
+$labelled = Import-HelloImageSet -ManifestPath ./labels.csv
+$xs = Get-ChildItem ./drawn/x -File | Import-HelloImageSet -Label X
+'@
+                Remarks = 'labels.csv has the header "file,label". Not run by the tests (it needs the files).'
+            }
+        )
+        Links       = @('Split-HelloDataset', 'Join-HelloDataset', 'New-HelloModel', 'Export-HelloSample')
+    }
+
+    'Split-HelloDataset' = @{
+        Synopsis    = 'Splits a data set into a training and a validation set, stratified by class.'
+        Description = @'
+Split-HelloDataset puts a random share of each class (-ValidationFraction, rounded, and at least one image of every class that has two) into a validation set and the rest into a training set; both keep the data set''s order. It writes the training set first, then the validation set, so $train, $validation = Split-HelloDataset $set works. The same seed gives the same split.
+'@
+        Parameters  = @{
+            Dataset            = 'The data set to split.'
+            ValidationFraction = 'The share of each class that goes to the validation set (default 0.2).'
+            Seed               = 'Fixes which images go where (default 1).'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The data set, by value.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The training set, then the validation set.' })
+        Examples    = @(
+            @{
+                Title   = 'A fifth of each digit for validation'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+$train, $validation = Split-HelloDataset $test -ValidationFraction 0.2 -Seed 1
+'{0:N0} + {1:N0}' -f $train.Count, $validation.Count
+'@
+                Remarks = 'Prints "8,000 + 2,000".'
+            }
+            @{
+                Title   = 'From the pipeline'
+                Code    = @'
+$parts = Import-EmnistSet ./data/mnist -Split Test | Split-HelloDataset -ValidationFraction 0.1
+$parts[1].ClassCounts['7']
+'@
+                Remarks = 'A tenth of the 1,028 sevens: 103.'
+            }
+        )
+        Links       = @('Join-HelloDataset', 'Start-HelloTraining')
+    }
+
+    'Join-HelloDataset' = @{
+        Synopsis    = 'Joins data sets into one, merging classes by name.'
+        Description = @'
+Join-HelloDataset puts the images of all the given sets into one. Classes of the same name are one class: the first set''s classes keep their order and each class new in a later set is added after them. MNIST joined with one''s own digits is still ten classes, so a fine-tune can train on both and not forget MNIST. Sets of different image sizes, or more than 256 classes together, stop with DatasetsDoNotJoin.
+'@
+        Parameters  = @{
+            Dataset = 'The sets to join, in order; also from the pipeline.'
+            Name    = 'The joined set''s name. Default: the names joined with +.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'Data sets, by value.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'One set with all the images.' })
+        Examples    = @(
+            @{
+                Title   = 'MNIST''s test digits twice'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+(Join-HelloDataset $test, $test).Count
+'@
+                Remarks = 'Prints 20000.'
+            }
+            @{
+                Title   = 'MNIST and one''s own digits'
+                Code    = @'
+$both = Import-EmnistSet ./data/mnist | Join-HelloDataset -Dataset (Import-HelloImageSet ./my-digits) -Name mnist+mine
+'@
+                Remarks = 'Not run by the tests (it needs the folder).'
+            }
+        )
+        Links       = @('Split-HelloDataset', 'Import-HelloImageSet')
+    }
+
+    'Export-HelloSample' = @{
+        Synopsis    = 'Copies classified inputs into a folder per label, for a person to review.'
+        Description = @'
+Export-HelloSample files each input it is given under a subfolder of -Path named by its label: results of Invoke-HelloClassify on files (the file is copied as it is), characters from Invoke-HelloClassify -Segment (the character''s crop of its page is written as a PNG, with a little paper around it), or samples of a data set (written as a PNG). A person moves the wrong ones into the right folder, and Import-HelloImageSet reads the folder back as a labelled set: the review loop. An existing file is never overwritten (a taken name gets a number), each file appears only when complete, and blank results are skipped with a warning.
+'@
+        Parameters  = @{
+            Path      = 'The review folder; a subfolder per label is made in it.'
+            Result    = 'Results of Invoke-HelloClassify on files.'
+            Character = 'Characters from Invoke-HelloClassify -Segment.'
+            Sample    = 'Samples of a data set (Get-HelloSample).'
+        }
+        Inputs      = @(
+            @{ Type = 'HelloDl.Inference.ClassificationResult'; Description = 'Classified files.' }
+            @{ Type = 'HelloDl.Inference.CharacterResult'; Description = 'Characters read from pages.' }
+            @{ Type = 'HelloDl.Data.Sample'; Description = 'Samples of a data set.' }
+        )
+        Outputs     = @(@{ Type = 'System.IO.FileInfo'; Description = 'Each file written.' })
+        Examples    = @(
+            @{
+                Title   = 'Review the answers the model is unsure of'
+                Code    = @'
+Get-ChildItem ./scans -File | Invoke-HelloClassify -Model $m | Where-Object { -not $_.IsConfident } | Export-HelloSample -Path ./review
+# move misfiled images to the right folder, then:
+$reviewed = Import-HelloImageSet ./review
+'@
+                Remarks = 'Not run by the tests (it needs the scans and a model).'
+            }
+            @{
+                Title   = 'Samples of a data set, filed by class'
+                Code    = @'
+$test = Import-EmnistSet ./data/mnist -Split Test
+Get-HelloSample $test -Index 0, 1, 2 | Export-HelloSample -Path (Join-Path ([IO.Path]::GetTempPath()) "hello-review-$PID") -WhatIf
+'@
+                Remarks = 'With -WhatIf, says which three PNG files it would write (7/, 2/ and 1/).'
+            }
+        )
+        Links       = @('Invoke-HelloClassify', 'Import-HelloImageSet')
+    }
+
     'Export-EmnistSet' = @{
         Synopsis    = 'Writes a data set as IDX files, in MNIST''s layout or EMNIST''s (transposed, with NIST''s names and mapping).'
         Description = @'

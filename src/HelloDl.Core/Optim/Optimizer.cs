@@ -177,13 +177,16 @@ public sealed class Adam : Optimizer
     {
         StepCount++;
         float[] w = Parameters, g = Gradients;
-        if (WeightDecay != 0 && !Decoupled) TensorPrimitives.MultiplyAdd(w, WeightDecay, g, g);
-        if (WeightDecay != 0 && Decoupled) TensorPrimitives.Multiply(w, 1 - learningRate * WeightDecay, w);
         float correction1 = 1 - MathF.Pow(Beta1, StepCount), correction2 = 1 - MathF.Pow(Beta2, StepCount);
         float stepSize = learningRate / correction1, rootCorrection2 = MathF.Sqrt(correction2);
-        float b1 = Beta1, b2 = Beta2, eps = Epsilon;
+        float b1 = Beta1, b2 = Beta2, eps = Epsilon, decay = WeightDecay;
+        bool decoupled = Decoupled;
         ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
+            // Within the chunk, so that frozen ranges are not decayed either.
+            var wc = w.AsSpan(start, end - start);
+            if (decay != 0 && !decoupled) TensorPrimitives.MultiplyAdd(wc, decay, g.AsSpan(start, end - start), g.AsSpan(start, end - start));
+            if (decay != 0 && decoupled) TensorPrimitives.Multiply(wc, 1 - learningRate * decay, wc);
             int i = start;
             for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
             {

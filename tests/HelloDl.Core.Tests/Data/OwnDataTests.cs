@@ -1,6 +1,7 @@
 using HelloDl.Data;
 using HelloDl.Imaging;
 using HelloDl.Nn;
+using HelloDl.Optim;
 using HelloDl.Training;
 
 namespace HelloDl.Tests.Data;
@@ -114,7 +115,7 @@ public sealed class OwnDataTests : IDisposable
     {
         var model = Model.Create(Architecture.Mlp, Small.ClassNames, seed: 1);
         var before = (float[])model.Values.Clone();
-        var trainer = new Trainer(model, new TrainingOptions { Freeze = ["fc1", "fc3"], WeightDecay = 0.01f, Optimizer = Optim.OptimizerKind.AdamW });
+        var trainer = new Trainer(model, new TrainingOptions { Freeze = ["fc1", "fc3"], WeightDecay = 0.01f, Optimizer = OptimizerKind.AdamW });
         _ = trainer.Run(Small).ToList();
         foreach (var (name, offset, length) in model.ParameterLayout)
         {

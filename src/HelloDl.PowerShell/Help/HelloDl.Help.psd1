@@ -428,10 +428,14 @@ A file that cannot be read gets one error naming it (ImageFileNotAnImage, ImageF
             @{
                 Title   = 'A folder with a subfolder per class'
                 Code    = @'
-$mine = Import-HelloImageSet ./my-digits
-$mine.ClassCounts
+$folder = Join-Path ([IO.Path]::GetTempPath()) "hello-mine-$PID"
+$test = Import-EmnistSet ./data/mnist -Split Test
+$null = Get-HelloSample $test -Index (0..99) | Export-HelloSample -Path $folder
+$mine = Import-HelloImageSet $folder
+'{0} images in classes {1}' -f $mine.Count, ($mine.ClassNames -join ' ')
+Remove-Item $folder -Recurse
 '@
-                Remarks = 'my-digits/0/*.png ... my-digits/9/*.png become ten classes in numeric order. Not run by the tests (it needs the folder).'
+                Remarks = 'Files 100 test digits by class (0/, 1/, ... 9/) with Export-HelloSample, then imports the folder: "100 images in classes 0 1 2 3 4 5 6 7 8 9".'
             }
             @{
                 Title   = 'A manifest, and files by pipeline'

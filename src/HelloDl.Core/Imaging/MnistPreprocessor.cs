@@ -57,6 +57,11 @@ public static class MnistPreprocessor
             Strengthen(crop, below: 1);
             box = Resample(crop, boxWidth, boxHeight, targetWidth, targetHeight);
         }
+        // An image enlarged from a few pixels (an 8x8 data set) has soft ramps where MNIST has
+        // solid strokes with thin edges: its faint fringe goes back to paper, its core to full
+        // ink. (On 1,797 real 8x8 digits: 93.4% read right without, 95.5% with.)
+        if (map.Scale < 1)
+            for (int i = 0; i < box.Length; i++) box[i] = Math.Clamp((box[i] - FringeInk) / (CoreInk - FringeInk), 0, 1);
         return CentreByMass(box, targetWidth, targetHeight);
     }
 
@@ -74,6 +79,7 @@ public static class MnistPreprocessor
     // Thick strokes are thinned to MNIST's thick end, not its median: on 1,797 real 8x8 digits
     // that read best (a median target lost 0.5 points, no thinning 1.5).
     const float ThinnestStroke = 1.2f, ThickestStroke = 2.9f, ThinnedStroke = 2.5f, ThickenedStroke = 1.8f;
+    const float FringeInk = 0.1f, CoreInk = 0.8f;
 
     /// <summary>Mean stroke width in pixels: for a long stroke, area = length x width and perimeter = 2 x length.</summary>
     static float StrokeWidth(float[] box, int width, int height)

@@ -215,23 +215,7 @@ public static class InkFinder
     static (int Width, int Height, float[] Lum, float Scale) Enlarge(LuminanceImage image, int factor)
     {
         int width = image.Width * factor, height = image.Height * factor;
-        var lum = new float[width * height];
-        for (int y = 0; y < height; y++)
-        {
-            float fy = Math.Clamp((y + 0.5f) / factor - 0.5f, 0, image.Height - 1);
-            int y0 = (int)fy, y1 = Math.Min(y0 + 1, image.Height - 1);
-            float ay = fy - y0;
-            for (int x = 0; x < width; x++)
-            {
-                float fx = Math.Clamp((x + 0.5f) / factor - 0.5f, 0, image.Width - 1);
-                int x0 = (int)fx, x1 = Math.Min(x0 + 1, image.Width - 1);
-                float ax = fx - x0;
-                var p = image.Pixels;
-                lum[y * width + x] = (p[y0 * image.Width + x0] * (1 - ax) + p[y0 * image.Width + x1] * ax) * (1 - ay)
-                    + (p[y1 * image.Width + x0] * (1 - ax) + p[y1 * image.Width + x1] * ax) * ay;
-            }
-        }
-        return (width, height, lum, 1f / factor);
+        return (width, height, MnistPreprocessor.Resample(image.Pixels, image.Width, image.Height, width, height), 1f / factor);
     }
 
     static float BorderMedian(float[] lum, int width, int height)

@@ -130,7 +130,7 @@ public static class MnistPreprocessor
     }
 
     /// <summary>Area-average when shrinking, bilinear when enlarging.</summary>
-    static float[] Resample(float[] source, int width, int height, int targetWidth, int targetHeight)
+    internal static float[] Resample(float[] source, int width, int height, int targetWidth, int targetHeight)
     {
         var target = new float[targetWidth * targetHeight];
         float sx = (float)width / targetWidth, sy = (float)height / targetHeight;

@@ -67,7 +67,13 @@ public sealed class Trainer
         if (options.Optimizer is OptimizerKind asked && asked != saved.Optimizer)
             throw new CheckpointMismatchException(CheckpointErrorIds.OptimizerMismatch, checkpointPath,
                 $"it was trained with {saved.Optimizer}, not {asked}; resume with {saved.Optimizer} (or without choosing an optimizer).");
-        var trainer = new Trainer(model, options with { Optimizer = saved.Optimizer });
+        // The rate the run started from, whatever the model passed in has been through since.
+        bool fineTune = saved.Model.TrainedEpochs > saved.CompletedEpochs;
+        var trainer = new Trainer(model, options with
+        {
+            Optimizer = saved.Optimizer,
+            LearningRate = options.LearningRate ?? TrainingDefaults.LearningRateFor(model.Architecture, saved.Optimizer, fineTune),
+        });
         foreach (var (name, buffer) in trainer.Optimizer.State)
         {
             if (!saved.OptimizerState.TryGetValue(name, out var state) || state.Length != buffer.Length)

@@ -111,6 +111,26 @@ public sealed class OwnDataTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_run_keeps_the_rate_it_started_from()
+    {
+        string path = _temp.File("run.ckpt");
+        var model = Model.Create(Architecture.Mlp, Small.ClassNames);
+        var scratch = new Trainer(model, new TrainingOptions { Epochs = 2 });
+        scratch.TrainEpoch(Small);
+        scratch.SaveCheckpoint(path);
+        // The model object has trained an epoch since; resuming must not take it for a fine-tune.
+        Assert.Equal(scratch.BaseLearningRate, Trainer.ResumeFrom(path, model, new TrainingOptions { Epochs = 2 }).BaseLearningRate);
+
+        var sevens = Small.WithClasses("3", "7");
+        var fine = Model.FineTuneFrom(model, sevens.ClassNames);
+        var tune = new Trainer(fine, new TrainingOptions { Epochs = 2 });
+        Assert.Equal(scratch.BaseLearningRate / 4, tune.BaseLearningRate);
+        tune.TrainEpoch(sevens);
+        tune.SaveCheckpoint(path);
+        Assert.Equal(tune.BaseLearningRate, Trainer.ResumeFrom(path, Model.FineTuneFrom(model, sevens.ClassNames), new TrainingOptions { Epochs = 2 }).BaseLearningRate);
+    }
+
+    [Fact]
     public void Frozen_layers_stay_bit_identical_and_the_others_train()
     {
         var model = Model.Create(Architecture.Mlp, Small.ClassNames, seed: 1);

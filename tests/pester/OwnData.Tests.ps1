@@ -1,6 +1,6 @@
 # Phase 4: one's own images, as people have them, imported, fine-tuned on, reviewed. The folders
 # are made here: MNIST test digits cut tightly and shrunk to blocky 8x8 (as old digit sets come),
-# and X-versus-O drawn by the test.
+# MNIST digits written mirror-wise (a style no MNIST model knows), and X-versus-O drawn by the test.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "hello-own-$PID"
@@ -59,6 +59,15 @@ BeforeAll {
             $part = if ($n -lt 40) { 'train' } else { 'check' }
             Write-Pgm (Join-Path $Work "xo-$part/$shape/$n.pgm") 40 40 $ink
         }
+    }
+
+    # Handwriting of another style: MNIST test digits written mirror-wise, as no MNIST model has seen.
+    foreach ($i in 1000..1499) {
+        $sample = $test.GetSample($i)
+        $mirrored = [byte[]]::new(784)
+        for ($y = 0; $y -lt 28; $y++) { for ($x = 0; $x -lt 28; $x++) { $mirrored[$y * 28 + 27 - $x] = $sample.Image.Pixels[$y * 28 + $x] } }
+        $part = if ($i -lt 1150) { 'train' } else { 'check' }
+        Write-Pgm (Join-Path $Work "mirror-$part/$($sample.ClassName)/$i.pgm") 28 28 $mirrored
     }
 
     # An MNIST CNN to start from: one epoch on 20,000 images.
@@ -125,20 +134,21 @@ Describe 'Split-HelloDataset and Join-HelloDataset' {
 }
 
 Describe 'Fine-tuning on one''s own images' {
-    It 'reads the blocky digits better after a fine-tune with the defaults than before, and better than a model trained on them alone' {
-        $mine = Import-HelloImageSet (Join-Path $Work 'blocky-train') -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
-        $check = Import-HelloImageSet (Join-Path $Work 'blocky-check')
+    It 'reads another style far better after a fine-tune with the defaults than before' {
+        $mine = Import-HelloImageSet (Join-Path $Work 'mirror-train')
+        $mine.Count | Should -Be 150
+        $check = Import-HelloImageSet (Join-Path $Work 'mirror-check')
         $zeroShot = (Measure-HelloModel $Mnist $check).Accuracy
         $fine = New-HelloModel -From $Mnist -ClassesFrom $mine
         $null = Start-HelloTraining -Model $fine -TrainingSet $mine -Epochs 20
         $fineTuned = (Measure-HelloModel $fine $check).Accuracy
+        # Printed, not held: a style this far from MNIST is learnt better from scratch than at a
+        # fine-tune's quarter rate (RealHandwriting.Tests holds fine-tune over scratch on real digits).
         $scratch = New-HelloModel Cnn -ClassesFrom $mine
         $null = Start-HelloTraining -Model $scratch -TrainingSet $mine -Epochs 20
         $fromScratch = (Measure-HelloModel $scratch $check).Accuracy
-        Write-Host ("Blocky 8x8 digits, 400 unseen: zero-shot {0:P1}, fine-tuned {1:P1}, from scratch {2:P1}" -f $zeroShot, $fineTuned, $fromScratch)
-        $zeroShot | Should -BeGreaterThan 0.5
-        $fineTuned | Should -BeGreaterThan ($zeroShot + 0.02)
-        $fineTuned | Should -BeGreaterThan $fromScratch
+        Write-Host ("Mirror-written digits, 150 to train on, 350 unseen: zero-shot {0:P1}, fine-tuned {1:P1}, from scratch {2:P1}" -f $zeroShot, $fineTuned, $fromScratch)
+        $fineTuned | Should -BeGreaterThan ($zeroShot + 0.2)
         $Mnist.TrainingSummary | Should -Not -BeLike 'fine-tune*'   # -From copies; the source is untouched
     }
 

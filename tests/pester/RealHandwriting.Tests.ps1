@@ -68,7 +68,7 @@ Describe 'Real handwriting of other people (UCI digits)' -Skip:$NoDigits {
         $right = @($results | Where-Object { $_.Label -eq (Split-Path -Leaf (Split-Path -Parent $_.Path)) }).Count / 719
         Write-Host ("UCI digits zero-shot (MNIST CNN, 3 epochs, -Augment Scan): {0} blank, {1:P1} right (target 93%)" -f @($results | Where-Object IsBlank).Count, $right)
         @($results | Where-Object IsBlank).Count | Should -Be 0
-        $right | Should -BeGreaterThan 0.9
+        $right | Should -BeGreaterOrEqual 0.93
     }
 
     It 'reads them after importing the training folder and fine-tuning with the defaults for 20 epochs' {
@@ -79,6 +79,19 @@ Describe 'Real handwriting of other people (UCI digits)' -Skip:$NoDigits {
         $null = Start-HelloTraining -Model $fine -TrainingSet $mine -Epochs 20
         $accuracy = (Measure-HelloModel $fine $heldOut).Accuracy
         Write-Host ("UCI digits after Import-HelloImageSet and a 20-epoch fine-tune with the defaults: {0:P1} (target 99%)" -f $accuracy)
-        $accuracy | Should -BeGreaterThan 0.98
+        $accuracy | Should -BeGreaterOrEqual 0.99
+    }
+
+    It 'learns them from a tenth of the training folder better by fine-tuning than from scratch' {
+        $few = @(Split-HelloDataset (Import-HelloImageSet (Join-Path $Work 'train')) -ValidationFraction 0.9 -Seed 1)[0]
+        $heldOut = Import-HelloImageSet (Join-Path $Work 'held-out')
+        $fine = New-HelloModel -From $Mnist -ClassesFrom $few
+        $null = Start-HelloTraining -Model $fine -TrainingSet $few -Epochs 20
+        $scratch = New-HelloModel Cnn -ClassesFrom $few
+        $null = Start-HelloTraining -Model $scratch -TrainingSet $few -Epochs 20
+        $fineTuned = (Measure-HelloModel $fine $heldOut).Accuracy
+        $fromScratch = (Measure-HelloModel $scratch $heldOut).Accuracy
+        Write-Host ("UCI digits, {0} to train on: fine-tuned {1:P1}, from scratch {2:P1}" -f $few.Count, $fineTuned, $fromScratch)
+        $fineTuned | Should -BeGreaterThan ($fromScratch + 0.02)
     }
 }

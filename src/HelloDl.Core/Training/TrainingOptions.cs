@@ -67,7 +67,10 @@ public sealed record TrainingOptions
 /// with momentum that suits all three. A model that is trained already (a fine-tune) starts at a
 /// quarter of that rate, so that its layers adapt rather than start over. Sets under
 /// <see cref="SmallSet"/> images are one's own: without a validation set a tenth is held out
-/// to validate and calibrate on, and the images are distorted geometrically by default.
+/// to validate and calibrate on, the images are distorted geometrically, and batches are of 16
+/// (a thousand images give 60 steps an epoch, not 15: fine-tuning the MNIST CNN on 1,078 real
+/// 8x8 digits for 20 epochs read the 719 held out at 98.9% on average over three models, 98.5%
+/// with batches of 64).
 /// </summary>
 public static class TrainingDefaults
 {
@@ -75,6 +78,7 @@ public static class TrainingDefaults
     /// <summary>Training sets smaller than this get the small-set defaults.</summary>
     public const int SmallSet = 20_000;
     const double SmallSetHoldOut = 0.1;
+    const int SmallSetBatch = 16, Batch = 64;
     const float FineTuneRateFactor = 0.25f;
 
     public static float LearningRateFor(Architecture architecture, OptimizerKind optimizer, bool fineTune = false) => (fineTune ? FineTuneRateFactor : 1) * (optimizer, architecture) switch
@@ -86,6 +90,9 @@ public static class TrainingDefaults
 
     /// <summary>The fraction of a training set held out when there is no validation set.</summary>
     public static double HoldOutFor(int trainingImages) => trainingImages < SmallSet ? SmallSetHoldOut : 0;
+
+    /// <summary>The batch size used when none is chosen.</summary>
+    public static int BatchSizeFor(int trainingImages) => trainingImages < SmallSet ? SmallSetBatch : Batch;
 
     /// <summary>The distortions used when none are chosen: geometric ones (shift, rotation, scale) for small sets.</summary>
     public static Augmentation? AugmentationFor(int trainingImages) => trainingImages < SmallSet ? new Augmentation() : null;

@@ -30,6 +30,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 {
     readonly CancellationTokenSource _stop = new();
     TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
+    int _batchSize;
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
@@ -50,7 +51,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 
     [Parameter]
     [ValidateRange(1, 65536)]
-    public int BatchSize { get; set; } = 64;
+    public int? BatchSize { get; set; }
 
     /// <summary>Default: the architecture's rate for the optimizer (see TrainingDefaults).</summary>
     [Parameter]
@@ -120,7 +121,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 
         var options = new TrainingOptions
         {
-            Epochs = Epochs, BatchSize = BatchSize, Optimizer = Optimizer, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
+            Epochs = Epochs, BatchSize = BatchSize ?? TrainingDefaults.BatchSizeFor(training.Count), Optimizer = Optimizer, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
             Schedule = Schedule, Seed = Seed, HoldOutFraction = HoldOutFraction, Freeze = Freeze ?? [],
             Augmentation = Augment switch
             {
@@ -131,6 +132,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
                 _ => null,
             },
         };
+        _batchSize = options.BatchSize;
         Trainer trainer;
         try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options) : new Trainer(model, options); }
         catch (FileProblemException e) { ThrowTerminatingError(FileError(e)); return; }
@@ -195,7 +197,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         // Four updates a second are plenty for a person and cost nothing measurable.
         if (p.Batch != p.BatchCount && p.Elapsed - _lastProgress < TimeSpan.FromMilliseconds(250)) return;
         _lastProgress = p.Elapsed;
-        double secondsLeft = (Epochs - p.Epoch + 1.0 - (double)p.Batch / p.BatchCount) * p.BatchCount * BatchSize / Math.Max(1, p.ImagesPerSecond);
+        double secondsLeft = (Epochs - p.Epoch + 1.0 - (double)p.Batch / p.BatchCount) * p.BatchCount * _batchSize / Math.Max(1, p.ImagesPerSecond);
         WriteProgress(new ProgressRecord(1, $"Training {Model!.Architecture} on {TrainingSet!.Name}",
             $"Epoch {p.Epoch}/{Epochs}, batch {p.Batch}/{p.BatchCount}: loss {p.Loss:F4}, accuracy {p.Accuracy:P1}, {p.ImagesPerSecond:N0} images/s")
         {

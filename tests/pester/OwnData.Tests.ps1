@@ -179,6 +179,6 @@ Describe 'Export-HelloSample' {
         foreach ($r in $unsure) { Join-Path $review $r.Label (Split-Path -Leaf $r.Path) | Should -Exist }
         @($unsure | Export-HelloSample -Path $review)[0].Name | Should -BeLike '*-2.pgm'   # never overwritten
         (Import-HelloImageSet $review).Count | Should -Be (2 * $unsure.Count)
-        Get-ChildItem $review -Recurse -Force -Filter '*.partial' | Should -BeNullOrEmpty
+        Get-ChildItem $review -Recurse -Force -Filter '.partial-*' | Should -BeNullOrEmpty
     }
 }

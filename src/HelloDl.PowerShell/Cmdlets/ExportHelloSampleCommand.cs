@@ -89,7 +89,8 @@ public sealed class ExportHelloSampleCommand : HelloCmdlet
         for (int n = 2; File.Exists(target); n++)
             target = System.IO.Path.Combine(folder, $"{System.IO.Path.GetFileNameWithoutExtension(fileName)}-{n}{System.IO.Path.GetExtension(fileName)}");
         if (!ShouldProcess(target, action)) return;
-        string partial = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(target)}.{Environment.ProcessId}.partial");
+        // Hidden (Import-HelloImageSet skips it), and with the target's extension, which picks the encoder.
+        string partial = System.IO.Path.Combine(folder, $".partial-{Environment.ProcessId}-{System.IO.Path.GetFileName(target)}");
         try
         {
             Directory.CreateDirectory(folder);

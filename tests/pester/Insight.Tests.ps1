@@ -150,8 +150,8 @@ Describe 'The metrics database' {
         $script:log = Join-Path $TestDrive 'runs.sqlite'
         $script:small = (Import-EmnistSet -Path $MnistFolder).Select([int[]](0..1279))
         $script:mlp = New-HelloModel Mlp -ClassesFrom $small
-        $script:first = Start-HelloTraining $mlp $small -ValidationSet $test -Epochs 2 -Optimizer Sgd -LogPath $log
-        $null = Start-HelloTraining $mlp $small.Select([int[]](0..639)) -Epochs 1 -Optimizer Sgd -LogPath $log
+        $script:first = Start-HelloTraining $mlp $small -ValidationSet $test -Epochs 2 -Optimizer Sgd -LogPath $log -BatchSize 64
+        $null = Start-HelloTraining $mlp $small.Select([int[]](0..639)) -Epochs 1 -Optimizer Sgd -LogPath $log -BatchSize 64 -HoldOutFraction 0
     }
 
     It 'keeps one run id per training run in one file' {

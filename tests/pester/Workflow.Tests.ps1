@@ -274,9 +274,9 @@ Describe 'Stopping a training run' {
     It 'resumes with the checkpoint''s optimizer and refuses another, naming the file' {
         $checkpoint = Join-Path $TestDrive 'sgd.safetensors'
         $small = $train.Select([int[]](0..639))
-        $null = Start-HelloTraining (New-HelloModel Mlp -ClassesFrom $train) $small -Epochs 1 -Optimizer Sgd -CheckpointPath $checkpoint
+        $null = Start-HelloTraining (New-HelloModel Mlp -ClassesFrom $train) $small -Epochs 1 -Optimizer Sgd -CheckpointPath $checkpoint -BatchSize 64 -HoldOutFraction 0
         $resumed = New-HelloModel Mlp -ClassesFrom $train
-        $rows = @(Start-HelloTraining $resumed $small -Epochs 2 -CheckpointPath $checkpoint -Resume -Verbose 4>&1)
+        $rows = @(Start-HelloTraining $resumed $small -Epochs 2 -CheckpointPath $checkpoint -Resume -Verbose -BatchSize 64 -HoldOutFraction 0 4>&1)
         @($rows | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Resumed from*' }).Message | Should -BeLike '*sgd.safetensors after epoch 1 (10 Sgd steps)*'
         @($rows | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Epoch | Should -Be 2
         $thrown = { Start-HelloTraining (New-HelloModel Mlp -ClassesFrom $train) $small -Epochs 3 -Optimizer Adam -CheckpointPath $checkpoint -Resume } |

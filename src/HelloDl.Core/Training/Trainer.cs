@@ -133,8 +133,7 @@ public sealed class Trainer
     public IEnumerable<EpochResult> Run(ImageDataset training, ImageDataset? validation = null, string? checkpointPath = null, TrainingLog? log = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
-        if (validation is null && (_options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count)) is > 0 and var fraction)
-            (training, validation) = training.Partition(fraction, _options.Seed);
+        (training, validation) = SetsFor(training, validation);
         var onBatch = log is null ? progress : batch => { log.LogBatch(batch); progress?.Invoke(batch); };
         while (CompletedEpochs < _options.Epochs && !cancellation.IsCancellationRequested)
         {
@@ -152,6 +151,16 @@ public sealed class Trainer
             yield return epoch;
         }
     }
+
+    /// <summary>
+    /// The sets a <see cref="Run"/> trains and validates on: as given, or without a validation set
+    /// the training set split into the two (<see cref="TrainingOptions.HoldOutFraction"/>), the
+    /// same way every time for a seed, so that a resumed run holds out the same images.
+    /// </summary>
+    public (ImageDataset Training, ImageDataset? Validation) SetsFor(ImageDataset training, ImageDataset? validation) =>
+        validation is null && (_options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count)) is > 0 and var fraction
+            ? training.Partition(fraction, _options.Seed)
+            : (training, validation);
 
     /// <summary>Fits the model's temperature to <paramref name="validation"/> (see <see cref="Calibration"/>) and notes it in the summary.</summary>
     public float Calibrate(ImageDataset validation, CancellationToken cancellation = default)

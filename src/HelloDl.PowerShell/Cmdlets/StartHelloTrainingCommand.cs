@@ -181,7 +181,8 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         if (!ShouldProcess(path, "Record the training run in a SQLite log")) return null;
         try
         {
-            var log = new TrainingLog(path, trainer.Describe(TrainingSet!, ValidationSet));
+            var (training, validation) = trainer.SetsFor(TrainingSet!, ValidationSet);
+            var log = new TrainingLog(path, trainer.Describe(training, validation));
             WriteVerbose($"Logging to {path} as run {log.RunId}.");
             return log;
         }

@@ -152,6 +152,11 @@ public sealed class OwnDataTests : IDisposable
         var epochs = new Trainer(model, new TrainingOptions { Epochs = 2 }).Run(Small).ToList();
         Assert.InRange(epochs[^1].Validation!.Count, 45, 55);
         Assert.Equal(500, epochs[0].Images + epochs[^1].Validation!.Count);
+        // What the log is told the run trains and validates on is what it does.
+        var (training, heldOut) = new Trainer(model, new TrainingOptions()).SetsFor(Small, null);
+        Assert.Equal((epochs[0].Images, epochs[^1].Validation!.Count), (training.Count, heldOut!.Count));
+        var small = Small;
+        Assert.Same(small, new Trainer(model, new TrainingOptions()).SetsFor(small, MnistData.Test).Training);
         var perfect = MnistData.Test.Select([0, 1], "two");
         Assert.True(Calibration.FitTemperature(model, perfect) >= 1);
     }

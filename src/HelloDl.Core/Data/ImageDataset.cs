@@ -123,9 +123,10 @@ public sealed class ImageDataset
             throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "The validation fraction must be between 0 and 1.");
         var random = new Random(seed);
         var toValidation = new bool[Count];
+        var byClass = Enumerable.Range(0, Count).ToLookup(i => _labels[i]);
         for (int c = 0; c < _classNames.Length; c++)
         {
-            var members = Enumerable.Range(0, Count).Where(i => _labels[i] == c).ToArray();
+            var members = byClass[(byte)c].ToArray();
             random.Shuffle(members);
             int take = members.Length < 2 ? 0 : Math.Clamp((int)Math.Round(members.Length * validationFraction), 1, members.Length - 1);
             foreach (int i in members.AsSpan(0, take)) toValidation[i] = true;

@@ -30,7 +30,6 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 {
     readonly CancellationTokenSource _stop = new();
     TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
-    int _batchSize;
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
@@ -132,7 +131,6 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
                 _ => null,
             },
         };
-        _batchSize = options.BatchSize;
         Trainer trainer;
         try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options) : new Trainer(model, options); }
         catch (FileProblemException e) { ThrowTerminatingError(FileError(e)); return; }
@@ -198,7 +196,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         // Four updates a second are plenty for a person and cost nothing measurable.
         if (p.Batch != p.BatchCount && p.Elapsed - _lastProgress < TimeSpan.FromMilliseconds(250)) return;
         _lastProgress = p.Elapsed;
-        double secondsLeft = (Epochs - p.Epoch + 1.0 - (double)p.Batch / p.BatchCount) * p.BatchCount * _batchSize / Math.Max(1, p.ImagesPerSecond);
+        double secondsLeft = (Epochs - p.Epoch + 1.0 - (double)p.Batch / p.BatchCount) * p.BatchCount * p.BatchSize / Math.Max(1, p.ImagesPerSecond);
         WriteProgress(new ProgressRecord(1, $"Training {Model!.Architecture} on {TrainingSet!.Name}",
             $"Epoch {p.Epoch}/{Epochs}, batch {p.Batch}/{p.BatchCount}: loss {p.Loss:F4}, accuracy {p.Accuracy:P1}, {p.ImagesPerSecond:N0} images/s")
         {

@@ -352,8 +352,13 @@ public static unsafe class Gemm
         return buffer;
     }
 
-    /// <summary>6 x 32 tile with twelve 512-bit accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// 6 x 32 tile with twelve 512-bit accumulators. The accumulators go to a stack tile first and
+    /// from there to C: with one way out of the loop the register allocator keeps them in registers
+    /// even without profile data (fully optimised code compiled at first call), where a second use
+    /// on the edge-tile path made it spill all twelve on every iteration, four times slower.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
@@ -371,33 +376,15 @@ public static unsafe class Gemm
             a += MR;
             b += 32;
         }
-        if (mr == MR && nc == 32)
-        {
-            Store512(c, c00, c01, add); Store512(c + ldc, c10, c11, add); Store512(c + 2 * ldc, c20, c21, add);
-            Store512(c + 3 * ldc, c30, c31, add); Store512(c + 4 * ldc, c40, c41, add); Store512(c + 5 * ldc, c50, c51, add);
-            return;
-        }
         float* tile = stackalloc float[MR * 32];
         c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
         c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
         c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
-        CopyEdge(tile, 32, c, ldc, mr, nc, add);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
-    {
-        if (add)
-        {
-            v0 += Vector512.Load(c);
-            v1 += Vector512.Load(c + 16);
-        }
-        v0.Store(c);
-        v1.Store(c + 16);
+        StoreTile(tile, 32, c, ldc, mr, nc, add);
     }
 
     /// <summary>6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
@@ -438,16 +425,25 @@ public static unsafe class Gemm
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
         c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-        CopyEdge(tile, 16, c, ldc, mr, nc, add);
+        StoreTile(tile, 16, c, ldc, mr, nc, add);
     }
 
-    static void CopyEdge(float* tile, int nr, float* c, int ldc, int mr, int nc, bool add)
+    /// <summary>C's mr x nc corner = (or +=) the tile's, eight floats at a time where they fit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void StoreTile(float* tile, int nr, float* c, int ldc, int mr, int nc, bool add)
     {
         for (int r = 0; r < mr; r++)
         {
             float* src = tile + r * nr, dst = c + (long)r * ldc;
-            if (add) for (int j = 0; j < nc; j++) dst[j] += src[j];
-            else for (int j = 0; j < nc; j++) dst[j] = src[j];
+            int j = 0;
+            for (; j + 8 <= nc; j += 8)
+            {
+                var v = Vector256.Load(src + j);
+                if (add) v += Vector256.Load(dst + j);
+                v.Store(dst + j);
+            }
+            if (add) for (; j < nc; j++) dst[j] += src[j];
+            else for (; j < nc; j++) dst[j] = src[j];
         }
     }
 }

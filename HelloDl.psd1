@@ -5,7 +5,7 @@
     Author               = 'HelloDl developers'
     Copyright            = '(c) HelloDl developers. MIT licence.'
     Description          = 'Deep learning from scratch in C#: a CPU autograd library that learns to read handwritten digits and letters (MNIST/EMNIST), as PowerShell cmdlets.'
-    PowerShellVersion    = '7.4'
+    PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('out/HelloDl/HelloDl.Format.ps1xml')
     # Hooks assembly resolution before the cmdlets load: dependencies live in a private load context.

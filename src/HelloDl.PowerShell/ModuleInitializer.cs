@@ -10,9 +10,10 @@ namespace HelloDl.PowerShell;
 /// process where another module already loaded a different version of the same assembly.
 /// PowerShell loads modules into the default context; when it cannot find HelloDl.Core there,
 /// the Resolving handler hands it over from the private context, and everything Core references
-/// is then resolved inside that context. Nothing is loaded until a cmdlet needs it.
+/// is then resolved inside that context. On import the kernels start compiling in the background
+/// (<see cref="Kernels.KernelWarmup"/>), while a script loads its data.
 /// </summary>
-public sealed class ModuleInitializer : IModuleAssemblyCleanup
+public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     static readonly string DependencyFolder = Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "deps");
     static readonly DependencyLoadContext Dependencies = new(DependencyFolder);
@@ -28,6 +29,12 @@ public sealed class ModuleInitializer : IModuleAssemblyCleanup
         AssemblyLoadContext.Default.Resolving += ResolveFromDependencies;
         _registered = true;
     }
+
+    public void OnImport() => StartKernelWarmup();
+
+    // Its own method, so HelloDl.Core is first needed when this runs (after Register), not when OnImport is compiled.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void StartKernelWarmup() => Kernels.KernelWarmup.Start();
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {

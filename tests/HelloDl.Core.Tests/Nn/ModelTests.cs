@@ -1,10 +1,12 @@
 using HelloDl.Autograd;
 using HelloDl.Data;
+using HelloDl.Kernels;
 using HelloDl.Nn;
 using HelloDl.Tensors;
 
 namespace HelloDl.Tests.Nn;
 
+[Collection(nameof(HelloDl.Tests.Kernels.GlobalKernelSettings))]
 public sealed class ModelTests
 {
     static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -22,19 +24,34 @@ public sealed class ModelTests
             Assert.True(Math.Abs((pixels[i] / 255.0 - 0.1307) / 0.3081 - inputs[i]) < 1e-5, $"pixel {pixels[i]} gave {inputs[i]}");
     }
 
-    [Fact]
-    public void Prediction_in_cache_sized_chunks_matches_one_pass_over_the_batch()
+    [Theory]
+    [InlineData(Architecture.Cnn)]
+    [InlineData(Architecture.Mlp)]
+    public void Prediction_in_chunks_on_any_thread_count_matches_one_pass_over_the_batch(Architecture architecture)
     {
-        var model = Model.Create(Architecture.Cnn, Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(), seed: 3);
-        Assert.True(model.InferenceChunk < 150, $"chunk {model.InferenceChunk}");
+        var model = Model.Create(architecture, Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(), seed: 3);
+        if (architecture == Architecture.Cnn) Assert.True(model.InferenceChunk < 150, $"chunk {model.InferenceChunk}");
         var random = new Random(5);
         var input = new Tensor(150, 1, 28, 28);
         for (int i = 0; i < input.Length; i++) input.Data[i] = random.NextSingle() * 2 - 1;
-        var chunked = new float[150 * 10];
-        model.PredictProbabilities(input, chunked);
         var tape = new Tape(recording: false) { Training = false };
         var whole = model.Forward(tape, input).Data.ToArray().Select(MathF.Exp).ToArray();
-        for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - chunked[i]) < 1e-6f, $"[{i}] {whole[i]} vs {chunked[i]}");
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            float[]? first = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                Parallelism.MaxThreads = threads;
+                var chunked = new float[150 * 10];
+                model.PredictProbabilities(input, chunked);
+                for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - chunked[i]) < 1e-6f, $"{threads} threads [{i}] {whole[i]} vs {chunked[i]}");
+                // Each image's result is the same whichever thread and chunk computed it.
+                if (first is null) first = chunked;
+                else Assert.Equal(first, chunked);
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]

@@ -25,16 +25,19 @@ public enum SimdPath
 /// </summary>
 public static unsafe class Gemm
 {
-    const int MR = 6;
-    const int KC = 256;   // a B micro-panel of KC x 32 floats is 32 KB: it stays in L1
-    const int MC = 96;    // packed A block: 96 KB, in L2
-    const int NC = 512;   // packed B block: 512 KB, in L2
+    /// <summary>Rows of the register tile: the micro-kernels are written for six.</summary>
+    public const int TileRows = 6;
+    const int MR = TileRows;
+    // Cache blocks from this machine's caches (KernelPlan): KC along the shared dimension, MC rows of A, NC columns of B.
+    static readonly int KC = KernelPlan.Current.KBlock;
+    static readonly int MC = KernelPlan.Current.RowBlock;
+    static readonly int NC = KernelPlan.Current.ColumnBlock;
 
     /// <summary>The SIMD path in use; tests set it to compare paths.</summary>
     public static SimdPath Path { get; set; } = Best;
 
-    public static SimdPath Best =>
-        Avx512F.IsSupported ? SimdPath.Avx512 : Fma.IsSupported && Avx2.IsSupported ? SimdPath.Avx2 : SimdPath.Portable;
+    /// <summary>The widest path this CPU runs (<see cref="KernelPlan"/>).</summary>
+    public static SimdPath Best => KernelPlan.Current.Path;
 
     [ThreadStatic] static float[]? _packA;
     [ThreadStatic] static float[]? _packB;

@@ -16,8 +16,10 @@ $ErrorActionPreference = 'Stop'
 Import-Module $ManifestPath
 
 $train = Import-EmnistSet -LiteralPath $MnistFolder -Split Train
-Write-Host '| model | first epoch img/s | second epoch img/s | first / second | Measure-HelloModel img/s (60,000 images) |'
-Write-Host '|---|---|---|---|---|'
+$cpu = (Select-String -LiteralPath /proc/cpuinfo -Pattern '^model name\s*:\s*(.*)' -List -ErrorAction SilentlyContinue).Matches.Groups[1].Value
+Write-Host "CPU: $cpu, $([Environment]::ProcessorCount) cores, PowerShell $($PSVersionTable.PSVersion), .NET $([Environment]::Version)"
+Write-Host '| model | first epoch img/s | second epoch img/s | first / second | Measure-HelloModel img/s (60,000 images), first call | second call |'
+Write-Host '|---|---|---|---|---|---|'
 foreach ($run in @(
         @{ Architecture = 'Mlp'; Optimizer = 'Sgd'; LearningRate = 0.01 },
         @{ Architecture = 'Cnn'; Optimizer = 'Adam'; LearningRate = 0.001 })) {
@@ -25,9 +27,11 @@ foreach ($run in @(
     # Constant rate, no hold-out, no augmentation: the reference's epoch, nothing else timed.
     $epochs = @(Start-HelloTraining -Model $model -TrainingSet $train -Epochs 2 -BatchSize 64 -Optimizer $run.Optimizer `
             -LearningRate $run.LearningRate -Schedule Constant -Augment None -HoldOutFraction 0)
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    $null = Measure-HelloModel -Model $model -Dataset $train
-    $inference = $train.Count / $clock.Elapsed.TotalSeconds
+    $inference = foreach ($call in 1, 2) {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $null = Measure-HelloModel -Model $model -Dataset $train
+        $train.Count / $clock.Elapsed.TotalSeconds
+    }
     $first, $second = $epochs[0].ImagesPerSecond, $epochs[1].ImagesPerSecond
-    Write-Host ('| {0} | {1:N0} | {2:N0} | {3:P0} | {4:N0} |' -f $run.Architecture, $first, $second, ($first / $second), $inference)
+    Write-Host ('| {0} | {1:N0} | {2:N0} | {3:P0} | {4:N0} | {5:N0} |' -f $run.Architecture, $first, $second, ($first / $second), $inference[0], $inference[1])
 }

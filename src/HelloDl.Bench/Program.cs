@@ -28,7 +28,8 @@ int allThreads = Environment.ProcessorCount;
 var summary = new List<(string Measure, string OneThread, string AllThreads, string Target)>();
 
 Console.WriteLine($"# HelloDl benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
-Console.WriteLine($"CPU: {MachinePeak.ModelName} ({MachinePeak.Vendor}), {allThreads} cores, SIMD path {Gemm.Best}, .NET {Environment.Version}");
+Console.WriteLine($"CPU: {CpuDescription.Current}, {allThreads} cores, .NET {Environment.Version}");
+Console.WriteLine($"Kernels: {KernelPlan.Current}");
 
 var clock = Stopwatch.StartNew();
 var train = EmnistLoader.Load(mnistFolder, split: DatasetSplit.Train);

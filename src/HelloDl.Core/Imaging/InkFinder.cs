@@ -56,7 +56,12 @@ public static class InkFinder
     {
         var (width, height, lum, scale) = Resize(image);
         if (BorderMedian(lum, width, height) < 0.45f)
-            for (int i = 0; i < lum.Length; i++) lum[i] = 1 - lum[i];   // light ink on a dark board
+        {
+            // Light ink on a dark board: inverted into a new array, since lum may be the caller's own pixels.
+            var inverted = new float[lum.Length];
+            for (int i = 0; i < lum.Length; i++) inverted[i] = 1 - lum[i];
+            lum = inverted;
+        }
         // In an image the size of one character, a long thin stroke is a 1 or an l, not a ruled line.
         bool oneCharacter = Math.Max(image.Width, image.Height) <= CharacterSide;
         var (map, paperNoise, inkSetTheBar) = Analyse(width, height, lum, scale, dropLines: !oneCharacter);
@@ -107,15 +112,24 @@ public static class InkFinder
     {
         var paper = PaperBrightness(lum, width, height);
         var ink = new float[lum.Length];
-        for (int i = 0; i < ink.Length; i++) ink[i] = Math.Clamp(1 - lum[i] / Math.Max(paper[i], 0.05f), 0, 1);
-
-        // The paper's own texture sets the bar: median ink plus many of its deviations.
-        float median = Quantile01(ink, 0.5f);
-        var deviations = new float[ink.Length];
-        for (int i = 0; i < ink.Length; i++) deviations[i] = Math.Abs(ink[i] - median);
-        float spread = Quantile01(deviations, 0.5f);
-        float strongest = System.Numerics.Tensors.TensorPrimitives.Max(ink);
-        float paperNoise = Quantile01(ink, 0.25f) - Quantile01(ink, 0.05f);
+        // The paper's own texture sets the bar: median ink plus many of its deviations. (Ink, its
+        // histogram and its strongest value in one pass.)
+        Span<int> counts = stackalloc int[QuantileBins];
+        counts.Clear();
+        float strongest = 0;
+        for (int i = 0; i < ink.Length; i++)
+        {
+            float value = Math.Clamp(1 - lum[i] / Math.Max(paper[i], 0.05f), 0, 1);
+            ink[i] = value;
+            counts[Bin(value)]++;
+            strongest = Math.Max(strongest, value);
+        }
+        System.Buffers.ArrayPool<float>.Shared.Return(paper);
+        float median = Quantile(counts, ink.Length, 0.5f);
+        float paperNoise = Quantile(counts, ink.Length, 0.25f) - Quantile(counts, ink.Length, 0.05f);
+        counts.Clear();
+        foreach (float v in ink) counts[Bin(Math.Abs(v - median))]++;
+        float spread = Quantile(counts, ink.Length, 0.5f);
         // Relative to the strongest ink too, but loosely: one pale character next to bold ones must survive.
         float threshold = Math.Max(Math.Max(0.18f, median + 8 * spread), 0.2f * strongest);
         if (strongest < 0.2f) return (new InkMap(width, height, ink, new int[ink.Length], [], scale), paperNoise, threshold > 0.5f * strongest);
@@ -127,10 +141,10 @@ public static class InkFinder
         for (int i = 0; i < labels.Length; i++) if (!isKept[labels[i]]) labels[i] = 0;
         // Hysteresis: the faint edges of a stroke belong to it when they touch it, not otherwise.
         GrowInto(labels, ink, width, height, Math.Max(0.02f, median + 3 * spread), kept, all.Count);
-        var clean = new float[ink.Length];
+        // The clean ink is written over the raw ink, pixel by pixel: one image-sized array fewer.
         for (int i = 0; i < ink.Length; i++)
-            if (labels[i] != 0) clean[i] = Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1);
-        return (new InkMap(width, height, clean, labels, kept, scale), paperNoise, threshold > 0.5f * strongest);
+            ink[i] = labels[i] != 0 ? Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1) : 0;
+        return (new InkMap(width, height, ink, labels, kept, scale), paperNoise, threshold > 0.5f * strongest);
     }
 
     const int QuantileBins = 4096;
@@ -149,11 +163,12 @@ public static class InkFinder
         return Quantile(counts, values.Length, fraction);
     }
 
-    static float Quantile(ReadOnlySpan<int> counts, int total, float fraction)
+    /// <summary>The quantile from bin counts; <paramref name="firstBin"/> is the bin of counts[0] when only the occupied range is passed.</summary>
+    static float Quantile(ReadOnlySpan<int> counts, int total, float fraction, int firstBin = 0)
     {
         int rank = (int)(total * fraction), seen = 0;
         for (int b = 0; b < counts.Length; b++)
-            if ((seen += counts[b]) > rank) return (b + 0.5f) / (QuantileBins - 1);
+            if ((seen += counts[b]) > rank) return (firstBin + b + 0.5f) / (QuantileBins - 1);
         return 1;
     }
 
@@ -191,12 +206,15 @@ public static class InkFinder
         }
     }
 
-    /// <summary>The image at the size it is analysed at: shrunk by area averaging when large, enlarged bilinearly when tiny.</summary>
+    /// <summary>
+    /// The image at the size it is analysed at: shrunk by area averaging when large, enlarged
+    /// bilinearly when tiny, else the image's own pixels (which the analysis only reads).
+    /// </summary>
     static (int Width, int Height, float[] Lum, float Scale) Resize(LuminanceImage image)
     {
         int longer = Math.Max(image.Width, image.Height);
         if (longer < MinSide) return Enlarge(image, (MinSide + longer - 1) / longer);
-        if (longer <= MaxSide) return (image.Width, image.Height, (float[])image.Pixels.Clone(), 1);
+        if (longer <= MaxSide) return (image.Width, image.Height, image.Pixels, 1);
         float scale = (float)longer / MaxSide;
         int width = Math.Max(1, (int)(image.Width / scale)), height = Math.Max(1, (int)(image.Height / scale));
         var lum = new float[width * height];
@@ -231,6 +249,8 @@ public static class InkFinder
     /// The paper's brightness everywhere: the 90th percentile of each block (ink is dark and
     /// sparse, so it barely moves it), the brightest of each block's neighbours (a block that a
     /// thick stroke fills is not dark paper), then interpolated smoothly between block centres.
+    /// The array comes from the shared pool (it may be longer than the image) and goes back to it:
+    /// a fresh one per image had the kernel clearing new pages for a sixth of a scan's reading.
     /// </summary>
     static float[] PaperBrightness(float[] lum, int width, int height)
     {
@@ -238,14 +258,24 @@ public static class InkFinder
         int blocksX = (width + block - 1) / block, blocksY = (height + block - 1) / block;
         var levels = new float[blocksX * blocksY];
         Span<int> counts = stackalloc int[QuantileBins];
+        counts.Clear();
         for (int by = 0; by < blocksY; by++)
             for (int bx = 0; bx < blocksX; bx++)
             {
-                counts.Clear();
+                // Only the occupied range of bins is read and cleared: a block of bare paper fills a few hundred of 4,096.
                 int x0 = bx * block, x1 = Math.Min(width, (bx + 1) * block), y0 = by * block, y1 = Math.Min(height, (by + 1) * block);
+                int lowest = QuantileBins, highest = -1;
                 for (int y = y0; y < y1; y++)
-                    foreach (float v in lum.AsSpan(y * width + x0, x1 - x0)) counts[Bin(v)]++;
-                levels[by * blocksX + bx] = Quantile(counts, (x1 - x0) * (y1 - y0), 0.9f);
+                    foreach (float v in lum.AsSpan(y * width + x0, x1 - x0))
+                    {
+                        int bin = Bin(v);
+                        counts[bin]++;
+                        lowest = Math.Min(lowest, bin);
+                        highest = Math.Max(highest, bin);
+                    }
+                var occupied = counts[lowest..(highest + 1)];
+                levels[by * blocksX + bx] = Quantile(occupied, (x1 - x0) * (y1 - y0), 0.9f, lowest);
+                occupied.Clear();
             }
         var brightest = new float[levels.Length];
         for (int by = 0; by < blocksY; by++)
@@ -267,7 +297,7 @@ public static class InkFinder
             column1[x] = Math.Min(column0[x] + 1, blocksX - 1);
             columnWeight[x] = fx - column0[x];
         }
-        var paper = new float[lum.Length];
+        var paper = System.Buffers.ArrayPool<float>.Shared.Rent(width * height);
         for (int y = 0; y < height; y++)
         {
             float fy = Math.Clamp((y + 0.5f) / block - 0.5f, 0, blocksY - 1);

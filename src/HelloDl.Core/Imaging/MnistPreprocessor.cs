@@ -68,10 +68,31 @@ public static class MnistPreprocessor
     /// <summary>Scales the ink so that its 98th percentile is full ink, when that percentile is under <paramref name="below"/>.</summary>
     static void Strengthen(float[] crop, float below)
     {
-        var inked = crop.Where(v => v > 0).Order().ToArray();
+        var inked = crop.Where(v => v > 0).ToArray();
         if (inked.Length == 0) return;
-        float full = inked[(int)(inked.Length * 0.98)];
+        float full = ValueAtRank(inked, (int)(inked.Length * 0.98));
         if (full > 0 && full < below) for (int i = 0; i < crop.Length; i++) crop[i] = Math.Min(1, crop[i] / full);
+    }
+
+    /// <summary>
+    /// The value a sort of <paramref name="values"/> (all in [0, 1]) would put at <paramref name="rank"/>,
+    /// without sorting them all: a histogram finds the value's bin, and only that bin's values are
+    /// sorted. Sorting every inked pixel of a crop was a tenth of reading a scan.
+    /// </summary>
+    internal static float ValueAtRank(float[] values, int rank)
+    {
+        const int Bins = 1024;
+        Span<int> counts = stackalloc int[Bins];
+        counts.Clear();
+        static int Bin(float v) => Math.Clamp((int)(v * Bins), 0, Bins - 1);
+        foreach (float v in values) counts[Bin(v)]++;
+        int bin = 0, below = 0;
+        while (below + counts[bin] <= rank) below += counts[bin++];
+        var inBin = new float[counts[bin]];
+        int n = 0;
+        foreach (float v in values) if (Bin(v) == bin) inBin[n++] = v;
+        Array.Sort(inBin);
+        return inBin[rank - below];
     }
 
     // MNIST's own stroke widths in the 28x28 frame (2 x area / perimeter of the pixels over half

@@ -11,6 +11,20 @@ public sealed class PreprocessingTests : IDisposable
 
     static GrayImage Digit(int index) => MnistData.Test.GetSample(index).Image;
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1000, 980)]
+    [InlineData(1000, 999)]
+    [InlineData(5000, 0)]
+    public void Value_at_rank_is_what_a_full_sort_puts_there(int count, int rank)
+    {
+        var random = new Random(count + rank);
+        // Many equal values and values crowded into one bin, as a crop's saturated ink is.
+        var values = Enumerable.Range(0, count).Select(i => i % 7 == 0 ? 1f : i % 5 == 0 ? 0.5f + random.NextSingle() * 1e-4f : random.NextSingle()).ToArray();
+        var sorted = values.Order().ToArray();
+        Assert.Equal(sorted[rank], MnistPreprocessor.ValueAtRank(values, rank));
+    }
+
     [Fact]
     public void An_mnist_digit_as_dark_ink_on_paper_comes_back_unchanged()
     {

@@ -163,12 +163,33 @@ if (Wants("files"))
             ScanSimulator.WriteSingleCharacter(test.GetSample(i).Image, scanRandom, f, pageSize: (600, 400));
             return f;
         }).ToList();
-        FilesPerSecond(classifier, pngs.Take(100).ToList());   // warm-up: decoders and JIT
-        double pngRate = FilesPerSecond(classifier, pngs), jpegRate = FilesPerSecond(classifier, jpegs);
+        // Scan-like pages of one digit each, 120-600 px a side, PNG and JPEG in turn (the issue's main-job set).
+        var scans = Enumerable.Range(0, 1000).Select(i =>
+        {
+            string f = Path.Combine(files, $"page-{i}.{(i % 2 == 0 ? "png" : "jpg")}");
+            ScanSimulator.WriteSingleCharacter(test.GetSample(i).Image, scanRandom, f, pageSize: (scanRandom.Next(120, 601), scanRandom.Next(120, 601)));
+            return f;
+        }).ToList();
+        FilesPerSecond(classifier, pngs.Take(100).Concat(scans.Take(100)).ToList());   // warm-up: decoders and JIT
+        double pngRate = FilesPerSecond(classifier, pngs), jpegRate = FilesPerSecond(classifier, jpegs), scanRate = FilesPerSecond(classifier, scans);
+        // The bound the issue sets: ImageSharp decoding the same files alone, on one thread.
+        double decodeRate = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            var decodeClock = Stopwatch.StartNew();
+            foreach (var f in scans) { using var decoded = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgba32>(f); }
+            decodeRate = Math.Max(decodeRate, scans.Count / decodeClock.Elapsed.TotalSeconds);
+        }
+        var preprocessClock = Stopwatch.StartNew();
+        foreach (var f in scans) MnistPreprocessor.ToMnist(ImageReader.Read(f));
+        double readRate = scans.Count / preprocessClock.Elapsed.TotalSeconds;
         Console.WriteLine($"- 1,000 PNG digits (28x28): {pngRate:N0} files/s");
         Console.WriteLine($"- 200 JPEG scans (600x400): {jpegRate:N0} files/s");
+        Console.WriteLine($"- 1,000 scan-like pages (120-600 px, half PNG, half JPEG): {scanRate:N0} files/s end to end on {allThreads} threads; " +
+            $"ImageSharp decoding alone on one thread {decodeRate:N0} files/s; reading and finding ink on one thread {readRate:N0} files/s");
         summary.Add(("Invoke-HelloClassify files/s, 1,000 PNG digits 28x28", "", $"{pngRate:N0}", ""));
         summary.Add(("Invoke-HelloClassify files/s, 200 JPEG scans 600x400", "", $"{jpegRate:N0}", ""));
+        summary.Add(("Invoke-HelloClassify files/s, 1,000 scan-like pages 120-600 px", $"decode only: {decodeRate:N0}", $"{scanRate:N0}", $">= {decodeRate:N0} (1-thread decode)"));
 
         // Import-HelloImageSet's work: list class folders, read every file as classification does, build the set.
         string folder = Path.Combine(files, "own");

@@ -66,6 +66,11 @@ public static unsafe class Pooling
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MaxForward2x2(float* source, float* output, float* winners, int height, int width, int outHeight, int outWidth)
     {
+        if (winners == null && Avx2.IsSupported)
+        {
+            MaxValues2x2(source, output, height, width, outHeight, outWidth);
+            return;
+        }
         for (int oy = 0; oy < outHeight; oy++)
         {
             int y0 = 2 * oy, y1 = Math.Min(y0 + 1, height - 1);
@@ -80,6 +85,35 @@ public static unsafe class Pooling
                 int column = x0 + (bWins + bottomWins * (dWins - bWins)) * (x1 - x0);
                 output[oy * outWidth + ox] = Max(top, bottom);
                 if (winners != null) winners[oy * outWidth + ox] = (y0 + bottomWins * (y1 - y0)) * width + column;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Only the maxima (inference): eight windows at a time from sixteen columns of two rows, the
+    /// rows' maximum first, then each pair of neighbouring columns'. The scalar loop with winners
+    /// was a seventh of a CNN's inference.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void MaxValues2x2(float* source, float* output, int height, int width, int outHeight, int outWidth)
+    {
+        for (int oy = 0; oy < outHeight; oy++)
+        {
+            int y0 = 2 * oy, y1 = Math.Min(y0 + 1, height - 1);
+            float* row0 = source + y0 * width, row1 = source + y1 * width, line = output + oy * outWidth;
+            int ox = 0;
+            for (; 2 * ox + 16 <= width; ox += 8)
+            {
+                var left = Avx.Max(Avx.LoadVector256(row0 + 2 * ox), Avx.LoadVector256(row1 + 2 * ox));
+                var right = Avx.Max(Avx.LoadVector256(row0 + 2 * ox + 8), Avx.LoadVector256(row1 + 2 * ox + 8));
+                // Even and odd columns side by side per 128-bit lane: windows 0 1 4 5 | 2 3 6 7, then put in order.
+                var pairs = Avx.Max(Avx.Shuffle(left, right, 0b10_00_10_00), Avx.Shuffle(left, right, 0b11_01_11_01));
+                Avx.Store(line + ox, Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle());
+            }
+            for (; ox < outWidth; ox++)
+            {
+                int x0 = 2 * ox, x1 = Math.Min(x0 + 1, width - 1);
+                line[ox] = Max(Max(row0[x0], row0[x1]), Max(row1[x0], row1[x1]));
             }
         }
     }

@@ -80,13 +80,24 @@ public static unsafe class Im2Col
                 }
     }
 
-    // Rows here are short (26, 11, 4 floats in hello-dl's CNN): a library call per row costs more than the copy.
+    // Rows here are short (26, 11, 4 floats in hello-dl's CNN): a library call per row costs more
+    // than the copy, and so did a scalar tail. The last vector overlaps the one before instead
+    // (a copy may write a value twice).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Copy(float* source, float* target, int count)
     {
-        int i = 0;
-        for (; i <= count - 8; i += 8) Vector256.Store(Vector256.Load(source + i), target + i);
-        for (; i < count; i++) target[i] = source[i];
+        if (count >= 8)
+        {
+            int i = 0;
+            for (; i <= count - 8; i += 8) Vector256.Store(Vector256.Load(source + i), target + i);
+            if (i < count) Vector256.Store(Vector256.Load(source + count - 8), target + count - 8);
+        }
+        else if (count >= 4)
+        {
+            Vector128.Store(Vector128.Load(source), target);
+            Vector128.Store(Vector128.Load(source + count - 4), target + count - 4);
+        }
+        else for (int i = 0; i < count; i++) target[i] = source[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using HelloDl.Kernels;
 
 namespace HelloDl.Bench;
@@ -49,32 +47,8 @@ internal static class MachinePeak
         return rates.Sum();
     }
 
-    /// <summary>Twelve independent FMA chains per iteration: enough for two units of latency 4 or more.</summary>
-    static float Spin(long iterations)
-    {
-        if (Gemm.Best == SimdPath.Avx512)
-        {
-            var a = Vector512.Create(1.0001f); var b = Vector512.Create(0.9999f);
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-            for (long i = 0; i < iterations; i++)
-            {
-                c0 = Avx512F.FusedMultiplyAdd(a, b, c0); c1 = Avx512F.FusedMultiplyAdd(a, b, c1); c2 = Avx512F.FusedMultiplyAdd(a, b, c2);
-                c3 = Avx512F.FusedMultiplyAdd(a, b, c3); c4 = Avx512F.FusedMultiplyAdd(a, b, c4); c5 = Avx512F.FusedMultiplyAdd(a, b, c5);
-                c6 = Avx512F.FusedMultiplyAdd(a, b, c6); c7 = Avx512F.FusedMultiplyAdd(a, b, c7); c8 = Avx512F.FusedMultiplyAdd(a, b, c8);
-                c9 = Avx512F.FusedMultiplyAdd(a, b, c9); c10 = Avx512F.FusedMultiplyAdd(a, b, c10); c11 = Avx512F.FusedMultiplyAdd(a, b, c11);
-            }
-            return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).ToScalar();
-        }
-        var x = Vector256.Create(1.0001f); var y = Vector256.Create(0.9999f);
-        Vector256<float> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default, d8 = default, d9 = default, d10 = default, d11 = default;
-        for (long i = 0; i < iterations; i++)
-        {
-            d0 = Fma.MultiplyAdd(x, y, d0); d1 = Fma.MultiplyAdd(x, y, d1); d2 = Fma.MultiplyAdd(x, y, d2); d3 = Fma.MultiplyAdd(x, y, d3);
-            d4 = Fma.MultiplyAdd(x, y, d4); d5 = Fma.MultiplyAdd(x, y, d5); d6 = Fma.MultiplyAdd(x, y, d6); d7 = Fma.MultiplyAdd(x, y, d7);
-            d8 = Fma.MultiplyAdd(x, y, d8); d9 = Fma.MultiplyAdd(x, y, d9); d10 = Fma.MultiplyAdd(x, y, d10); d11 = Fma.MultiplyAdd(x, y, d11);
-        }
-        return (d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8 + d9 + d10 + d11).ToScalar();
-    }
+    static float Spin(long iterations) =>
+        Gemm.Best == SimdPath.Avx512 ? CpuDescription.FmaChains512(iterations) : CpuDescription.FmaChains256(iterations);
 
     static string? CpuInfo(string key)
     {

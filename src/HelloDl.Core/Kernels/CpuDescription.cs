@@ -122,7 +122,7 @@ public sealed record CpuDescription(string Vendor, int Family, int Model, int St
         return wide / narrow;
     }
 
-    static double FlopsPerTick(Func<int, float> chains, int flopsPerIteration)
+    static double FlopsPerTick(Func<long, float> chains, int flopsPerIteration)
     {
         const int Iterations = 100_000;
         chains(1000);
@@ -131,13 +131,16 @@ public sealed record CpuDescription(string Vendor, int Family, int Model, int St
         return (double)Iterations * flopsPerIteration / Math.Max(1, Stopwatch.GetTimestamp() - start);
     }
 
-    /// <summary>Twelve independent 512-bit FMA chains: enough to keep two units of latency 4 busy.</summary>
+    /// <summary>
+    /// Twelve independent 512-bit FMA chains in registers (12 x 16 x 2 flops an iteration): enough
+    /// to keep two units of latency 4 busy. The benchmark's peak runs it too.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    static float FmaChains512(int iterations)
+    public static float FmaChains512(long iterations)
     {
         var x = Vector512.Create(1.0001f); var y = Vector512.Create(0.9999f);
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-        for (int i = 0; i < iterations; i++)
+        for (long i = 0; i < iterations; i++)
         {
             c0 = Avx512F.FusedMultiplyAdd(x, y, c0); c1 = Avx512F.FusedMultiplyAdd(x, y, c1); c2 = Avx512F.FusedMultiplyAdd(x, y, c2);
             c3 = Avx512F.FusedMultiplyAdd(x, y, c3); c4 = Avx512F.FusedMultiplyAdd(x, y, c4); c5 = Avx512F.FusedMultiplyAdd(x, y, c5);
@@ -147,13 +150,13 @@ public sealed record CpuDescription(string Vendor, int Family, int Model, int St
         return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).ToScalar();
     }
 
-    /// <summary>The same twelve chains with 256-bit vectors: half the flops per instruction.</summary>
+    /// <summary>The same twelve chains with 256-bit vectors and FMA: half the flops per instruction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    static float FmaChains256(int iterations)
+    public static float FmaChains256(long iterations)
     {
         var x = Vector256.Create(1.0001f); var y = Vector256.Create(0.9999f);
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-        for (int i = 0; i < iterations; i++)
+        for (long i = 0; i < iterations; i++)
         {
             c0 = Fma.MultiplyAdd(x, y, c0); c1 = Fma.MultiplyAdd(x, y, c1); c2 = Fma.MultiplyAdd(x, y, c2);
             c3 = Fma.MultiplyAdd(x, y, c3); c4 = Fma.MultiplyAdd(x, y, c4); c5 = Fma.MultiplyAdd(x, y, c5);

@@ -60,22 +60,23 @@ public static unsafe class Pooling
     /// <summary>
     /// The common 2x2, stride 2 case without the general window loops; a window cut by the edge
     /// (ceil mode) repeats its last row or column, which cannot change the maximum or its first position.
-    /// Branch-free: which of four activations wins is a coin toss the branch predictor would lose
-    /// half the time, so maxima come from maxss and winners from compare results used as 0/1.
+    /// Eight windows at a time with AVX2 (the scalar 2x2 pooling was a seventh of a CNN's inference,
+    /// and finding the winners an eighth of its training), the rest one by one. Branch-free: which of
+    /// four activations wins is a coin toss the branch predictor would lose half the time, so maxima
+    /// come from maxss and winners from compare results used as 0/1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MaxForward2x2(float* source, float* output, float* winners, int height, int width, int outHeight, int outWidth)
     {
-        if (winners == null && Avx2.IsSupported)
-        {
-            MaxValues2x2(source, output, height, width, outHeight, outWidth);
-            return;
-        }
         for (int oy = 0; oy < outHeight; oy++)
         {
             int y0 = 2 * oy, y1 = Math.Min(y0 + 1, height - 1);
-            float* row0 = source + y0 * width, row1 = source + y1 * width;
-            for (int ox = 0; ox < outWidth; ox++)
+            float* row0 = source + y0 * width, row1 = source + y1 * width, line = output + oy * outWidth;
+            float* winnerLine = winners == null ? null : winners + oy * outWidth;
+            int ox = !Avx2.IsSupported ? 0
+                : winners == null ? MaxValues8(row0, row1, line, width)
+                : MaxWinners8(row0, row1, y0 * width, (y1 - y0) * width, line, winnerLine, width);
+            for (; ox < outWidth; ox++)
             {
                 int x0 = 2 * ox, x1 = Math.Min(x0 + 1, width - 1);
                 float a = row0[x0], b = row0[x1], c = row1[x0], d = row1[x1];
@@ -83,39 +84,54 @@ public static unsafe class Pooling
                 float top = Max(a, b), bottom = Max(c, d);
                 int bottomWins = Bit(bottom > top);
                 int column = x0 + (bWins + bottomWins * (dWins - bWins)) * (x1 - x0);
-                output[oy * outWidth + ox] = Max(top, bottom);
-                if (winners != null) winners[oy * outWidth + ox] = (y0 + bottomWins * (y1 - y0)) * width + column;
+                line[ox] = Max(top, bottom);
+                if (winnerLine != null) winnerLine[ox] = (y0 + bottomWins * (y1 - y0)) * width + column;
             }
         }
     }
 
-    /// <summary>
-    /// Only the maxima (inference): eight windows at a time from sixteen columns of two rows, the
-    /// rows' maximum first, then each pair of neighbouring columns'. The scalar loop with winners
-    /// was a seventh of a CNN's inference.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void MaxValues2x2(float* source, float* output, int height, int width, int outHeight, int outWidth)
+    // Sixteen columns of a row as its even and odd columns, per 128-bit lane: windows 0 1 4 5 | 2 3 6 7.
+    const byte EvenColumns = 0b10_00_10_00, OddColumns = 0b11_01_11_01, WindowOrder = 0b11_01_10_00;
+
+    /// <summary>The maxima of the whole windows of a row pair, eight at a time; returns the first window left to do.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int MaxValues8(float* row0, float* row1, float* line, int width)
     {
-        for (int oy = 0; oy < outHeight; oy++)
+        int ox = 0;
+        for (; 2 * ox + 16 <= width; ox += 8)
         {
-            int y0 = 2 * oy, y1 = Math.Min(y0 + 1, height - 1);
-            float* row0 = source + y0 * width, row1 = source + y1 * width, line = output + oy * outWidth;
-            int ox = 0;
-            for (; 2 * ox + 16 <= width; ox += 8)
-            {
-                var left = Avx.Max(Avx.LoadVector256(row0 + 2 * ox), Avx.LoadVector256(row1 + 2 * ox));
-                var right = Avx.Max(Avx.LoadVector256(row0 + 2 * ox + 8), Avx.LoadVector256(row1 + 2 * ox + 8));
-                // Even and odd columns side by side per 128-bit lane: windows 0 1 4 5 | 2 3 6 7, then put in order.
-                var pairs = Avx.Max(Avx.Shuffle(left, right, 0b10_00_10_00), Avx.Shuffle(left, right, 0b11_01_11_01));
-                Avx.Store(line + ox, Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle());
-            }
-            for (; ox < outWidth; ox++)
-            {
-                int x0 = 2 * ox, x1 = Math.Min(x0 + 1, width - 1);
-                line[ox] = Max(Max(row0[x0], row0[x1]), Max(row1[x0], row1[x1]));
-            }
+            var left = Avx.Max(Avx.LoadVector256(row0 + 2 * ox), Avx.LoadVector256(row1 + 2 * ox));
+            var right = Avx.Max(Avx.LoadVector256(row0 + 2 * ox + 8), Avx.LoadVector256(row1 + 2 * ox + 8));
+            var maxima = Avx.Max(Avx.Shuffle(left, right, EvenColumns), Avx.Shuffle(left, right, OddColumns));
+            Avx.Store(line + ox, Avx2.Permute4x64(maxima.AsDouble(), WindowOrder).AsSingle());
         }
+        return ox;
+    }
+
+    /// <summary>As <see cref="MaxValues8"/>, with each winner's index in the plane, chosen as the scalar loop chooses it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int MaxWinners8(float* row0, float* row1, int rowStart, int rowStep, float* line, float* winnerLine, int width)
+    {
+        var one = Vector256.Create(1f);
+        var down = Vector256.Create((float)rowStep);
+        // Column offsets 2k of the windows k in the shuffled order.
+        var offsets = Vector256.Create(0f, 2, 8, 10, 4, 6, 12, 14);
+        int ox = 0;
+        for (; 2 * ox + 16 <= width; ox += 8)
+        {
+            var topLeft = Avx.LoadVector256(row0 + 2 * ox); var topRight = Avx.LoadVector256(row0 + 2 * ox + 8);
+            var bottomLeft = Avx.LoadVector256(row1 + 2 * ox); var bottomRight = Avx.LoadVector256(row1 + 2 * ox + 8);
+            var a = Avx.Shuffle(topLeft, topRight, EvenColumns); var b = Avx.Shuffle(topLeft, topRight, OddColumns);
+            var c = Avx.Shuffle(bottomLeft, bottomRight, EvenColumns); var d = Avx.Shuffle(bottomLeft, bottomRight, OddColumns);
+            var bWins = Avx.CompareGreaterThan(b, a); var dWins = Avx.CompareGreaterThan(d, c);
+            var top = Avx.Max(a, b); var bottom = Avx.Max(c, d);
+            var bottomWins = Avx.CompareGreaterThan(bottom, top);
+            var column = Avx.And(Avx.BlendVariable(bWins, dWins, bottomWins), one);
+            var winner = Vector256.Create((float)(rowStart + 2 * ox)) + offsets + column + Avx.And(bottomWins, down);
+            Avx.Store(line + ox, Avx2.Permute4x64(Avx.Max(top, bottom).AsDouble(), WindowOrder).AsSingle());
+            Avx.Store(winnerLine + ox, Avx2.Permute4x64(winner.AsDouble(), WindowOrder).AsSingle());
+        }
+        return ox;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

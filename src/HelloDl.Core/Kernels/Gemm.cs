@@ -356,14 +356,19 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// 6 x 32 tile with twelve 512-bit accumulators. The accumulators go to a stack tile first and
-    /// from there to C: with one way out of the loop the register allocator keeps them in registers
-    /// even without profile data (fully optimised code compiled at first call), where a second use
-    /// on the edge-tile path made it spill all twelve on every iteration, four times slower.
+    /// 6 x 32 tile with twelve 512-bit accumulators. Where they go is settled before the loop (C
+    /// itself for a whole tile, a stack tile for an edge one), so the loop has one way out: with a
+    /// second use on the edge path the register allocator, lacking profile data (fully optimised
+    /// code compiled at first call), spilled all twelve on every iteration, four times slower.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
+        float* tile = stackalloc float[MR * 32];
+        bool whole = mr == MR && nc == 32;
+        float* target = whole ? c : tile;
+        long stride = whole ? ldc : 32;
+        bool addHere = whole && add;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -379,11 +384,21 @@ public static unsafe class Gemm
             a += MR;
             b += 32;
         }
-        float* tile = stackalloc float[MR * 32];
-        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
-        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
-        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
-        StoreTile(tile, 32, c, ldc, mr, nc, add);
+        Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
+        Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
+        if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        v0.Store(c);
+        v1.Store(c + 16);
     }
 
     /// <summary>6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available.</summary>

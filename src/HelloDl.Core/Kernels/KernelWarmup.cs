@@ -17,11 +17,18 @@ public static class KernelWarmup
     /// <summary>Starts compiling once per process; the task's result is the number of methods compiled.</summary>
     public static Task<int> Start() => Started.Value;
 
+    /// <summary>
+    /// The kernels' classes, named rather than found: listing every type of the assembly would load
+    /// ImageSharp (image reading's types need it), which waits until an image is read.
+    /// </summary>
+    static readonly Type[] Kernels = [typeof(Gemm), typeof(Convolution), typeof(Im2Col), typeof(Pooling), typeof(Activations), typeof(Parallelism)];
+
     static int CompileKernels()
     {
         const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
         int compiled = 0;
-        foreach (var type in typeof(KernelWarmup).Assembly.GetTypes())
+        // Each kernel class with its nested types: the closures of its parallel loops and its jobs.
+        foreach (var type in Kernels.SelectMany(k => k.GetNestedTypes(Declared).Prepend(k)))
         {
             if (type.ContainsGenericParameters) continue;
             foreach (var method in type.GetMethods(Declared))

@@ -1,4 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using HelloDl.Tensors;
 
 namespace HelloDl.Autograd;
@@ -19,11 +18,10 @@ public sealed class LogSoftmax : Op
         {
             var input = x.Data.Slice(r * classes, classes);
             var output = y.Data.Slice(r * classes, classes);
-            float max = TensorPrimitives.Max(input);
-            TensorPrimitives.Subtract(input, max, output);
-            float sum = 0;
-            foreach (float v in output) sum += MathF.Exp(v);
-            TensorPrimitives.Subtract(output, MathF.Log(sum), output);
+            float max = Rows.Max(input), sum = 0;
+            for (int c = 0; c < classes; c++) sum += MathF.Exp(output[c] = input[c] - max);
+            float log = MathF.Log(sum);
+            for (int c = 0; c < classes; c++) output[c] -= log;
         }
         tape.Record(new LogSoftmax(x), y, x);
         return y;
@@ -39,7 +37,7 @@ public sealed class LogSoftmax : Op
             var y = Output!.Data.Slice(r * classes, classes);
             var dy = Output.Grad.Slice(r * classes, classes);
             var g = dx.Slice(r * classes, classes);
-            float total = TensorPrimitives.Sum(dy);
+            float total = Rows.Sum(dy);
             for (int c = 0; c < classes; c++) g[c] += dy[c] - MathF.Exp(y[c]) * total;
         }
     }

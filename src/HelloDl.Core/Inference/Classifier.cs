@@ -72,7 +72,7 @@ public static class Classifier
             for (int r = 0; r < batch.Count && wrong.Count < maximumCount; r++)
             {
                 var row = batch.Row(r);
-                int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+                int predicted = Rows.IndexOfMax(row);
                 if (predicted != batch.Labels[r]) wrong.Add(new Misclassification(data.GetSample(batch.First + r), model.ClassNames[predicted], row[predicted]));
             }
             if (wrong.Count >= maximumCount) break;

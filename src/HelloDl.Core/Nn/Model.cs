@@ -203,7 +203,9 @@ public sealed class Model
                 var tape = _inferenceTape ??= new Tape(recording: false) { Training = false };
                 tape.Reset();
                 var logProbabilities = Forward(tape, images == count ? input : input.BatchView(first, images)).Data;
-                System.Numerics.Tensors.TensorPrimitives.Exp(logProbabilities, new Span<float>(output + first * classes, images * classes));
+                // A plain loop: TensorPrimitives.Exp ran unoptimised through a first evaluation (see Rows).
+                float* probabilitiesOut = output + first * classes;
+                for (int i = 0; i < images * classes; i++) probabilitiesOut[i] = MathF.Exp(logProbabilities[i]);
             });
         }
     }

@@ -1,6 +1,7 @@
 using HelloDl.Data;
 using HelloDl.Inference;
 using HelloDl.Nn;
+using HelloDl.Tensors;
 
 namespace HelloDl.Training;
 
@@ -32,7 +33,7 @@ public static class Calibration
         // falls for ever as T shrinks: it may soften the confidence then, never sharpen it.
         int mistakes = 0;
         for (int r = 0; r < targets.Length; r++)
-            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logProbabilities.AsSpan(r * classes, classes)) != targets[r]) mistakes++;
+            if (Rows.IndexOfMax(logProbabilities.AsSpan(r * classes, classes)) != targets[r]) mistakes++;
         // Golden-section search on log T: the NLL is smooth and unimodal in T.
         double low = Math.Log(mistakes < MistakesToSharpen ? 1 : 0.05), high = Math.Log(20), ratio = (Math.Sqrt(5) - 1) / 2;
         double a = high - ratio * (high - low), b = low + ratio * (high - low);

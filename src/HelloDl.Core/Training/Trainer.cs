@@ -5,6 +5,7 @@ using HelloDl.Inference;
 using HelloDl.Nn;
 using HelloDl.Optim;
 using HelloDl.Serialization;
+using HelloDl.Tensors;
 
 namespace HelloDl.Training;
 
@@ -235,7 +236,7 @@ public sealed class Trainer
     {
         int classes = scores.Length / targets.Length, correct = 0;
         for (int r = 0; r < targets.Length; r++)
-            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.Slice(r * classes, classes)) == targets[r]) correct++;
+            if (Rows.IndexOfMax(scores.Slice(r * classes, classes)) == targets[r]) correct++;
         return correct;
     }
 }
@@ -263,7 +264,7 @@ public static class Evaluator
             for (int r = 0; r < batch.Count; r++)
             {
                 var row = batch.Row(r);
-                int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row), actual = batch.Labels[r];
+                int predicted = Rows.IndexOfMax(row), actual = batch.Labels[r];
                 confusion[actual, predicted]++;
                 answers.Add((row[predicted], predicted == actual));
                 lossSum -= TemperatureScaling.Log(row[actual]);

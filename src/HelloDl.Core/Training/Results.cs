@@ -103,12 +103,20 @@ public sealed class RiskCoverage
     public static RiskCoverage From(IReadOnlyList<(float Confidence, bool Correct)> answers)
     {
         // One sort, most confident first: every threshold's confident answers are then a prefix.
-        // Sorted by primitive keys (negated confidences) with the answers alongside: a comparison
-        // delegate per pair cost more than the whole evaluation's bookkeeping.
-        var keys = new float[answers.Count];
-        var sorted = new (float Confidence, bool Correct)[answers.Count];
-        for (int i = 0; i < answers.Count; i++) (keys[i], sorted[i]) = (-answers[i].Confidence, answers[i]);
-        Array.Sort(keys, sorted);
+        // Each answer is one 31-bit key, 1.0's bits minus the confidence's (confidences in [0, 1]
+        // order as their bits), then a bit for wrong; a radix sort orders them in four passes. A
+        // comparison sort took 10-20 ms of a 60,000-image evaluation. Equal confidences may come
+        // in any order: thresholds fall between different confidences.
+        const int One = 0x3F800000;
+        var keys = new uint[answers.Count];
+        for (int i = 0; i < keys.Length; i++)
+        {
+            int bits = BitConverter.SingleToInt32Bits(Math.Clamp(answers[i].Confidence, 0f, 1f));
+            keys[i] = (uint)(One - bits) << 1 | (answers[i].Correct ? 0u : 1u);
+        }
+        RadixSort(keys);
+        var sorted = new (float Confidence, bool Correct)[keys.Length];
+        for (int i = 0; i < keys.Length; i++) sorted[i] = (BitConverter.Int32BitsToSingle(One - (int)(keys[i] >> 1)), (keys[i] & 1) == 0);
         var wrongBefore = new int[sorted.Length + 1];
         for (int i = 0; i < sorted.Length; i++) wrongBefore[i + 1] = wrongBefore[i] + (sorted[i].Correct ? 0 : 1);
         var points = Thresholds.Select(t =>
@@ -131,6 +139,23 @@ public sealed class RiskCoverage
             }
         }
         return new RiskCoverage(points, threshold, coverage);
+    }
+
+    /// <summary>Sorts ascending, a byte at a time from the lowest (each pass stable).</summary>
+    static void RadixSort(uint[] keys)
+    {
+        var from = keys;
+        var to = new uint[keys.Length];
+        Span<int> starts = stackalloc int[256];
+        for (int shift = 0; shift < 32; shift += 8)
+        {
+            starts.Clear();
+            foreach (uint key in from) starts[(int)(key >> shift) & 0xFF]++;
+            for (int b = 0, total = 0; b < 256; b++) (starts[b], total) = (total, total + starts[b]);
+            foreach (uint key in from) to[starts[(int)(key >> shift) & 0xFF]++] = key;
+            (from, to) = (to, from);
+        }
+        // Four passes: the last result is back in keys.
     }
 }
 

@@ -8,9 +8,10 @@ namespace HelloDl.Kernels;
 
 /// <summary>
 /// What the processor reports about itself (CPUID: vendor, family and model, name, cache sizes,
-/// vector instructions) and, measured once, whether a 512-bit FMA runs at full width (Intel's
-/// server cores, AMD Zen 5) or in two 256-bit halves (AMD Zen 4). The kernels' blocking is chosen
-/// from it (<see cref="KernelPlan"/>) and the benchmark labels its figures with it.
+/// vector instructions) and, measured when first asked, whether a 512-bit FMA runs at full width
+/// (Intel's server cores, AMD Zen 5) or in two 256-bit halves (AMD Zen 4). The kernels' plan is
+/// chosen from CPUID alone (<see cref="KernelPlan"/>); the width labels the benchmark's figures and
+/// its peak.
 /// </summary>
 public sealed record CpuDescription(string Vendor, int Family, int Model, int Stepping, string Name,
     int L1DataBytes, int L2Bytes, int L3Bytes, bool Avx512, bool Avx2Fma)

@@ -1,9 +1,10 @@
 namespace HelloDl.Kernels;
 
 /// <summary>
-/// How the matrix multiply runs on this machine, chosen once from <see cref="CpuDescription"/>:
-/// the SIMD path from the vector instructions, the register tile from the FMA units' width, the
-/// cache blocks from the cache sizes, the threads from the cores.
+/// How the kernels run on this machine, chosen once from <see cref="CpuDescription"/>: the SIMD
+/// path from the vector instructions, the cache blocks from the cache sizes, the threads from the
+/// cores. The register tile is the same for split and full-width 512-bit FMA units (see below), so
+/// the plan needs no timing of its own: reading CPUID is all it costs.
 /// </summary>
 /// <param name="TileRows">Rows of the register tile (MR); the tile's columns are one or two vectors.</param>
 /// <param name="KBlock">Shared-dimension block (KC): a B micro-panel of KBlock x TileColumns floats.</param>
@@ -21,7 +22,7 @@ public sealed record KernelPlan(SimdPath Path, int TileRows, int TileColumns, in
         int columns = path == SimdPath.Avx512 ? 32 : 16;
         // 6 rows x 2 vectors = 12 accumulators: at least units x latency (2 x 4) for two full-width
         // FMA units as well as for one split one, with the two B vectors and a broadcast in registers.
-        // Measured on Zen 5 (two full-width units): 8 x 32 and 12 x 32 tiles were no faster than 6 x 32.
+        // (On Zen 5's full-width units 8 x 32 and 12 x 32 tiles were no faster, in a micro-benchmark not kept.)
         const int Rows = Gemm.TileRows;
         int l1 = cpu.L1DataBytes > 0 ? cpu.L1DataBytes : 32 << 10, l2 = cpu.L2Bytes > 0 ? cpu.L2Bytes : 1 << 20;
         // A B micro-panel no larger than L1 (it streams through once per A panel, prefetched from L2).
@@ -29,8 +30,7 @@ public sealed record KernelPlan(SimdPath Path, int TileRows, int TileColumns, in
         // The packed A block in a tenth of L2, the packed B block in half of it.
         int rowBlock = Math.Clamp(l2 / 10 / (kBlock * sizeof(float)) / Rows * Rows, 4 * Rows, 40 * Rows);
         int columnBlock = Math.Clamp(l2 / 2 / (kBlock * sizeof(float)) / columns * columns, 4 * columns, 64 * columns);
-        string width = path != SimdPath.Avx512 ? "" : cpu.FullWidth512 ? ", 512-bit FMA at full width" : ", 512-bit FMA in two halves";
-        string reasons = $"{path} from the vector instructions{width}; {Rows}x{columns} tile (12 accumulators); " +
+        string reasons = $"{path} from the vector instructions; {Rows}x{columns} tile (12 accumulators, for split or full-width FMA units); " +
             $"KC {kBlock} from L1d {l1 / 1024} KB, MC {rowBlock} and NC {columnBlock} from L2 {l2 / 1024} KB; {cores} threads for {cores} cores";
         return new KernelPlan(path, Rows, columns, kBlock, rowBlock, columnBlock, cores, reasons);
     }

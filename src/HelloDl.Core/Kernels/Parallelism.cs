@@ -10,7 +10,7 @@ namespace HelloDl.Kernels;
 public static class Parallelism
 {
     const long MinimumParallelWork = 400_000;
-    static int _maxThreads = Environment.ProcessorCount;
+    static int _maxThreads = KernelPlan.Current.Threads;
     [ThreadStatic] static bool _insideParallelRegion;
     static readonly object PoolGate = new();
     static readonly SemaphoreSlim Wake = new(0);
@@ -23,7 +23,7 @@ public static class Parallelism
     static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5000;
 
     /// <summary>
-    /// Threads used by the kernels (1..1024), all processors by default. More threads than
+    /// Threads used by the kernels (1..1024), the plan's (all processors) by default. More threads than
     /// processors share the cores: slower, but allowed, so that the split of the work (and its
     /// thread-count independence) can be tested on any machine.
     /// </summary>

@@ -250,7 +250,7 @@ public static class InkFinder
     /// sparse, so it barely moves it), the brightest of each block's neighbours (a block that a
     /// thick stroke fills is not dark paper), then interpolated smoothly between block centres.
     /// The array comes from the shared pool (it may be longer than the image) and goes back to it:
-    /// a fresh one per image had the kernel clearing new pages for a sixth of a scan's reading.
+    /// the kernel clearing fresh pages for image-sized arrays was a sixth of a scan's reading.
     /// </summary>
     static float[] PaperBrightness(float[] lum, int width, int height)
     {

@@ -10,4 +10,8 @@ public static class ImageErrorIds
     public const string NotAnImage = "ImageFileNotAnImage";
     public const string TooLarge = "ImageFileTooLarge";
     public const string Corrupt = "ImageFileCorrupt";
+    /// <summary>The file ends before its image does (a cut-off download or copy).</summary>
+    public const string Truncated = "ImageFileTruncated";
+    /// <summary>Fewer than <see cref="ImageReader.MinSide"/> pixels across or down.</summary>
+    public const string TooSmall = "ImageFileTooSmall";
 }

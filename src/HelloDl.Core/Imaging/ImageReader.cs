@@ -10,13 +10,19 @@ namespace HelloDl.Imaging;
 /// <summary>
 /// Decodes image files (PNG, JPEG, BMP, GIF, TIFF, WebP, ...) with ImageSharp, within bounds a
 /// hostile file cannot push past: the file size, the pixel count (checked from the header before
-/// decoding) and one frame only. EXIF orientation is applied and transparency is laid on white
+/// decoding) and one frame only. A file must be whole (<see cref="ImageIntegrity"/>): a cut-off
+/// download is an error, never a partial image. EXIF orientation is applied and transparency is laid on white
 /// paper, so what comes out is what a person sees.
 /// </summary>
 public static class ImageReader
 {
     public const long MaxFileBytes = 64L << 20;
     public const long MaxPixels = 40_000_000;
+    /// <summary>
+    /// Narrower or lower images cannot hold a character: the smallest handwriting we know of, the
+    /// UCI digits, is 8 x 8 pixels.
+    /// </summary>
+    public const int MinSide = 8;
 
     static readonly Configuration FirstFrameOnly = CreateConfiguration();
 
@@ -38,17 +44,35 @@ public static class ImageReader
         return Decode(File.ReadAllBytes(path), path);
     }
 
+    /// <summary>
+    /// How ImageSharp's decoders fail on damaged input: with their own exceptions, and with
+    /// whatever the damaged structure leads to (index out of range, invalid operation, overflow
+    /// ...). All of them mean the file, not the program, is broken; running out of memory or
+    /// being cancelled do not.
+    /// </summary>
+    static bool IsDecoderFailure(Exception e) => e is not (OutOfMemoryException or OperationCanceledException or ImageReadException);
+
+    static ImageReadException? Damage(byte[] bytes, SixLabors.ImageSharp.Formats.IImageFormat format, string path) =>
+        ImageIntegrity.Problem(bytes, format.Name) is { } problem ? new ImageReadException(problem.ErrorId, path, problem.Problem) : null;
+
     public static LuminanceImage Decode(byte[] bytes, string path)
     {
+        var format = Image.DetectFormat(FirstFrameOnly, bytes);
+        if (format is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
         IImageInfo? header;
         try { header = Image.Identify(FirstFrameOnly, bytes, out _); }
-        catch (Exception e) when (e is ImageFormatException or InvalidImageContentException or NotSupportedException)
+        catch (Exception e) when (IsDecoderFailure(e))
         {
-            throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image header cannot be read ({e.Message}).", e);
+            throw Damage(bytes, format, path) ?? new ImageReadException(ImageErrorIds.Corrupt, path, $"the image header cannot be read ({e.Message}).", e);
         }
         if (header is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
         if ((long)header.Width * header.Height > MaxPixels || header.Width <= 0 || header.Height <= 0)
             throw new ImageReadException(ImageErrorIds.TooLarge, path, $"the image claims {header.Width:N0} x {header.Height:N0} pixels; at most {MaxPixels:N0} pixels are decoded.");
+        if (header.Width < MinSide || header.Height < MinSide)
+            throw new ImageReadException(ImageErrorIds.TooSmall, path, $"the image is {header.Width} x {header.Height} pixels, too small to hold a character (at least {MinSide} x {MinSide}).");
+        // On a cut-off file the decoder fails with whatever exception the missing bytes lead to,
+        // or succeeds with the missing part painted grey: the structure is checked first.
+        if (Damage(bytes, format, path) is { } damage) throw damage;
         try
         {
             using var image = Image.Load<Rgba32>(FirstFrameOnly, bytes);
@@ -72,7 +96,7 @@ public static class ImageReader
             });
             return new LuminanceImage(image.Width, image.Height, pixels);
         }
-        catch (Exception e) when (e is ImageFormatException or InvalidImageContentException or NotSupportedException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (IsDecoderFailure(e))
         {
             throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image data is corrupt or truncated ({e.Message}).", e);
         }

@@ -349,7 +349,7 @@ Ink is found the way a careful person would: the paper's brightness is estimated
 
 With -Segment each image is read as lines of characters: pieces of ink are grouped into lines, ordered left to right, fragments of one character (a 5 whose top bar is detached) merged, and touching characters split where the ink is thinnest; there is one result per character (Path, Line, Index, X, Y, Width, Height, Label, Confidence, IsConfident, Alternatives) in reading order, or with -AsText one per line with its Text. -AnnotatedPath writes a copy of the image with a box around each character and its label under it (green when confident, red when not), like hello-dl's boxed.png.
 
-A bad file (not an image, empty, truncated, enormous) gets one error with a stable id (ImageFileNotAnImage, ImageFileEmpty, ImageFileCorrupt, ImageFileTooLarge) naming the file, and the pipeline goes on with the next file. Files are read 64 at a time, decoded and searched for ink on all cores, and classified in batches of 64: results come in the order of the files, and an error is written when its file is read, so it can come before the results of earlier files.
+A bad file (not an image, empty, damaged, cut off, enormous, too small) gets one error with a stable id (ImageFileNotAnImage, ImageFileEmpty, ImageFileCorrupt, ImageFileTruncated, ImageFileTooLarge, ImageFileTooSmall) naming the file, and the pipeline goes on with the next file. Files are read 64 at a time, decoded and searched for ink on all cores, and classified in batches of 64: results come in the order of the files, and an error is written when its file is read, so it can come before the results of earlier files.
 '@
         Parameters  = @{
             Model             = 'The model to classify with.'
@@ -412,7 +412,7 @@ Import-HelloImageSet reads image files of any size and format that Invoke-HelloC
 
 The labels come from one of three places: a folder with one subfolder per class (the folder name is the class name; digits sort numerically, other names ordinally, or -ClassNames fixes the order); a CSV manifest (-ManifestPath) with the columns file and label, paths relative to the CSV; or files by pipeline with -Label. Hidden files are left out.
 
-A file that cannot be read gets one error naming it (ImageFileNotAnImage, ImageFileCorrupt, ImageFileMissing, ImageSetUnknownLabel, ImageSetManifestBadLine, ...) and the import goes on; an image without ink is skipped and counted in one warning (-Verbose names each). The result is an ImageDataset (kept as bytes, like MNIST) that Start-HelloTraining, Measure-HelloModel, Get-HelloSample, Export-HelloImage, Export-EmnistSet, Split-HelloDataset and Join-HelloDataset take unchanged.
+A file that cannot be read gets one error naming it (ImageFileNotAnImage, ImageFileCorrupt, ImageFileTruncated, ImageFileTooSmall, ImageFileMissing, ImageSetUnknownLabel, ImageSetManifestBadLine, ...) and the import goes on; an image without ink is skipped and counted in one warning (-Verbose names each). The result is an ImageDataset (kept as bytes, like MNIST) that Start-HelloTraining, Measure-HelloModel, Get-HelloSample, Export-HelloImage, Export-EmnistSet, Split-HelloDataset and Join-HelloDataset take unchanged.
 '@
         Parameters  = @{
             Path         = 'A folder with one subfolder per class. With -Label: image files, or folders of them, all of that class. Wildcards are expanded.'

@@ -259,7 +259,7 @@ public sealed class PreprocessingTests : IDisposable
         image.SaveAsPng(buffer);
         var bytes = buffer.ToArray();
         var error = Assert.Throws<ImageReadException>(() => ImageReader.Decode(bytes[..(bytes.Length / 2)], "cut.png"));
-        Assert.Contains(error.ErrorId, new[] { ImageErrorIds.Corrupt, ImageErrorIds.NotAnImage });
+        Assert.Equal(ImageErrorIds.Truncated, error.ErrorId);
     }
 
     [Fact]

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using HelloDl.Data;
 using HelloDl.Nn;
@@ -13,7 +16,9 @@ public sealed record Checkpoint(Model Model, int CompletedEpochs, OptimizerKind 
 /// HelloDl model files: safetensors whose tensor names are the model's hierarchical parameter
 /// names (fc1.weight, ...) and whose metadata holds everything needed to classify with nothing
 /// else: format version, architecture, class names, input normalisation, calibration and a
-/// training summary. Files are written atomically (temporary file, flush, rename), so a crash or
+/// training summary, and a SHA-256 checksum of all the rest (<see cref="ChecksumKey"/>), so that
+/// a file damaged on disk or on the way is refused rather than classifying differently. Files
+/// are written atomically (temporary file, flush, rename), so a crash or
 /// Ctrl+C never leaves half a model behind; loading validates strictly and builds the model only
 /// when every check has passed.
 /// </summary>
@@ -22,6 +27,12 @@ public static class ModelFile
     public const int FormatVersion = 1;
     const string FormatName = "hellodl.model";
     const string OptimizerPrefix = "optimizer.";
+    /// <summary>
+    /// The metadata entry holding the SHA-256 (lower-case hex) of every other metadata entry and
+    /// every tensor's name, shape and data; see <see cref="Checksum"/>. It is a plain string entry,
+    /// so the files stay safetensors that any reader loads.
+    /// </summary>
+    public const string ChecksumKey = "checksum_sha256";
 
     public static void Save(Model model, string path) => WriteAtomically(path, ModelTensors(model), ModelMetadata(model));
 
@@ -38,11 +49,13 @@ public static class ModelFile
     }
 
     /// <summary>Loads a model (a checkpoint loads too: its optimizer state is ignored).</summary>
-    public static Model Load(string path) => LoadContent(path, out _).Model;
+    /// <param name="warning">Told when the file cannot be checked (written before files carried a checksum).</param>
+    public static Model Load(string path, Action<string>? warning = null) => LoadContent(path, warning, out _).Model;
 
-    public static Checkpoint LoadCheckpoint(string path)
+    /// <param name="warning">Told when the file cannot be checked (written before files carried a checksum).</param>
+    public static Checkpoint LoadCheckpoint(string path, Action<string>? warning = null)
     {
-        var (model, content) = LoadContent(path, out var optimizerState);
+        var (model, content) = LoadContent(path, warning, out var optimizerState);
         var metadata = content.Metadata;
         if (!metadata.TryGetValue("checkpoint_completed_epochs", out var epochs) || !metadata.TryGetValue("checkpoint_optimizer", out var optimizer)
             || !metadata.TryGetValue("checkpoint_optimizer_steps", out var steps)
@@ -74,8 +87,37 @@ public static class ModelFile
         ["created_utc"] = model.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
     };
 
-    static void WriteAtomically(string path, IReadOnlyList<NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    /// <summary>
+    /// SHA-256 over the metadata (without the checksum entry) in ordinal key order, then the
+    /// tensors in ordinal name order: each text as its UTF-8 length (int32) and bytes, each shape
+    /// as its rank and dimensions, each tensor's data as little-endian float32. Orders are fixed
+    /// by sorting, so a reader that rewrites the header in another order keeps the sum valid.
+    /// </summary>
+    public static string Checksum(IEnumerable<NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var word = new byte[4];
+        void Number(int value) { BinaryPrimitives.WriteInt32LittleEndian(word, value); hash.AppendData(word); }
+        void Text(string text) { var bytes = Encoding.UTF8.GetBytes(text); Number(bytes.Length); hash.AppendData(bytes); }
+        foreach (var (key, value) in metadata.Where(p => p.Key != ChecksumKey).OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Text(key);
+            Text(value);
+        }
+        foreach (var tensor in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            Text(tensor.Name);
+            Number(tensor.Shape.Length);
+            foreach (int d in tensor.Shape) Number(d);
+            if (BitConverter.IsLittleEndian) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
+            else foreach (float v in tensor.Values) { BinaryPrimitives.WriteSingleLittleEndian(word, v); hash.AppendData(word); }
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    static void WriteAtomically(string path, IReadOnlyList<NamedTensor> tensors, Dictionary<string, string> metadata)
+    {
+        metadata[ChecksumKey] = Checksum(tensors, metadata);
         string full = System.IO.Path.GetFullPath(path);
         string temporary = full + $".{Guid.NewGuid():N}.tmp";
         try
@@ -93,12 +135,20 @@ public static class ModelFile
         }
     }
 
-    static (Model Model, SafeTensorsContent Content) LoadContent(string path, out Dictionary<string, float[]> optimizerState)
+    static (Model Model, SafeTensorsContent Content) LoadContent(string path, Action<string>? warning, out Dictionary<string, float[]> optimizerState)
     {
         SafeTensorsContent content;
         try { content = SafeTensors.Read(path); }
         catch (EndOfStreamException e) { throw new ModelFileException(ModelFileErrorIds.Truncated, path, "the file ends early: it is truncated.", e); }
         var metadata = content.Metadata;
+        // First, so that damage anywhere is named as such, not as whatever check it happens to fail.
+        if (metadata.TryGetValue(ChecksumKey, out var stored))
+        {
+            if (stored != Checksum(content.Tensors, metadata))
+                throw new ModelFileException(ModelFileErrorIds.Corrupt, path, "its content does not match the checksum stored in it: the file was damaged after it was written. Use another copy.");
+        }
+        else if (metadata.GetValueOrDefault("format") == FormatName)
+            warning?.Invoke($"{path}: this model file carries no checksum (it was written before HelloDl stored one), so damage to it cannot be detected. Export it again to add one.");
         string Required(string key) => metadata.TryGetValue(key, out var value) ? value
             : throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"the metadata has no '{key}': not a HelloDl model file.");
 

@@ -13,4 +13,6 @@ public static class ModelFileErrorIds
     public const string NewerVersion = "ModelFileNewerVersion";
     public const string WrongShape = "ModelFileWrongShape";
     public const string NotACheckpoint = "ModelFileNotACheckpoint";
+    /// <summary>The content does not match the checksum stored with it: the file was damaged after it was written.</summary>
+    public const string Corrupt = "ModelFileCorrupt";
 }

@@ -77,8 +77,11 @@ public static class SafeTensors
         var header = new byte[headerLength];
         file.ReadExactly(header);
 
+        // Checked before parsing: the parser accepts invalid UTF-8 and fails only when a name or value is read.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "the safetensors header is not valid UTF-8 text.");
         JsonDocument document;
-        try { document = JsonDocument.Parse(header.AsMemory().TrimEnd((byte)' ')); }
+        try { document = JsonDocument.Parse(header.AsMemory().TrimEnd((byte)' '), HeaderOptions); }
         catch (JsonException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"the safetensors header is not valid JSON ({e.Message}).", e); }
         using (document)
         {
@@ -87,6 +90,7 @@ public static class SafeTensors
             long dataLength = fileLength - 8 - (long)headerLength;
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<(string Name, int[] Shape, long Begin, long End)>();
+            RequireUniqueNames(document.RootElement, "the header", path);
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (property.Name == MetadataKey) ReadMetadata(property.Value, metadata, path);
@@ -119,10 +123,24 @@ public static class SafeTensors
         }
     }
 
+    /// <summary>A header is three levels deep (header, tensor entry, shape); anything deeper is refused while parsing.</summary>
+    static readonly JsonDocumentOptions HeaderOptions = new() { MaxDepth = 4 };
+
+    /// <summary>JSON allows a name twice in an object, and readers disagree on which one counts; a header must not.</summary>
+    static void RequireUniqueNames(JsonElement element, string what, string path)
+    {
+        if (element.ValueKind != JsonValueKind.Object) return;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+            if (!seen.Add(property.Name))
+                throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"'{property.Name}' appears twice in {what}.");
+    }
+
     static void ReadMetadata(JsonElement element, Dictionary<string, string> metadata, string path)
     {
         if (element.ValueKind != JsonValueKind.Object)
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "__metadata__ is not a JSON object.");
+        RequireUniqueNames(element, "__metadata__", path);
         foreach (var item in element.EnumerateObject())
         {
             if (item.Value.ValueKind != JsonValueKind.String)
@@ -137,6 +155,7 @@ public static class SafeTensors
         var value = property.Value;
         ModelFileException Bad(string problem) => new(ModelFileErrorIds.BadTensor, path, $"tensor '{name}': {problem}");
         if (value.ValueKind != JsonValueKind.Object) throw Bad("its entry is not a JSON object.");
+        RequireUniqueNames(value, $"the entry of tensor '{name}'", path);
         if (!value.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
             throw Bad("no dtype.");
         if (dtype.GetString() != "F32") throw Bad($"dtype {dtype.GetString()} is not supported (only F32).");

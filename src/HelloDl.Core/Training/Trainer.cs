@@ -58,11 +58,12 @@ public sealed class Trainer
     /// state and completed epochs into the trainer. Without an optimizer in the options, the
     /// checkpoint's is used.
     /// </summary>
+    /// <param name="warning">Told when the checkpoint cannot be checked (written before files carried a checksum).</param>
     /// <exception cref="ModelFileException">The file is not a readable checkpoint.</exception>
     /// <exception cref="CheckpointMismatchException">The checkpoint is of another model or optimizer.</exception>
-    public static Trainer ResumeFrom(string checkpointPath, Model model, TrainingOptions options)
+    public static Trainer ResumeFrom(string checkpointPath, Model model, TrainingOptions options, Action<string>? warning = null)
     {
-        var saved = ModelFile.LoadCheckpoint(checkpointPath);
+        var saved = ModelFile.LoadCheckpoint(checkpointPath, warning);
         if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount)
             throw new CheckpointMismatchException(CheckpointErrorIds.ModelMismatch, checkpointPath, $"it holds a {saved.Model} checkpoint, not one for a {model}.");
         if (options.Optimizer is OptimizerKind asked && asked != saved.Optimizer)

@@ -25,7 +25,7 @@ public sealed class ImportHelloModelCommand : HelloCmdlet
         {
             try
             {
-                WriteObject(ModelFile.Load(path));
+                WriteObject(ModelFile.Load(path, WriteWarning));
             }
             catch (ModelFileException e)
             {

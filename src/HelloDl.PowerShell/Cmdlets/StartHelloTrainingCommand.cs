@@ -132,7 +132,7 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             },
         };
         Trainer trainer;
-        try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options) : new Trainer(model, options); }
+        try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options, WriteWarning) : new Trainer(model, options); }
         catch (FileProblemException e) { ThrowTerminatingError(FileError(e)); return; }
         catch (ArgumentException e) when (e.ParamName == "layers")
         {

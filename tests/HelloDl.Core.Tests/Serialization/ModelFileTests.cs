@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.RegularExpressions;
 using HelloDl.Nn;
 using HelloDl.Serialization;
 using HelloDl.Tensors;
@@ -66,10 +67,14 @@ public sealed class ModelFileTests : IDisposable
         return error;
     }
 
+    /// <summary>
+    /// The header edited, as a hand-made or foreign file would be: without the checksum, which
+    /// would refuse any edit before the check under test is reached.
+    /// </summary>
     static byte[] EditHeader(byte[] bytes, Func<string, string> edit)
     {
         long length = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        string header = edit(Encoding.UTF8.GetString(bytes, 8, (int)length));
+        string header = edit(Regex.Replace(Encoding.UTF8.GetString(bytes, 8, (int)length), "\"checksum_sha256\":\"[0-9a-f]{64}\",?", ""));
         var newHeader = Encoding.UTF8.GetBytes(header);
         var result = new byte[8 + newHeader.Length + bytes.Length - 8 - length];
         BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)newHeader.Length);
@@ -98,6 +103,7 @@ public sealed class ModelFileTests : IDisposable
     {
         LoadFails(ModelFileErrorIds.BadTensor, b =>
         {
+            b = EditHeader(b, h => h);
             long length = (long)BinaryPrimitives.ReadUInt64LittleEndian(b);
             BitConverter.TryWriteBytes(b.AsSpan((int)(8 + length)), float.NaN);
             return b;
@@ -111,4 +117,64 @@ public sealed class ModelFileTests : IDisposable
         ModelFile.Save(Model.Create(Architecture.Mlp, Digits), path);
         Assert.Equal(ModelFileErrorIds.NotACheckpoint, Assert.Throws<ModelFileException>(() => ModelFile.LoadCheckpoint(path)).ErrorId);
     }
+
+    [Fact]
+    public void Any_flipped_bit_in_a_file_with_a_checksum_is_refused_as_corrupt()
+    {
+        string path = _temp.File("m.safetensors");
+        var model = Model.Create(Architecture.Mlp, Digits, seed: 3);
+        ModelFile.Save(model, path);
+        var original = File.ReadAllBytes(path);
+        long headerLength = (long)BinaryPrimitives.ReadUInt64LittleEndian(original);
+        string header = Encoding.UTF8.GetString(original, 8, (int)headerLength);
+        // Every bit of the first and last tensor values, and one bit of each character of the
+        // metadata values (where a flip keeps the JSON valid, as in a digit of the temperature).
+        var positions = new List<(long Byte, int Bit)>();
+        for (int bit = 0; bit < 32; bit++) { positions.Add((8 + headerLength + bit / 8, bit % 8)); positions.Add((original.Length - 4 + bit / 8, bit % 8)); }
+        int temperature = header.IndexOf("\"temperature\":\"", StringComparison.Ordinal) + 15;
+        for (int i = 0; i < 3; i++) positions.Add((8 + temperature + i, 0));
+        foreach (var (at, bit) in positions)
+        {
+            var bytes = (byte[])original.Clone();
+            bytes[at] ^= (byte)(1 << bit);
+            File.WriteAllBytes(path, bytes);
+            var error = Assert.Throws<ModelFileException>(() => ModelFile.Load(path));
+            Assert.True(error.ErrorId is ModelFileErrorIds.Corrupt or ModelFileErrorIds.BadHeader, $"byte {at} bit {bit}: {error.ErrorId}");
+        }
+    }
+
+    [Fact]
+    public void A_file_without_a_checksum_loads_with_a_warning()
+    {
+        string path = _temp.File("old.safetensors");
+        var model = Model.Create(Architecture.Linear, Digits, seed: 4);
+        ModelFile.Save(model, path);
+        File.WriteAllBytes(path, EditHeader(File.ReadAllBytes(path), h => h));
+        var warnings = new List<string>();
+        var loaded = ModelFile.Load(path, warnings.Add);
+        Assert.Equal(model.Values, loaded.Values);
+        Assert.Contains("old.safetensors", Assert.Single(warnings));
+        Assert.Contains("no checksum", warnings[0]);
+        ModelFile.Save(loaded, path);
+        warnings.Clear();
+        ModelFile.Load(path, warnings.Add);
+        Assert.Empty(warnings);
+    }
+
+    [Fact]
+    public void The_checksum_does_not_depend_on_the_order_of_tensors_or_metadata()
+    {
+        string path = _temp.File("m.safetensors");
+        ModelFile.Save(Model.Create(Architecture.Cnn, Digits, seed: 5), path);
+        var content = SafeTensors.Read(path);
+        using (var file = File.Create(path))
+            SafeTensors.Write(file, content.Tensors.Reverse().ToList(), content.Metadata.Reverse().ToDictionary());
+        Assert.Equal(content.Metadata[ModelFile.ChecksumKey], ModelFile.Checksum(content.Tensors.Reverse(), content.Metadata));
+        ModelFile.Load(path);
+    }
+
+    [Fact] public void Invalid_utf8_in_the_header() => LoadFails(ModelFileErrorIds.BadHeader, b => { b[40] = 0xC3; b[41] = 0x28; return b; });
+    [Fact] public void A_name_twice_in_the_metadata() => LoadFails(ModelFileErrorIds.BadHeader, b => EditHeader(b, h => h.Replace("\"format\":", "\"format\":\"x\",\"format\":")));
+    [Fact] public void A_tensor_twice() => LoadFails(ModelFileErrorIds.BadHeader, b => EditHeader(b, h => h.Replace("\"fc2.bias\":{", "\"fc2.bias\":{},\"fc2.bias\":{")));
+    [Fact] public void Deep_nesting() => LoadFails(ModelFileErrorIds.BadHeader, b => EditHeader(b, h => h.Replace("\"shape\":[128,784]", "\"shape\":[[[[[128]]]],784]")));
 }

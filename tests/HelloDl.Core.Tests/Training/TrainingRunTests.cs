@@ -1,4 +1,3 @@
-using System.Text;
 using HelloDl.Data;
 using HelloDl.Nn;
 using HelloDl.Optim;
@@ -119,11 +118,11 @@ public sealed class TrainingRunTests : IDisposable
     public void A_checkpoint_naming_an_unknown_optimizer_is_refused()
     {
         string path = CheckpointOf(Architecture.Linear, OptimizerKind.Adam);
-        var bytes = File.ReadAllBytes(path);
-        int headerLength = (int)BitConverter.ToUInt64(bytes, 0);
-        string header = Encoding.UTF8.GetString(bytes, 8, headerLength).Replace("\"checkpoint_optimizer\":\"Adam\"", "\"checkpoint_optimizer\":\"Nada\"");
-        Encoding.UTF8.GetBytes(header).CopyTo(bytes, 8);
-        File.WriteAllBytes(path, bytes);
+        // Written whole, checksum and all, as a future HelloDl with another optimizer would.
+        var content = SafeTensors.Read(path);
+        var metadata = new Dictionary<string, string>(content.Metadata) { ["checkpoint_optimizer"] = "Nada" };
+        metadata[ModelFile.ChecksumKey] = ModelFile.Checksum(content.Tensors, metadata);
+        using (var file = File.Create(path)) SafeTensors.Write(file, content.Tensors, metadata);
         var refused = Assert.Throws<ModelFileException>(() => Trainer.ResumeFrom(path, Model.Create(Architecture.Linear, Small.ClassNames), new TrainingOptions()));
         Assert.Equal(ModelFileErrorIds.BadHeader, refused.ErrorId);
         Assert.Contains("'Nada'", refused.Message);

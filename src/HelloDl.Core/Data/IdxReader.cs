@@ -23,7 +23,9 @@ internal static class IdxReader
         if (rows == 0 || columns == 0)
             throw new DatasetFormatException(DatasetErrorIds.EmptyDimension, path,
                 $"the header gives images of {rows}x{columns} pixels; both must be at least 1.");
-        long bodyBytes = count * rows * columns;
+        // Three uint32 dimensions can multiply past a long: compared wide, refused as too large.
+        Int128 claimed = (Int128)count * rows * columns;
+        long bodyBytes = claimed > Array.MaxLength ? long.MaxValue : (long)claimed;
         var pixels = ReadBody(stream, path, HeaderBytes(3), bodyBytes, knownLength, $"{count:N0} images of {rows}x{columns}");
         return new IdxImages((int)count, (int)rows, (int)columns, pixels);
     }
@@ -61,7 +63,7 @@ internal static class IdxReader
     {
         if (bodyBytes > Array.MaxLength)
             throw new DatasetFormatException(DatasetErrorIds.TooLarge, path,
-                $"the header claims {claim} ({bodyBytes:N0} bytes), more than one data set can hold ({Array.MaxLength:N0} bytes).");
+                $"the header claims {claim}, more than one data set can hold ({Array.MaxLength:N0} bytes).");
         if (knownLength is long length && length != headerBytes + bodyBytes)
         {
             bool shorter = length < headerBytes + bodyBytes;

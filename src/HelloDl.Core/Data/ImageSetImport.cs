@@ -116,6 +116,11 @@ public static class ImageManifest
                 problems.Add(new ImageSetException(ImageSetErrorIds.ManifestBadLine, path, $"line {number} ('{Shorten(line)}') has no file or no label."));
                 continue;
             }
+            if (file.Contains('\0'))
+            {
+                problems.Add(new ImageSetException(ImageSetErrorIds.ManifestBadLine, path, $"line {number} names a file with a NUL character, which no path can hold."));
+                continue;
+            }
             files.Add(new LabelledFile(Path.GetFullPath(Path.Combine(folder, file)), label));
         }
         return (files, problems);

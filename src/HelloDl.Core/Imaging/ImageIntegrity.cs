@@ -206,6 +206,9 @@ public static class ImageIntegrity
             bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(info[14..]);
             compression = (int)BinaryPrimitives.ReadUInt32LittleEndian(info[16..]);
         }
+        if (width * height > ImageReader.MaxPixels)
+            return (ImageErrorIds.TooLarge, $"the image claims {width:N0} x {height:N0} pixels; at most {ImageReader.MaxPixels:N0} pixels are decoded.");
+        if (pixelsAt > bytes.Length) Take(bytes, pixelsAt, 0, "its pixel rows");
         switch (compression)
         {
             case 0 or 3 or 6:   // RGB, bit fields, alpha bit fields: plain rows padded to four bytes

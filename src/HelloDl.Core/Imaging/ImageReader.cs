@@ -52,27 +52,25 @@ public static class ImageReader
     /// </summary>
     static bool IsDecoderFailure(Exception e) => e is not (OutOfMemoryException or OperationCanceledException or ImageReadException);
 
-    static ImageReadException? Damage(byte[] bytes, SixLabors.ImageSharp.Formats.IImageFormat format, string path) =>
-        ImageIntegrity.Problem(bytes, format.Name) is { } problem ? new ImageReadException(problem.ErrorId, path, problem.Problem) : null;
-
     public static LuminanceImage Decode(byte[] bytes, string path)
     {
         var format = Image.DetectFormat(FirstFrameOnly, bytes);
         if (format is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
+        // Before the decoder sees it: on a cut-off file it fails with whatever exception the
+        // missing bytes lead to, or succeeds with the missing part painted grey, and a forged
+        // BMP header makes it allocate the palette it claims before reading any of it.
+        if (ImageIntegrity.Problem(bytes, format.Name) is { } problem) throw new ImageReadException(problem.ErrorId, path, problem.Problem);
         IImageInfo? header;
         try { header = Image.Identify(FirstFrameOnly, bytes, out _); }
         catch (Exception e) when (IsDecoderFailure(e))
         {
-            throw Damage(bytes, format, path) ?? new ImageReadException(ImageErrorIds.Corrupt, path, $"the image header cannot be read ({e.Message}).", e);
+            throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image header cannot be read ({e.Message}).", e);
         }
         if (header is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
         if ((long)header.Width * header.Height > MaxPixels || header.Width <= 0 || header.Height <= 0)
             throw new ImageReadException(ImageErrorIds.TooLarge, path, $"the image claims {header.Width:N0} x {header.Height:N0} pixels; at most {MaxPixels:N0} pixels are decoded.");
         if (header.Width < MinSide || header.Height < MinSide)
             throw new ImageReadException(ImageErrorIds.TooSmall, path, $"the image is {header.Width} x {header.Height} pixels, too small to hold a character (at least {MinSide} x {MinSide}).");
-        // On a cut-off file the decoder fails with whatever exception the missing bytes lead to,
-        // or succeeds with the missing part painted grey: the structure is checked first.
-        if (Damage(bytes, format, path) is { } damage) throw damage;
         try
         {
             using var image = Image.Load<Rgba32>(FirstFrameOnly, bytes);

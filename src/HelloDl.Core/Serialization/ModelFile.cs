@@ -24,7 +24,9 @@ public sealed record Checkpoint(Model Model, int CompletedEpochs, OptimizerKind 
 /// </summary>
 public static class ModelFile
 {
-    public const int FormatVersion = 1;
+    /// <summary>2: files carry <see cref="ChecksumKey"/>, which a version-2 file must have (1: no checksum).</summary>
+    public const int FormatVersion = 2;
+    const int FirstVersionWithChecksum = 2;
     const string FormatName = "hellodl.model";
     const string OptimizerPrefix = "optimizer.";
     /// <summary>
@@ -141,14 +143,24 @@ public static class ModelFile
         try { content = SafeTensors.Read(path); }
         catch (EndOfStreamException e) { throw new ModelFileException(ModelFileErrorIds.Truncated, path, "the file ends early: it is truncated.", e); }
         var metadata = content.Metadata;
-        // First, so that damage anywhere is named as such, not as whatever check it happens to fail.
+        // A newer HelloDl's file is named as such even if it sums its content another way.
+        bool versioned = int.TryParse(metadata.GetValueOrDefault("format_version"), NumberStyles.None, CultureInfo.InvariantCulture, out int written);
+        if (metadata.GetValueOrDefault("format") == FormatName && versioned && written > FormatVersion)
+            throw new ModelFileException(ModelFileErrorIds.NewerVersion, path,
+                $"written in model format version {written} by a newer HelloDl; this HelloDl reads up to version {FormatVersion}. Update the HelloDl module to load it.");
+        // Then the checksum, so that damage anywhere is named as such, not as whatever check it happens to fail.
         if (metadata.TryGetValue(ChecksumKey, out var stored))
         {
             if (stored != Checksum(content.Tensors, metadata))
                 throw new ModelFileException(ModelFileErrorIds.Corrupt, path, "its content does not match the checksum stored in it: the file was damaged after it was written. Use another copy.");
         }
         else if (metadata.GetValueOrDefault("format") == FormatName)
+        {
+            // A damaged key name must not turn the check off: files of this version always have one.
+            if (versioned && written >= FirstVersionWithChecksum)
+                throw new ModelFileException(ModelFileErrorIds.Corrupt, path, $"a version-{written} model file always carries '{ChecksumKey}', and this one has none: the file is damaged. Use another copy.");
             warning?.Invoke($"{path}: this model file carries no checksum (it was written before HelloDl stored one), so damage to it cannot be detected. Export it again to add one.");
+        }
         string Required(string key) => metadata.TryGetValue(key, out var value) ? value
             : throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"the metadata has no '{key}': not a HelloDl model file.");
 
@@ -156,9 +168,6 @@ public static class ModelFile
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "a safetensors file, but not a HelloDl model (its metadata has no format 'hellodl.model').");
         if (!int.TryParse(Required("format_version"), NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1)
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"format_version '{metadata["format_version"]}' is not a version number.");
-        if (version > FormatVersion)
-            throw new ModelFileException(ModelFileErrorIds.NewerVersion, path,
-                $"written in model format version {version} by a newer HelloDl; this HelloDl reads up to version {FormatVersion}. Update the HelloDl module to load it.");
         if (!Enum.TryParse<Architecture>(Required("architecture"), ignoreCase: false, out var architecture) || !Enum.IsDefined(architecture))
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"unknown architecture '{metadata["architecture"]}'.");
         string[]? classNames;

@@ -225,12 +225,16 @@ public static class TrainingLogReader
         "SELECT run_id, actual, predicted, count FROM confusion WHERE $run IS NULL OR run_id = $run ORDER BY run_id, rowid", runId,
         r => new LoggedConfusion(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3)));
 
-    /// <exception cref="IOException">The file is not a readable training log.</exception>
+    /// <exception cref="TrainingLogException">The file is not a readable training log.</exception>
     static List<T> Query<T>(string path, string sql, long? runId, Func<SqliteDataReader, T> read)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such training log.", path);
         try { return Read(path, sql, runId, read); }
-        catch (SqliteException e) { throw new IOException($"{path}: not a readable HelloDl training log ({e.Message}).", e); }
+        // A damaged file fails in SQLite, or hands back a cell that is NULL, of another type or out of range.
+        catch (Exception e) when (e is SqliteException or InvalidOperationException or InvalidCastException or FormatException or OverflowException)
+        {
+            throw new TrainingLogException(TrainingLogErrorIds.Unreadable, path, $"not a readable HelloDl training log ({e.Message}).", e);
+        }
     }
 
     static List<T> Read<T>(string path, string sql, long? runId, Func<SqliteDataReader, T> read)
@@ -246,6 +250,16 @@ public static class TrainingLogReader
         while (reader.Read()) rows.Add(read(reader));
         return rows;
     }
+}
+
+/// <summary>A training log that cannot be read; its id is one of <see cref="TrainingLogErrorIds"/>.</summary>
+public sealed class TrainingLogException(string errorId, string path, string problem, Exception? inner = null)
+    : FileProblemException(errorId, path, problem, inner);
+
+public static class TrainingLogErrorIds
+{
+    /// <summary>Not an SQLite database, damaged, or not laid out as a HelloDl log.</summary>
+    public const string Unreadable = "TrainingLogUnreadable";
 }
 
 public sealed record LoggedRun(long RunId, DateTime StartedUtc, string Architecture, string TrainingSet, string? ValidationSet, int Epochs, int BatchSize, string Optimizer, double LearningRate);

@@ -38,9 +38,13 @@ public sealed class GetHelloTrainingLogCommand : HelloCmdlet
                 };
                 WriteObject(rows, enumerateCollection: true);
             }
-            catch (IOException e)
+            catch (TrainingLogException e)
             {
-                WriteError(new ErrorRecord(e, "TrainingLogUnreadable", ErrorCategory.InvalidData, path));
+                WriteError(FileError(e));
+            }
+            catch (IOException e)   // gone or unreadable since it was resolved
+            {
+                WriteError(new ErrorRecord(e, TrainingLogErrorIds.Unreadable, ErrorCategory.ReadError, path));
             }
         }
     }

@@ -38,6 +38,15 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Dimensions_whose_product_overflows_are_too_large()
+    {
+        // 4,294,967,295 cubed wraps a 64-bit product to a small number.
+        File.WriteAllBytes(Images, IdxBytes.Images(0, 0, 0, IdxBytes.Asymmetric)[..4].Concat(Enumerable.Repeat((byte)0xFF, 12)).ToArray());
+        WriteGoodLabels(1);
+        LoadFails(DatasetErrorIds.TooLarge);
+    }
+
+    [Fact]
     public void Truncated_images()
     {
         var bytes = IdxBytes.Images(3, 4, 4, IdxBytes.Asymmetric);

@@ -57,10 +57,11 @@ public sealed class OwnDataTests : IDisposable
     public void A_manifest_reads_quoted_fields_and_reports_each_bad_line()
     {
         string csv = _temp.File("labels.csv");
-        File.WriteAllLines(csv, ["label,file,note", "7,\"a, b.png\",x", "\"say \"\"x\"\"\",c.png,", "9,,", "\"open"]);
+        File.WriteAllLines(csv, ["label,file,note", "7,\"a, b.png\",x", "\"say \"\"x\"\"\",c.png,", "9,,", "\"open", "3,nul\0.png"]);
         var (files, problems) = ImageManifest.Read(csv);
         Assert.Equal([("7", Path.Combine(_temp.Path, "a, b.png")), ("say \"x\"", Path.Combine(_temp.Path, "c.png"))], files.Select(f => (f.Label, f.Path)));
-        Assert.Equal(2, problems.Count);
+        Assert.Equal(3, problems.Count);
+        Assert.Contains("NUL", problems[2].Message);
         Assert.All(problems, p => Assert.Equal(ImageSetErrorIds.ManifestBadLine, p.ErrorId));
         File.WriteAllLines(csv, ["path,class"]);
         Assert.Equal(ImageSetErrorIds.ManifestBadHeader, Assert.Throws<ImageSetException>(() => ImageManifest.Read(csv)).ErrorId);

@@ -125,6 +125,17 @@ public sealed class ImageIntegrityTests
     }
 
     [Fact]
+    public void A_bmp_claiming_its_pixels_far_past_the_end_is_refused_before_decoding()
+    {
+        // The decoder would allocate the 940 MB colour table such an offset implies before reading it.
+        var bytes = Encode("bmp-8bit");
+        BitConverter.TryWriteBytes(bytes.AsSpan(10), 940_000_000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(ImageErrorIds.Truncated, Assert.Throws<ImageReadException>(() => ImageReader.Decode(bytes, "forged.bmp")).ErrorId);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10 << 20);
+    }
+
+    [Fact]
     public void Bytes_after_the_end_of_a_jpeg_are_ignored()
     {
         var bytes = Encode("jpeg").Concat(new byte[100]).ToArray();

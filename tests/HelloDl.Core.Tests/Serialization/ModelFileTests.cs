@@ -51,7 +51,7 @@ public sealed class ModelFileTests : IDisposable
         Assert.Equal(0, (8 + headerLength) % 8);
         string header = Encoding.UTF8.GetString(bytes, 8, (int)headerLength);
         Assert.Contains("\"fc1.weight\":{\"dtype\":\"F32\",\"shape\":[128,784],\"data_offsets\":[0,401408]}", header);
-        Assert.Contains("\"format_version\":\"1\"", header);
+        Assert.Contains("\"format_version\":\"2\"", header);
         Assert.Equal(8 + headerLength + 4L * model.ParameterCount, bytes.Length);
         Assert.Equal(model.Values[0], BitConverter.ToSingle(bytes, (int)(8 + headerLength)));
     }
@@ -68,13 +68,14 @@ public sealed class ModelFileTests : IDisposable
     }
 
     /// <summary>
-    /// The header edited, as a hand-made or foreign file would be: without the checksum, which
-    /// would refuse any edit before the check under test is reached.
+    /// The header edited, as in a file of format version 1, written before checksums: without
+    /// one, which would refuse any edit before the check under test is reached.
     /// </summary>
     static byte[] EditHeader(byte[] bytes, Func<string, string> edit)
     {
         long length = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        string header = edit(Regex.Replace(Encoding.UTF8.GetString(bytes, 8, (int)length), "\"checksum_sha256\":\"[0-9a-f]{64}\",?", ""));
+        string header = edit(Regex.Replace(Encoding.UTF8.GetString(bytes, 8, (int)length), "\"checksum_sha256\":\"[0-9a-f]{64}\",?", "")
+            .Replace("\"format_version\":\"2\"", "\"format_version\":\"1\""));
         var newHeader = Encoding.UTF8.GetBytes(header);
         var result = new byte[8 + newHeader.Length + bytes.Length - 8 - length];
         BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)newHeader.Length);
@@ -171,6 +172,13 @@ public sealed class ModelFileTests : IDisposable
             SafeTensors.Write(file, content.Tensors.Reverse().ToList(), content.Metadata.Reverse().ToDictionary());
         Assert.Equal(content.Metadata[ModelFile.ChecksumKey], ModelFile.Checksum(content.Tensors.Reverse(), content.Metadata));
         ModelFile.Load(path);
+    }
+
+    [Fact]
+    public void A_version_2_file_without_its_checksum_is_corrupt()
+    {
+        var error = LoadFails(ModelFileErrorIds.Corrupt, b => EditHeader(b, h => h.Replace("\"format_version\":\"1\"", "\"format_version\":\"2\"")));
+        Assert.Contains("has none", error.Message);
     }
 
     [Fact] public void Invalid_utf8_in_the_header() => LoadFails(ModelFileErrorIds.BadHeader, b => { b[40] = 0xC3; b[41] = 0x28; return b; });

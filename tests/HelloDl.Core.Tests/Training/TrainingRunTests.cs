@@ -127,4 +127,14 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal(ModelFileErrorIds.BadHeader, refused.ErrorId);
         Assert.Contains("'Nada'", refused.Message);
     }
+
+    [Fact]
+    public void A_damaged_training_log_gets_its_id()
+    {
+        string path = _temp.File("log.sqlite");
+        File.WriteAllBytes(path, [.. "SQLite format 3\0"u8, .. new byte[4080]]);
+        var error = Assert.Throws<TrainingLogException>(() => TrainingLogReader.Runs(path));
+        Assert.Equal(TrainingLogErrorIds.Unreadable, error.ErrorId);
+        Assert.Contains("log.sqlite", error.Message);
+    }
 }

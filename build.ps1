@@ -177,6 +177,8 @@ function Invoke-Test {
     Write-Host '== xunit (HelloDl.Core)' -ForegroundColor Cyan
     $env:HELLODL_MNIST = $mnistFolder
     $env:HELLODL_UCI_DIGITS = $digitsFolder
+    $fuzzReport = Join-Path $results 'fuzz.txt'
+    $env:HELLODL_FUZZ_REPORT = $fuzzReport
     & dotnet test (Join-Path $root 'tests/HelloDl.Core.Tests/HelloDl.Core.Tests.csproj') -c $Configuration --nologo `
         --logger 'trx;LogFileName=core.trx' --results-directory $results
     $trx = Join-Path $results 'core.trx'
@@ -185,6 +187,11 @@ function Invoke-Test {
         $counters = ([xml](Get-Content -Raw -LiteralPath $trx)).TestRun.ResultSummary.Counters
         $xunitPassed = [int]$counters.passed
         $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+
+    if (Test-Path -LiteralPath $fuzzReport) {
+        Write-Host '== Fuzzing: damaged copies of every file format read, by outcome' -ForegroundColor Cyan
+        Get-Content -LiteralPath $fuzzReport | Sort-Object | ForEach-Object { Write-Host $_ }
     }
 
     Write-Host '== Pester (module cmdlets, fresh pwsh)' -ForegroundColor Cyan

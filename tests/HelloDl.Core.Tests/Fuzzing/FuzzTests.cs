@@ -1,0 +1,147 @@
+using System.IO.Compression;
+using HelloDl.Data;
+using HelloDl.Imaging;
+using HelloDl.Nn;
+using HelloDl.Optim;
+using HelloDl.Serialization;
+using HelloDl.Tensors;
+using HelloDl.Tests.Data;
+using HelloDl.Tests.Imaging;
+using HelloDl.Training;
+using Xunit.Abstractions;
+
+namespace HelloDl.Tests.Fuzzing;
+
+/// <summary>
+/// Thousands of damaged copies of every kind of file HelloDl reads. Each must give a documented
+/// error id or a right result: an image that decodes, a model or checkpoint that loads only
+/// when it is exactly the one written (never one that predicts differently), a data set or log
+/// that reads. Nothing else, no hang, no runaway allocation (<see cref="FuzzRun"/>).
+/// </summary>
+public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
+{
+    const int Seed = 20261202;
+    readonly TempFolder _temp = new();
+    public void Dispose() => _temp.Dispose();
+
+    public static TheoryData<string> ImageEncodings => ImageIntegrityTests.Encodings;
+
+    [Theory, MemberData(nameof(ImageEncodings))]
+    public void Images(string encoding) =>
+        new FuzzRun($"image {encoding}").Run(ImageIntegrityTests.Encode(encoding), Seed, 2_000, bytes =>
+        {
+            var image = ImageReader.Decode(bytes, $"fuzz.{encoding}");
+            return MnistPreprocessor.ToMnist(image) is null ? "read, blank" : "read";
+        }).Report(output);
+
+    static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+    static float[] Predict(Model model)
+    {
+        var input = Tensor.FromArray(Enumerable.Range(0, 4 * 784).Select(i => (i * 37 % 101) / 50f - 1).ToArray(), 4, 1, 28, 28);
+        var probabilities = new float[4 * model.ClassNames.Count];
+        model.PredictProbabilities(input, probabilities);
+        return probabilities;
+    }
+
+    [Theory]
+    [InlineData(Architecture.Linear, 3_000)]
+    [InlineData(Architecture.Cnn, 1_000)]
+    public void Model_files(Architecture architecture, int cases)
+    {
+        string path = _temp.File("model.safetensors");
+        var model = Model.Create(architecture, Digits, seed: 11);
+        model.Temperature = 1.3f;
+        ModelFile.Save(model, path);
+        var expected = Predict(model);
+        new FuzzRun($"model file ({architecture})").Run(File.ReadAllBytes(path), Seed, cases, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            var loaded = ModelFile.Load(path);
+            return Predict(loaded).SequenceEqual(expected) && loaded.ClassNames.SequenceEqual(Digits) ? "loaded, same predictions"
+                : throw new FuzzFailure("a damaged file loaded and predicts differently");
+        }).Report(output);
+    }
+
+    [Fact]
+    public void Checkpoints()
+    {
+        string path = _temp.File("checkpoint.safetensors");
+        var model = Model.Create(Architecture.Linear, Digits, seed: 12);
+        var optimizer = Optimizer.Create(OptimizerKind.Adam, model.Values, model.Gradients);
+        var random = new Random(1);
+        for (int step = 0; step < 3; step++)
+        {
+            for (int i = 0; i < model.Gradients.Length; i++) model.Gradients[i] = (float)random.NextDouble() - 0.5f;
+            optimizer.Step(0.01f);
+        }
+        ModelFile.SaveCheckpoint(model, path, completedEpochs: 2, optimizer);
+        new FuzzRun("checkpoint").Run(File.ReadAllBytes(path), Seed, 2_000, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            var loaded = ModelFile.LoadCheckpoint(path);
+            bool same = loaded.Model.Values.SequenceEqual(model.Values) && loaded.CompletedEpochs == 2 && loaded.OptimizerSteps == 3
+                && loaded.Optimizer == OptimizerKind.Adam && optimizer.State.All(s => loaded.OptimizerState[s.Key].SequenceEqual(s.Value));
+            return same ? "loaded, same checkpoint" : throw new FuzzFailure("a damaged checkpoint loaded with other contents");
+        }).Report(output);
+    }
+
+    static readonly byte[] IdxImages = IdxBytes.Images(12, 28, 28, IdxBytes.Asymmetric);
+    static readonly byte[] IdxLabels = IdxBytes.Labels([.. Enumerable.Range(0, 12).Select(i => (byte)(i % 10))]);
+
+    /// <summary>IDX has no checksum: a damaged pixel reads as another pixel, which is counted, not hidden.</summary>
+    static string Compare(byte[] read, byte[] original) => read.SequenceEqual(original) ? "read, same data" : "read, data changed";
+
+    [Fact]
+    public void Idx_raw() =>
+        new FuzzRun("IDX images").Run(IdxImages, Seed, 2_000, bytes =>
+            Compare(IdxReader.ReadImages(new MemoryStream(bytes), "fuzz-images-idx3-ubyte", bytes.Length).Pixels, IdxImages[16..])).Report(output);
+
+    [Fact]
+    public void Idx_labels() =>
+        new FuzzRun("IDX labels").Run(IdxLabels, Seed, 2_000, bytes =>
+            Compare(IdxReader.ReadLabels(new MemoryStream(bytes), "fuzz-labels-idx1-ubyte", bytes.Length), IdxLabels[8..])).Report(output);
+
+    [Fact]
+    public void Idx_gzip() =>
+        new FuzzRun("IDX images, gzip").Run(IdxBytes.Gzip(IdxImages), Seed, 2_000, bytes =>
+        {
+            using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+            return Compare(IdxReader.ReadImages(gzip, "fuzz-images-idx3-ubyte.gz", null).Pixels, IdxImages[16..]);
+        }).Report(output);
+
+    [Fact]
+    public void Image_set_manifests()
+    {
+        string path = _temp.File("manifest.csv");
+        var manifest = "file,label,note\n" + string.Join("\n", Enumerable.Range(0, 30).Select(i => $"scans/{i:D3}.png,{i % 10},\"page {i}, \"\"left\"\"\""))
+            + "\n\"scans/with,comma.png\",7,x\n";
+        new FuzzRun("image set manifest (CSV)").Run(System.Text.Encoding.UTF8.GetBytes(manifest), Seed, 2_000, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            var (files, problems) = ImageManifest.Read(path);
+            return problems.Count == 0 ? "read" : "read, lines reported";
+        }).Report(output);
+    }
+
+    [Fact]
+    public void Training_logs()
+    {
+        string path = _temp.File("log.sqlite");
+        var run = new RunDescription("Mlp", Digits, "mnist-train", "mnist-test", 2, 64, "Adam", 0.005, 1, 1234);
+        using (var log = new TrainingLog(path, run))
+        {
+            for (int b = 1; b <= 100; b++) log.LogBatch(new BatchProgress(1, b, 100, 64, 1.0 / b, 0.5, 1.0 / b, 0.5, 1000, 0.005f, TimeSpan.FromSeconds(b)));
+            log.LogConfusion(new ConfusionMatrix(Digits, new int[10, 10]));
+        }
+        var original = File.ReadAllBytes(path);
+        new FuzzRun("training log (SQLite)").Run(original, Seed, 1_000, bytes =>
+        {
+            foreach (var stale in new[] { path, path + "-wal", path + "-shm" }) File.Delete(stale);
+            File.WriteAllBytes(path, bytes);
+            int rows = TrainingLogReader.Runs(path).Count + TrainingLogReader.Batches(path, null).Count
+                + TrainingLogReader.Validations(path, null).Count + TrainingLogReader.Confusion(path, null).Count;
+            return rows == 1 + 100 + 100 ? "read, same rows" : "read, rows changed";
+        }).Report(output);
+    }
+}

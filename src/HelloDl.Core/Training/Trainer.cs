@@ -132,9 +132,12 @@ public sealed class Trainer
     /// <param name="progress">Called after every batch, on the calling thread.</param>
     /// <exception cref="IOException">A checkpoint cannot be written.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while evaluating or calibrating.</exception>
+    /// <exception cref="ArgumentException">The sets do not fit the model or the options (see <see cref="CheckSets"/>).</exception>
+    /// <exception cref="TrainingDivergedException">The loss stopped being a finite number.</exception>
     public IEnumerable<EpochResult> Run(ImageDataset training, ImageDataset? validation = null, string? checkpointPath = null, TrainingLog? log = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
+        CheckSets(training, validation);
         (training, validation) = SetsFor(training, validation);
         var onBatch = log is null ? progress : batch => { log.LogBatch(batch); progress?.Invoke(batch); };
         while (CompletedEpochs < _options.Epochs && !cancellation.IsCancellationRequested)
@@ -152,6 +155,23 @@ public sealed class Trainer
             if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
             yield return epoch;
         }
+    }
+
+    /// <summary>
+    /// Refuses, before any work, sets that cannot be trained on with this model and these
+    /// options: classes other than the model's (ParamName "training" or "validation") and a
+    /// batch larger than what is trained on (ParamName "BatchSize").
+    /// </summary>
+    /// <exception cref="ArgumentException">Which one, and why.</exception>
+    public void CheckSets(ImageDataset training, ImageDataset? validation)
+    {
+        foreach (var (set, name) in new[] { (training, nameof(training)), (validation, nameof(validation)) })
+            if (set is not null && !set.ClassNames.SequenceEqual(_model.ClassNames))
+                throw new ArgumentException($"{set.Name} has classes '{string.Join(" ", set.ClassNames)}' but the model has '{string.Join(" ", _model.ClassNames)}'.", name);
+        int trainedOn = SetsFor(training, validation).Training.Count;
+        if (_options.BatchSize > trainedOn)
+            throw new ArgumentOutOfRangeException(nameof(TrainingOptions.BatchSize), _options.BatchSize,
+                $"A batch of {_options.BatchSize} is larger than the {trainedOn:N0} images trained on{(trainedOn < training.Count ? $" (of {training.Name}'s {training.Count:N0}, after holding out a validation part)" : "")}.");
     }
 
     /// <summary>
@@ -198,6 +218,8 @@ public sealed class Trainer
             _model.ZeroGradients();
             var logProbabilities = _model.Forward(_tape, input);
             var loss = NllLoss.Apply(_tape, logProbabilities, targets);
+            if (!float.IsFinite(loss.Data[0])) throw Diverged(epoch, b + 1, loss.Data[0]);
+            if (b % GoodWeightsInterval == 0) KeepGoodWeights(epoch, b + 1);
             _tape.Backward(loss);
             foreach (var (offset, length) in _frozen) Array.Clear(_model.Gradients, offset, length);
             if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
@@ -233,6 +255,32 @@ public sealed class Trainer
         };
     }
 
+    /// <summary>
+    /// Every this many batches the weights that gave a finite loss are copied aside, to go back
+    /// to if the loss turns NaN: often enough to lose little, rarely enough to cost nothing.
+    /// </summary>
+    const int GoodWeightsInterval = 16;
+    float[]? _goodWeights;
+    (int Epoch, int Batch) _goodWeightsFrom;
+
+    void KeepGoodWeights(int epoch, int batch)
+    {
+        _goodWeights ??= new float[_model.Values.Length];
+        _model.Values.CopyTo(_goodWeights, 0);
+        _goodWeightsFrom = (epoch, batch);
+    }
+
+    /// <summary>Puts the last weights that gave a finite loss back into the model, and says so.</summary>
+    TrainingDivergedException Diverged(int epoch, int batch, float loss)
+    {
+        // Before the run's first step the weights are as they came.
+        _goodWeights?.CopyTo(_model.Values, 0);
+        string kept = _goodWeights is null ? "the weights it came with" : $"the weights it had at epoch {_goodWeightsFrom.Epoch}, batch {_goodWeightsFrom.Batch}, the last kept with a finite loss";
+        return new TrainingDivergedException(
+            $"The loss became {loss} at epoch {epoch}, batch {batch}, at learning rate {CurrentLearningRate:G3}: training stopped. The model has {kept}; "
+            + "this epoch's checkpoint is not written. Train again with a lower learning rate, or clip the gradients.");
+    }
+
     internal static int CountCorrect(ReadOnlySpan<float> scores, int[] targets)
     {
         int classes = scores.Length / targets.Length, correct = 0;
@@ -241,6 +289,9 @@ public sealed class Trainer
         return correct;
     }
 }
+
+/// <summary>Training stopped because the loss was no longer a finite number; the model holds the last weights that gave a finite one.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>A checkpoint that is readable but belongs to another model or optimizer; its id is one of <see cref="CheckpointErrorIds"/>.</summary>
 public sealed class CheckpointMismatchException(string errorId, string path, string problem) : FileProblemException(errorId, path, problem, null);

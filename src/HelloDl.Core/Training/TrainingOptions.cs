@@ -52,9 +52,11 @@ public sealed record TrainingOptions
         if (LearningRate is float rate && (rate is <= 0 or > 10 || float.IsNaN(rate)))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be in (0, 10].");
         if (Optimizer is OptimizerKind kind && !Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(Optimizer), kind, "Unknown optimizer.");
-        if (Momentum is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
-        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay cannot be negative.");
-        if (ClipNorm is <= 0) throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "The clipping norm must be positive.");
+        // Written so that NaN, which fails every comparison, fails them too.
+        if (!(Momentum is >= 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        if (!(WeightDecay >= 0 && float.IsFinite(WeightDecay))) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay must be a finite number, not negative.");
+        if (ClipNorm is float norm && !(norm > 0 && float.IsFinite(norm))) throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "The clipping norm must be a positive number.");
+        if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "Warm-up steps cannot be negative.");
         if (HoldOutFraction is < 0 or >= 1 || HoldOutFraction is double f && double.IsNaN(f))
             throw new ArgumentOutOfRangeException(nameof(HoldOutFraction), HoldOutFraction, "The held-out fraction must be in [0, 1).");
     }

@@ -112,8 +112,6 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     {
         var model = Model!;
         var training = TrainingSet!;
-        CheckClasses(model, training, nameof(TrainingSet));
-        if (ValidationSet is not null) CheckClasses(model, ValidationSet, nameof(ValidationSet));
         string? checkpoint = CheckpointPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CheckpointPath);
         if (Resume && checkpoint is null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Resume needs -CheckpointPath."), "ResumeWithoutCheckpoint", ErrorCategory.InvalidArgument, null));
@@ -153,6 +151,15 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             if (trainer.CompletedEpochs >= Epochs)
                 WriteWarning($"{checkpoint} has completed {trainer.CompletedEpochs} epoch(s) already; raise -Epochs above that to train further.");
         }
+        try { trainer.CheckSets(training, ValidationSet); }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == nameof(TrainingOptions.BatchSize))
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "BatchLargerThanSet", ErrorCategory.InvalidArgument, BatchSize));
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "ClassesDoNotMatch", ErrorCategory.InvalidArgument, e.ParamName == "validation" ? ValidationSet : training));
+        }
         if (checkpoint is not null && !ShouldProcess(checkpoint, "Write a checkpoint after every epoch")) checkpoint = null;
         using var log = OpenLog(trainer);
         try
@@ -164,6 +171,14 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested) { return; }
+        catch (TrainingLogException e)
+        {
+            ThrowTerminatingError(FileError(e));
+        }
+        catch (TrainingDivergedException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "TrainingDiverged", ErrorCategory.InvalidResult, model));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             ThrowTerminatingError(new ErrorRecord(e, "CheckpointWriteFailed", ErrorCategory.WriteError, checkpoint));
@@ -203,14 +218,6 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
             PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.BatchCount + p.Batch) / (Epochs * p.BatchCount)),
             SecondsRemaining = (int)Math.Min(int.MaxValue, secondsLeft),
         });
-    }
-
-    void CheckClasses(Model model, ImageDataset data, string parameter)
-    {
-        if (!data.ClassNames.SequenceEqual(model.ClassNames))
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException(
-                $"-{parameter} {data.Name} has classes '{string.Join(" ", data.ClassNames)}' but the model has '{string.Join(" ", model.ClassNames)}'."),
-                "ClassesDoNotMatch", ErrorCategory.InvalidArgument, data));
     }
 
     protected override void StopProcessing() => _stop.Cancel();

@@ -137,4 +137,48 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal(TrainingLogErrorIds.Unreadable, error.ErrorId);
         Assert.Contains("log.sqlite", error.Message);
     }
+
+    [Fact]
+    public void A_loss_that_turns_nan_stops_training_with_the_last_good_weights()
+    {
+        var model = Model.Create(Architecture.Mlp, Small.ClassNames, seed: 2);
+        var trainer = new Trainer(model, new TrainingOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 10, Momentum = 0.99f, Schedule = ScheduleKind.Constant, BatchSize = 16, Epochs = 3 });
+        string checkpoint = _temp.File("diverged.safetensors");
+        var diverged = Assert.Throws<TrainingDivergedException>(() => trainer.Run(Small, Held, checkpoint).ToList());
+        Assert.Contains("training stopped", diverged.Message);
+        Assert.All(model.Values, v => Assert.True(float.IsFinite(v)));
+        Assert.All(HelloDl.Inference.DatasetPrediction.Batches(model, Held).SelectMany(b => Enumerable.Range(0, b.Count).Select(r => b.Row(r).ToArray().Sum())),
+            sum => Assert.True(Math.Abs(sum - 1) < 1e-3, $"probabilities sum to {sum}"));
+        Assert.True(!File.Exists(checkpoint) || ModelFile.LoadCheckpoint(checkpoint).CompletedEpochs < 3);
+    }
+
+    [Fact]
+    public void Sets_that_do_not_fit_are_refused_before_any_work()
+    {
+        var model = Model.Create(Architecture.Linear, Small.ClassNames);
+        var tooBig = new Trainer(model, new TrainingOptions { BatchSize = 641, HoldOutFraction = 0 });
+        Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => tooBig.Run(Small).First()).ParamName);
+        var heldOut = new Trainer(model, new TrainingOptions { BatchSize = 600, HoldOutFraction = 0.5 });
+        Assert.Contains("holding out", Assert.Throws<ArgumentOutOfRangeException>(() => heldOut.Run(Small).First()).Message);
+        var letters = Model.Create(Architecture.Linear, ["a", "b", "c"]);
+        Assert.Equal("training", Assert.Throws<ArgumentException>(() => new Trainer(letters, new TrainingOptions()).Run(Small).First()).ParamName);
+        Assert.Equal(0, model.TrainedEpochs);
+    }
+
+    [Theory]
+    [InlineData(nameof(TrainingOptions.Momentum))]
+    [InlineData(nameof(TrainingOptions.WeightDecay))]
+    [InlineData(nameof(TrainingOptions.ClipNorm))]
+    [InlineData(nameof(TrainingOptions.LearningRate))]
+    public void A_nan_option_is_refused(string option)
+    {
+        var options = option switch
+        {
+            nameof(TrainingOptions.Momentum) => new TrainingOptions { Momentum = float.NaN },
+            nameof(TrainingOptions.WeightDecay) => new TrainingOptions { WeightDecay = float.NaN },
+            nameof(TrainingOptions.ClipNorm) => new TrainingOptions { ClipNorm = float.NaN },
+            _ => new TrainingOptions { LearningRate = float.NaN },
+        };
+        Assert.Equal(option, Assert.Throws<ArgumentOutOfRangeException>(options.Validate).ParamName);
+    }
 }

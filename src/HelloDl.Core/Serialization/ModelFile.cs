@@ -131,6 +131,10 @@ public static class ModelFile
             }
             File.Move(temporary, full, overwrite: true);
         }
+        catch (IOException e)
+        {
+            throw new IOException($"{full}: cannot be written ({e.Message}); {(File.Exists(full) ? "the file that was there is unchanged" : "nothing was written")}.", e);
+        }
         finally
         {
             if (File.Exists(temporary)) File.Delete(temporary);

@@ -36,6 +36,7 @@ public sealed class TrainingLog : IDisposable
 
     /// <summary>Batches are written this many rows per INSERT: one statement per row costs more than the MLP's batch.</summary>
     const int RowsPerInsert = 64;
+    readonly string _path;
     readonly SqliteConnection _connection;
     readonly SqliteCommand _insertBatch;
     readonly SqliteParameter[] _values;
@@ -46,6 +47,7 @@ public sealed class TrainingLog : IDisposable
     /// <exception cref="IOException">The file cannot be opened or written as an SQLite database.</exception>
     public TrainingLog(string path, RunDescription run)
     {
+        _path = path;
         try
         {
             (_connection, RunId) = Open(path, run);
@@ -102,10 +104,27 @@ public sealed class TrainingLog : IDisposable
     /// <summary>The id of this run in the runs table.</summary>
     public long RunId { get; }
 
+    /// <exception cref="TrainingLogException">The log cannot be written (a full disk): what was committed before is kept.</exception>
     public void LogBatch(BatchProgress batch)
     {
         _pending.Add((batch, _clock.Elapsed.TotalSeconds));
-        if (_pending.Count == RowsPerInsert) WritePending();
+        if (_pending.Count == RowsPerInsert) Writing(WritePending);
+    }
+
+    /// <summary>Runs a write; SQLite's failure (full disk, read-only file) becomes the log's own error, and the transaction it spoils is dropped.</summary>
+    void Writing(Action write)
+    {
+        try { write(); }
+        catch (SqliteException e)
+        {
+            // SQLite may have rolled it back itself, and then a rollback, even the one in Dispose, fails.
+            try { _transaction?.Rollback(); } catch (SqliteException) { }
+            try { _transaction?.Dispose(); } catch (SqliteException) { }
+            _transaction = null;
+            _pending.Clear();
+            throw new TrainingLogException(TrainingLogErrorIds.WriteFailed, _path,
+                $"the training log cannot be written ({e.Message}); what it held before is unchanged.", e);
+        }
     }
 
     /// <summary>Writes the buffered batch rows: full groups in one statement, a last partial group row by row.</summary>
@@ -151,7 +170,10 @@ public sealed class TrainingLog : IDisposable
     }
 
     /// <summary>Commits the epoch's batches and records its validation pass, if any.</summary>
-    public void LogEpoch(EpochResult epoch)
+    /// <exception cref="TrainingLogException">The log cannot be written.</exception>
+    public void LogEpoch(EpochResult epoch) => Writing(() => WriteEpoch(epoch));
+
+    void WriteEpoch(EpochResult epoch)
     {
         Commit();
         if (epoch.Validation is not { } validation) return;
@@ -167,7 +189,10 @@ public sealed class TrainingLog : IDisposable
     }
 
     /// <summary>Records a confusion matrix (the last validation's) for the run.</summary>
-    public void LogConfusion(ConfusionMatrix matrix)
+    /// <exception cref="TrainingLogException">The log cannot be written.</exception>
+    public void LogConfusion(ConfusionMatrix matrix) => Writing(() => WriteConfusion(matrix));
+
+    void WriteConfusion(ConfusionMatrix matrix)
     {
         Commit();
         using var transaction = _connection.BeginTransaction();
@@ -200,9 +225,13 @@ public sealed class TrainingLog : IDisposable
     /// <summary>Commits what was logged (a stopped run keeps its batches) and closes the file.</summary>
     public void Dispose()
     {
-        Commit();
+        // A failure here is of a disk that already failed a write being reported, or loses a
+        // stopped run's last rows; closing must not replace the error in flight.
+        try { Commit(); }
+        catch (SqliteException) { }
         _insertBatch.Dispose();
-        _connection.Dispose();   // not pooled: the file is released when training ends
+        try { _connection.Dispose(); }   // not pooled: the file is released when training ends
+        catch (SqliteException) { }      // closing checkpoints the WAL, which a full disk refuses; the WAL keeps the rows
     }
 }
 
@@ -260,6 +289,8 @@ public static class TrainingLogErrorIds
 {
     /// <summary>Not an SQLite database, damaged, or not laid out as a HelloDl log.</summary>
     public const string Unreadable = "TrainingLogUnreadable";
+    /// <summary>A write failed (full disk, read-only file); the log keeps what was committed before.</summary>
+    public const string WriteFailed = "TrainingLogWriteFailed";
 }
 
 public sealed record LoggedRun(long RunId, DateTime StartedUtc, string Architecture, string TrainingSet, string? ValidationSet, int Epochs, int BatchSize, string Optimizer, double LearningRate);

@@ -33,8 +33,14 @@ public static unsafe class Gemm
     static readonly int MC = KernelPlan.Current.RowBlock;
     static readonly int NC = KernelPlan.Current.ColumnBlock;
 
-    /// <summary>The SIMD path in use; tests set it to compare paths.</summary>
-    public static SimdPath Path { get; set; } = Best;
+    /// <summary>The SIMD path in use; tests set it to compare paths. Only paths this CPU runs (<see cref="Best"/> and narrower) are taken.</summary>
+    public static SimdPath Path
+    {
+        get => _path;
+        set => _path = value >= Best && Enum.IsDefined(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"This CPU runs the {Best} path and the narrower ones, not {value}.");
+    }
+    static SimdPath _path = Best;
 
     /// <summary>The widest path this CPU runs (<see cref="KernelPlan"/>).</summary>
     public static SimdPath Best => KernelPlan.Current.Path;

@@ -4,9 +4,9 @@ using HelloDl.Imaging;
 using HelloDl.Nn;
 using HelloDl.Optim;
 using HelloDl.Serialization;
-using HelloDl.Tensors;
 using HelloDl.Tests.Data;
 using HelloDl.Tests.Imaging;
+using HelloDl.Tests.Serialization;
 using HelloDl.Training;
 using Xunit.Abstractions;
 
@@ -36,14 +36,6 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
 
     static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
-    static float[] Predict(Model model)
-    {
-        var input = Tensor.FromArray(Enumerable.Range(0, 4 * 784).Select(i => (i * 37 % 101) / 50f - 1).ToArray(), 4, 1, 28, 28);
-        var probabilities = new float[4 * model.ClassNames.Count];
-        model.PredictProbabilities(input, probabilities);
-        return probabilities;
-    }
-
     [Theory]
     [InlineData(Architecture.Linear, 3_000)]
     [InlineData(Architecture.Cnn, 1_000)]
@@ -53,12 +45,12 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         var model = Model.Create(architecture, Digits, seed: 11);
         model.Temperature = 1.3f;
         ModelFile.Save(model, path);
-        var expected = Predict(model);
+        var expected = ModelFileTests.Predict(model);
         new FuzzRun($"model file ({architecture})").Run(File.ReadAllBytes(path), Seed, cases, bytes =>
         {
             File.WriteAllBytes(path, bytes);
             var loaded = ModelFile.Load(path);
-            return Predict(loaded).SequenceEqual(expected) && loaded.ClassNames.SequenceEqual(Digits) ? "loaded, same predictions"
+            return ModelFileTests.Predict(loaded).SequenceEqual(expected) && loaded.ClassNames.SequenceEqual(Digits) ? "loaded, same predictions"
                 : throw new FuzzFailure("a damaged file loaded and predicts differently");
         }).Report(output);
     }

@@ -38,7 +38,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
 
     [Theory]
     [InlineData(Architecture.Linear, 3_000)]
-    [InlineData(Architecture.Cnn, 1_000)]
+    [InlineData(Architecture.Cnn, 2_000)]
     public void Model_files(Architecture architecture, int cases)
     {
         string path = _temp.File("model.safetensors");
@@ -127,7 +127,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             log.LogConfusion(new ConfusionMatrix(Digits, new int[10, 10]));
         }
         var original = File.ReadAllBytes(path);
-        new FuzzRun("training log (SQLite)").Run(original, Seed, 1_000, bytes =>
+        new FuzzRun("training log (SQLite)").Run(original, Seed, 2_000, bytes =>
         {
             foreach (var stale in new[] { path, path + "-wal", path + "-shm" }) File.Delete(stale);
             File.WriteAllBytes(path, bytes);

@@ -10,6 +10,8 @@
              the UCI 8x8 handwritten digits (in Debian's python3-sklearn 1.2.1) into data/uci-digits.
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
              prints 'N passed, N failed' and exits non-zero on any failure.
+      Package  Build, then the installable module: out/package/HelloDl/<version>/ (manifest inside, paths
+             relative to it) and out/package/HelloDl.<version>.nupkg, the version from HelloDl.psd1.
       Demo   Build + Data, then the main job on real MNIST.
       Bench  Data, then the benchmark: peak, GEMM GFLOP/s, training and inference images/s, a CNN step's
              profile, cost growth, end-to-end files/s, memory on 700,000 images, SQLite log cost, a
@@ -23,7 +25,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Data', 'Test', 'Demo', 'Bench')]
+    [ValidateSet('Build', 'Data', 'Test', 'Package', 'Demo', 'Bench')]
     [string]$Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -167,8 +169,25 @@ function Get-PesterManifest {
     $manifest
 }
 
+function Write-Package {
+    # The module as users install it: the build's files under HelloDl/<version>/, the manifest's
+    # paths made relative to its own folder, and the .nupkg that Install-PSResource takes.
+    $version = (Import-PowerShellDataFile (Join-Path $root 'HelloDl.psd1')).ModuleVersion
+    $package = Join-Path $out 'package'
+    Remove-Item -Recurse -Force -LiteralPath $package -ErrorAction SilentlyContinue
+    $folder = Join-Path $package "HelloDl/$version"
+    New-Item -ItemType Directory -Force $folder | Out-Null
+    Copy-Item -Recurse -Path (Join-Path $out 'HelloDl/*') -Destination $folder -Exclude '*.pdb'
+    Copy-Item -Recurse -LiteralPath (Join-Path $root 'en-US') -Destination $folder
+    (Get-Content -Raw -LiteralPath (Join-Path $root 'HelloDl.psd1')) -replace "'out/HelloDl/", "'" |
+        Set-Content -LiteralPath (Join-Path $folder 'HelloDl.psd1') -NoNewline
+    Compress-PSResource -Path $folder -DestinationPath $package
+    Write-Host "Packaged HelloDl $version in $folder and $(Join-Path $package "HelloDl.$version.nupkg")."
+}
+
 function Invoke-Test {
     Invoke-Build
+    Write-Package
     Invoke-Data
     $results = Join-Path $out 'test-results'
     Remove-Item -Recurse -Force -LiteralPath $results -ErrorAction SilentlyContinue
@@ -241,6 +260,7 @@ switch ($Task) {
     'Build' { Invoke-Build }
     'Data' { Invoke-Data }
     'Test' { Invoke-Test }
+    'Package' { Invoke-Build; Write-Package }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
 }

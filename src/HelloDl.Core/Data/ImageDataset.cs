@@ -117,6 +117,13 @@ public sealed class ImageDataset
     /// (rounded, and at least one image where the class has two or more) goes to the validation
     /// set, the rest to the training set; both keep the data set's order.
     /// </summary>
+    /// <summary>How many of a class's <paramref name="members"/> <see cref="Partition"/> moves to validation: at least one, never all.</summary>
+    static int ValidationShare(int members, double validationFraction) =>
+        members < 2 ? 0 : Math.Clamp((int)Math.Round(members * validationFraction), 1, members - 1);
+
+    /// <summary>The number of images <see cref="Partition"/> leaves for training, counted without building the sets.</summary>
+    public int TrainingCountAfterPartition(double validationFraction) => Count - ClassCounts.Values.Sum(n => ValidationShare(n, validationFraction));
+
     public (ImageDataset Training, ImageDataset Validation) Partition(double validationFraction, int seed = 1)
     {
         if (validationFraction is <= 0 or >= 1 || double.IsNaN(validationFraction))
@@ -128,7 +135,7 @@ public sealed class ImageDataset
         {
             var members = byClass[(byte)c].ToArray();
             random.Shuffle(members);
-            int take = members.Length < 2 ? 0 : Math.Clamp((int)Math.Round(members.Length * validationFraction), 1, members.Length - 1);
+            int take = ValidationShare(members.Length, validationFraction);
             foreach (int i in members.AsSpan(0, take)) toValidation[i] = true;
         }
         var training = Select(Enumerable.Range(0, Count).Where(i => !toValidation[i]).ToArray(), $"{Name}-training");

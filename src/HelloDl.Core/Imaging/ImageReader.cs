@@ -23,6 +23,7 @@ public static class ImageReader
     /// UCI digits, is 8 x 8 pixels.
     /// </summary>
     public const int MinSide = 8;
+    const string NotAnImageProblem = "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).";
 
     static readonly Configuration FirstFrameOnly = CreateConfiguration();
 
@@ -55,7 +56,7 @@ public static class ImageReader
     public static LuminanceImage Decode(byte[] bytes, string path)
     {
         var format = Image.DetectFormat(FirstFrameOnly, bytes);
-        if (format is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
+        if (format is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, NotAnImageProblem);
         // Before the decoder sees it: on a cut-off file it fails with whatever exception the
         // missing bytes lead to, or succeeds with the missing part painted grey, and a forged
         // BMP header makes it allocate the palette it claims before reading any of it.
@@ -66,7 +67,7 @@ public static class ImageReader
         {
             throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image header cannot be read ({e.Message}).", e);
         }
-        if (header is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, "not an image in a known format (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).");
+        if (header is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, NotAnImageProblem);
         if ((long)header.Width * header.Height > MaxPixels || header.Width <= 0 || header.Height <= 0)
             throw new ImageReadException(ImageErrorIds.TooLarge, path, $"the image claims {header.Width:N0} x {header.Height:N0} pixels; at most {MaxPixels:N0} pixels are decoded.");
         if (header.Width < MinSide || header.Height < MinSide)

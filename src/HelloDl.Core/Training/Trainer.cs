@@ -168,7 +168,7 @@ public sealed class Trainer
         foreach (var (set, name) in new[] { (training, nameof(training)), (validation, nameof(validation)) })
             if (set is not null && !set.ClassNames.SequenceEqual(_model.ClassNames))
                 throw new ArgumentException($"{set.Name} has classes '{string.Join(" ", set.ClassNames)}' but the model has '{string.Join(" ", _model.ClassNames)}'.", name);
-        int trainedOn = SetsFor(training, validation).Training.Count;
+        int trainedOn = HoldOutFraction(training, validation) is > 0 and var fraction ? training.TrainingCountAfterPartition(fraction) : training.Count;
         if (_options.BatchSize > trainedOn)
             throw new ArgumentOutOfRangeException(nameof(TrainingOptions.BatchSize), _options.BatchSize,
                 $"A batch of {_options.BatchSize} is larger than the {trainedOn:N0} images trained on{(trainedOn < training.Count ? $" (of {training.Name}'s {training.Count:N0}, after holding out a validation part)" : "")}.");
@@ -180,9 +180,11 @@ public sealed class Trainer
     /// same way every time for a seed, so that a resumed run holds out the same images.
     /// </summary>
     public (ImageDataset Training, ImageDataset? Validation) SetsFor(ImageDataset training, ImageDataset? validation) =>
-        validation is null && (_options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count)) is > 0 and var fraction
-            ? training.Partition(fraction, _options.Seed)
-            : (training, validation);
+        HoldOutFraction(training, validation) is > 0 and var fraction ? training.Partition(fraction, _options.Seed) : (training, validation);
+
+    /// <summary>The part of the training set held out to validate on: none when there is a validation set.</summary>
+    double HoldOutFraction(ImageDataset training, ImageDataset? validation) =>
+        validation is null ? _options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count) : 0;
 
     /// <summary>Fits the model's temperature to <paramref name="validation"/> (see <see cref="Calibration"/>) and notes it in the summary.</summary>
     public float Calibrate(ImageDataset validation, CancellationToken cancellation = default)

@@ -158,6 +158,8 @@ public sealed class TrainingRunTests : IDisposable
         var model = Model.Create(Architecture.Linear, Small.ClassNames);
         var tooBig = new Trainer(model, new TrainingOptions { BatchSize = 641, HoldOutFraction = 0 });
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => tooBig.Run(Small).First()).ParamName);
+        foreach (double fraction in new[] { 0.1, 0.5, 0.93 })
+            Assert.Equal(Small.Partition(fraction).Training.Count, Small.TrainingCountAfterPartition(fraction));
         var heldOut = new Trainer(model, new TrainingOptions { BatchSize = 600, HoldOutFraction = 0.5 });
         Assert.Contains("holding out", Assert.Throws<ArgumentOutOfRangeException>(() => heldOut.Run(Small).First()).Message);
         var letters = Model.Create(Architecture.Linear, ["a", "b", "c"]);

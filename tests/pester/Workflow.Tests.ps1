@@ -163,6 +163,38 @@ Describe 'Export-HelloModel and Import-HelloModel' {
     }
 }
 
+Describe 'Export-HelloModel -Format Onnx' {
+    # That ONNX Runtime runs the graphs as HelloDl does is checked in the xunit tests (OnnxExportTests).
+    It 'writes an ONNX graph for a .onnx path, with the weights and class names in it' {
+        $onnx = Join-Path $TestDrive 'mlp.onnx'
+        $file = Export-HelloModel $model $onnx -PassThru
+        $bytes = [IO.File]::ReadAllBytes($file.FullName)
+        # ModelProto field 1 (ir_version, varint) = 8: ONNX 1.12's IR.
+        $bytes[0], $bytes[1] | Should -Be 8, 8
+        $text = [Text.Encoding]::UTF8.GetString($bytes)
+        $text | Should -BeLike '*log_probabilities*fc1.weight*'
+        $text | Should -BeLike '*class_names*["0","1","2","3","4","5","6","7","8","9"]*'
+        $file.Length | Should -BeGreaterThan (4 * $model.ParameterCount)
+        $file.Length | Should -BeLessThan (4 * $model.ParameterCount + 8KB)
+    }
+
+    It 'writes safetensors for any other path unless -Format says Onnx' {
+        $named = Join-Path $TestDrive 'mlp.bin'
+        Export-HelloModel $model $named -Format Onnx
+        [IO.File]::ReadAllBytes($named)[0..1] | Should -Be 8, 8
+        $safetensors = Join-Path $TestDrive 'kept.onnx'
+        Export-HelloModel $model $safetensors -Format SafeTensors
+        (Import-HelloModel $safetensors).ClassNames | Should -Be $model.ClassNames
+    }
+
+    It 'tells a user who imports an ONNX graph to import the .safetensors file' {
+        $onnx = Join-Path $TestDrive 'again.onnx'
+        Export-HelloModel $model $onnx
+        $thrown = { Import-HelloModel $onnx } | Should -Throw -ErrorId 'ModelFileNotSafetensors,*' -PassThru
+        $thrown.Exception.Message | Should -BeLike '*again.onnx*ONNX graph*safetensors*'
+    }
+}
+
 Describe 'Invoke-HelloClassify' {
     BeforeAll {
         $script:pngFolder = Join-Path $TestDrive 'digits'

@@ -89,21 +89,24 @@ public sealed class FlattenLayer : Module
     public override int[] OutputShape(int[] inputShape) => [Tensor.Size(inputShape)];
 }
 
+public enum ActivationKind { Relu, Gelu, Sigmoid, Tanh }
+
 /// <summary>An element-wise activation: ReLU, GELU, sigmoid or tanh.</summary>
 public sealed class ActivationLayer : Module
 {
     readonly Func<Tape, Tensor, Tensor> _apply;
 
-    ActivationLayer(string name, Func<Tape, Tensor, Tensor> apply) { Describe = name; _apply = apply; }
+    ActivationLayer(ActivationKind kind, string name, Func<Tape, Tensor, Tensor> apply) { Kind = kind; Describe = name; _apply = apply; }
 
-    public static ActivationLayer Relu() => new("ReLU", HelloDl.Autograd.Relu.Apply) { IsRelu = true };
-    public static ActivationLayer Gelu() => new("GELU", HelloDl.Autograd.Gelu.Apply);
-    public static ActivationLayer Sigmoid() => new("Sigmoid", Unary<SigmoidRule>.Apply);
-    public static ActivationLayer Tanh() => new("Tanh", Unary<TanhRule>.Apply);
+    public static ActivationLayer Relu() => new(ActivationKind.Relu, "ReLU", HelloDl.Autograd.Relu.Apply);
+    public static ActivationLayer Gelu() => new(ActivationKind.Gelu, "GELU", HelloDl.Autograd.Gelu.Apply);
+    public static ActivationLayer Sigmoid() => new(ActivationKind.Sigmoid, "Sigmoid", Unary<SigmoidRule>.Apply);
+    public static ActivationLayer Tanh() => new(ActivationKind.Tanh, "Tanh", Unary<TanhRule>.Apply);
 
+    public ActivationKind Kind { get; }
     public override string Describe { get; }
     /// <summary>A ReLU, which a linear layer before it can apply itself.</summary>
-    public bool IsRelu { get; private init; }
+    public bool IsRelu => Kind == ActivationKind.Relu;
     public override Tensor Forward(Tape tape, Tensor input) => _apply(tape, input);
     public override int[] OutputShape(int[] inputShape) => inputShape;
 }

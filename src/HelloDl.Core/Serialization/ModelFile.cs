@@ -74,7 +74,8 @@ public static class ModelFile
     static List<NamedTensor> ModelTensors(Model model) =>
         model.Parameters.Select(p => new NamedTensor(p.Name, p.Value.Shape, p.Value.Data.ToArray())).ToList();
 
-    static Dictionary<string, string> ModelMetadata(Model model) => new(StringComparer.Ordinal)
+    /// <summary>The metadata every model file holds (ONNX export writes the same keys).</summary>
+    internal static Dictionary<string, string> ModelMetadata(Model model) => new(StringComparer.Ordinal)
     {
         ["format"] = FormatName,
         ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
@@ -128,6 +129,10 @@ public static class ModelFile
         SafeTensorsContent content;
         try { content = SafeTensors.Read(path); }
         catch (EndOfStreamException e) { throw new ModelFileException(ModelFileErrorIds.Truncated, path, "the file ends early: it is truncated.", e); }
+        catch (ModelFileException e) when (e.ErrorId == ModelFileErrorIds.NotSafetensors && string.Equals(System.IO.Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ModelFileException(e.ErrorId, path, "not a HelloDl model file but (by its name) an ONNX graph, which Export-HelloModel writes for other runtimes and HelloDl does not read back: import the model's .safetensors file.", e);
+        }
         var metadata = content.Metadata;
         // A newer HelloDl's file is named as such even if it sums its content another way.
         bool versioned = int.TryParse(metadata.GetValueOrDefault("format_version"), NumberStyles.None, CultureInfo.InvariantCulture, out int written);

@@ -4,7 +4,7 @@ using HelloDl.Serialization;
 
 namespace HelloDl.PowerShell.Cmdlets;
 
-/// <summary>Export-HelloModel: writes a model as a safetensors file, atomically.</summary>
+/// <summary>Export-HelloModel: writes a model as a HelloDl safetensors file or an ONNX graph, atomically.</summary>
 [Cmdlet(VerbsData.Export, "HelloModel", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(FileInfo))]
 public sealed class ExportHelloModelCommand : HelloCmdlet
@@ -21,6 +21,10 @@ public sealed class ExportHelloModelCommand : HelloCmdlet
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
     public string? LiteralPath { get; set; }
+
+    /// <summary>SafeTensors (HelloDl's model file) or Onnx; by default Onnx for a .onnx file, else SafeTensors.</summary>
+    [Parameter]
+    public ModelFileFormat Format { get; set; }
 
     /// <summary>Overwrite an existing file.</summary>
     [Parameter]
@@ -39,14 +43,22 @@ public sealed class ExportHelloModelCommand : HelloCmdlet
             WriteError(new ErrorRecord(new IOException($"{target} exists; use -Force to overwrite it."), "ModelFileExists", ErrorCategory.ResourceExists, target));
             return;
         }
-        if (!ShouldProcess(target, $"Export {Model}")) return;
+        var format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format
+            : string.Equals(System.IO.Path.GetExtension(target), ".onnx", StringComparison.OrdinalIgnoreCase) ? ModelFileFormat.Onnx : ModelFileFormat.SafeTensors;
+        if (!ShouldProcess(target, $"Export {Model} as {format}")) return;
         try
         {
-            ModelFile.Save(Model!, target);
+            if (format == ModelFileFormat.Onnx) OnnxExport.Save(Model!, target);
+            else ModelFile.Save(Model!, target);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             WriteError(new ErrorRecord(e, "ModelFileWriteFailed", ErrorCategory.WriteError, target));
+            return;
+        }
+        catch (NotSupportedException e)
+        {
+            WriteError(new ErrorRecord(e, "OnnxExportNotSupported", ErrorCategory.NotImplemented, Model));
             return;
         }
         if (PassThru) WriteFileItem(target);

@@ -3,8 +3,20 @@ using System.Text.Json;
 
 namespace HelloDl.Serialization;
 
-/// <summary>One F32 tensor of a safetensors file.</summary>
-public sealed record NamedTensor(string Name, int[] Shape, float[] Values);
+/// <summary>The element types HelloDl reads and writes: float32, and the signed and unsigned bytes of quantised weights.</summary>
+public enum TensorDType { F32, I8, U8 }
+
+/// <summary>One tensor of a safetensors file: an F32 tensor's elements in <see cref="Values"/>, an I8 or U8 tensor's in <see cref="Bytes"/>.</summary>
+public sealed record NamedTensor(string Name, int[] Shape, float[] Values)
+{
+    public TensorDType DType { get; init; } = TensorDType.F32;
+    public byte[] Bytes { get; init; } = [];
+
+    public static NamedTensor OfBytes(string name, int[] shape, TensorDType dtype, byte[] bytes) => new(name, shape, []) { DType = dtype, Bytes = bytes };
+
+    internal int ElementSize => DType == TensorDType.F32 ? 4 : 1;
+    internal long ByteLength => DType == TensorDType.F32 ? 4L * Values.Length : Bytes.Length;
+}
 
 /// <summary>The contents of a safetensors file: tensors in file order and the string metadata.</summary>
 public sealed record SafeTensorsContent(IReadOnlyList<NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
@@ -34,13 +46,13 @@ public static class SafeTensors
             foreach (var tensor in tensors)
             {
                 writer.WriteStartObject(tensor.Name);
-                writer.WriteString("dtype", "F32");
+                writer.WriteString("dtype", tensor.DType.ToString());
                 writer.WriteStartArray("shape");
                 foreach (int d in tensor.Shape) writer.WriteNumberValue(d);
                 writer.WriteEndArray();
                 writer.WriteStartArray("data_offsets");
                 writer.WriteNumberValue(offset);
-                writer.WriteNumberValue(offset += 4L * tensor.Values.Length);
+                writer.WriteNumberValue(offset += tensor.ByteLength);
                 writer.WriteEndArray();
                 writer.WriteEndObject();
             }
@@ -57,7 +69,8 @@ public static class SafeTensors
         Span<byte> word = stackalloc byte[4];
         foreach (var tensor in tensors)
         {
-            if (BitConverter.IsLittleEndian) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
+            if (tensor.DType != TensorDType.F32) stream.Write(tensor.Bytes);
+            else if (BitConverter.IsLittleEndian) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
             else foreach (float v in tensor.Values) { BinaryPrimitives.WriteSingleLittleEndian(word, v); stream.Write(word); }
         }
     }
@@ -89,7 +102,7 @@ public static class SafeTensors
                 throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "the safetensors header is not a JSON object.");
             long dataLength = fileLength - 8 - (long)headerLength;
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<(string Name, int[] Shape, long Begin, long End)>();
+            var entries = new List<(string Name, TensorDType DType, int[] Shape, long Begin, long End)>();
             RequireUniqueNames(document.RootElement, "the header", path);
             foreach (var property in document.RootElement.EnumerateObject())
             {
@@ -112,8 +125,15 @@ public static class SafeTensors
             long dataStart = 8 + (long)headerLength;
             foreach (var entry in entries)
             {
-                var values = new float[(entry.End - entry.Begin) / 4];
                 file.Position = dataStart + entry.Begin;
+                if (entry.DType != TensorDType.F32)
+                {
+                    var bytes = new byte[entry.End - entry.Begin];
+                    file.ReadExactly(bytes);
+                    tensors.Add(NamedTensor.OfBytes(entry.Name, entry.Shape, entry.DType, bytes));
+                    continue;
+                }
+                var values = new float[(entry.End - entry.Begin) / 4];
                 file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
                 if (!BitConverter.IsLittleEndian)
                     for (int i = 0; i < values.Length; i++) values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(values[i])));
@@ -149,7 +169,7 @@ public static class SafeTensors
         }
     }
 
-    static (string Name, int[] Shape, long Begin, long End) ReadEntry(JsonProperty property, string path)
+    static (string Name, TensorDType DType, int[] Shape, long Begin, long End) ReadEntry(JsonProperty property, string path)
     {
         string name = property.Name;
         var value = property.Value;
@@ -158,7 +178,11 @@ public static class SafeTensors
         RequireUniqueNames(value, $"the entry of tensor '{name}'", path);
         if (!value.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
             throw Bad("no dtype.");
-        if (dtype.GetString() != "F32") throw Bad($"dtype {dtype.GetString()} is not supported (only F32).");
+        // By name only: Enum.TryParse would also take "0" or "f32".
+        if (!Enum.GetNames<TensorDType>().Contains(dtype.GetString(), StringComparer.Ordinal))
+            throw Bad($"dtype {dtype.GetString()} is not supported (only {string.Join(", ", Enum.GetNames<TensorDType>())}).");
+        var type = Enum.Parse<TensorDType>(dtype.GetString()!);
+        int elementSize = type == TensorDType.F32 ? 4 : 1;
         if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array || shapeElement.GetArrayLength() > 8)
             throw Bad("no valid shape.");
         var shape = new int[shapeElement.GetArrayLength()];
@@ -175,7 +199,7 @@ public static class SafeTensors
         var pair = offsets.EnumerateArray().ToArray();
         if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw Bad("data_offsets are not increasing non-negative integers.");
-        if (end - begin != 4 * count) throw Bad($"shape [{string.Join(", ", shape)}] needs {4 * count} bytes but data_offsets span {end - begin}.");
-        return (name, shape, begin, end);
+        if (end - begin != elementSize * count) throw Bad($"shape [{string.Join(", ", shape)}] of {type} needs {elementSize * count} bytes but data_offsets span {end - begin}.");
+        return (name, type, shape, begin, end);
     }
 }

@@ -175,8 +175,33 @@ public sealed class Model
         }
     }
 
-    /// <summary>Log-probabilities [N, classes] for a normalised batch [N, 1, 28, 28].</summary>
-    public Tensor Forward(Tape tape, Tensor input) => Network.Forward(tape, input);
+    /// <summary>Log-probabilities [N, classes] for a normalised batch [N, 1, 28, 28] (through the integer network if the model is quantised).</summary>
+    /// <exception cref="InvalidOperationException">A quantised model on a recording tape: it cannot be trained.</exception>
+    public Tensor Forward(Tape tape, Tensor input) => Quantized is null ? Network.Forward(tape, input)
+        : tape.Recording ? throw new InvalidOperationException($"{this} cannot be trained: train the float model and quantise it again.")
+        : Quantized.Forward(tape, input);
+
+    /// <summary>
+    /// The integer network that classifies for this model, or null for a float model. A quantised
+    /// model's <see cref="Values"/> hold its weights as the integers represent them (dequantised).
+    /// </summary>
+    public IQuantizedNetwork? Quantized { get; private set; }
+
+    /// <summary>
+    /// A model like <paramref name="source"/> (architecture, classes, calibration, history) whose
+    /// weights are <paramref name="dequantizedValues"/> and which classifies with <paramref name="network"/>.
+    /// </summary>
+    internal static Model WithQuantizedNetwork(Model source, ReadOnlySpan<float> dequantizedValues, IQuantizedNetwork network)
+    {
+        var model = Create(source.Architecture, source.ClassNames, seed: 0, source.Architecture == Architecture.Mlp ? source.HiddenSize : 128);
+        dequantizedValues.CopyTo(model.Values);
+        model.Temperature = source.Temperature;
+        model.TrainedEpochs = source.TrainedEpochs;
+        model.TrainingSummary = source.TrainingSummary;
+        model.CreatedUtc = source.CreatedUtc;
+        model.Quantized = network;
+        return model;
+    }
 
     /// <summary>Clears all gradients (before accumulating a new batch's).</summary>
     public void ZeroGradients() => Array.Clear(Gradients);
@@ -242,5 +267,5 @@ public sealed class Model
         return text.ToString();
     }
 
-    public override string ToString() => $"{Architecture} model, {ClassNames.Count} classes, {ParameterCount:N0} parameters";
+    public override string ToString() => $"{Architecture} model, {ClassNames.Count} classes, {ParameterCount:N0} parameters" + (Quantized is { } q ? $", {q.Bits}-bit" : "");
 }

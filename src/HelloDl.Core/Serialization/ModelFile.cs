@@ -6,6 +6,7 @@ using System.Text.Json;
 using HelloDl.Data;
 using HelloDl.Nn;
 using HelloDl.Optim;
+using HelloDl.Quantization;
 
 namespace HelloDl.Serialization;
 
@@ -24,9 +25,16 @@ public sealed record Checkpoint(Model Model, int CompletedEpochs, OptimizerKind 
 /// </summary>
 public static class ModelFile
 {
-    /// <summary>2: files carry <see cref="ChecksumKey"/>, which a version-2 file must have (1: no checksum).</summary>
-    public const int FormatVersion = 2;
+    /// <summary>
+    /// The newest version this HelloDl reads. 3: a quantised model (I8 or U8 weights, see
+    /// <see cref="QuantizedTensors"/>); float models are still written as 2, which older HelloDl
+    /// versions read. 2: files carry <see cref="ChecksumKey"/>, which a version-2 file must have
+    /// (1: no checksum).
+    /// </summary>
+    public const int FormatVersion = 3;
+    const int FloatFormatVersion = 2;
     const int FirstVersionWithChecksum = 2;
+    const string QuantizationBitsKey = "quantization_bits";
     const string FormatName = "hellodl.model";
     const string OptimizerPrefix = "optimizer.";
     /// <summary>
@@ -71,14 +79,91 @@ public static class ModelFile
         return new Checkpoint(model, completed, Enum.Parse<OptimizerKind>(optimizer), stepCount, optimizerState);
     }
 
-    static List<NamedTensor> ModelTensors(Model model) =>
-        model.Parameters.Select(p => new NamedTensor(p.Name, p.Value.Shape, p.Value.Data.ToArray())).ToList();
+    static List<NamedTensor> ModelTensors(Model model) => model.Quantized switch
+    {
+        null => model.Parameters.Select(p => new NamedTensor(p.Name, p.Value.Shape, p.Value.Data.ToArray())).ToList(),
+        Int8Network network => QuantizedTensors(network),
+        var other => throw new NotSupportedException($"A {other.GetType().Name} cannot be saved."),
+    };
+
+    /// <summary>
+    /// Per weighted layer: 'weight' as I8 codes in the float layout with 'weight_scale' (F32, one
+    /// per output channel), or for 4 bits as U8 (two codebook indices a byte, low nibble first)
+    /// with 'weight_codebook' (F32 [16]); then 'bias' (F32) and 'input_range' (F32 [min, max]
+    /// of the layer's input on the calibration images).
+    /// </summary>
+    static List<NamedTensor> QuantizedTensors(Int8Network network)
+    {
+        var tensors = new List<NamedTensor>();
+        foreach (var layer in network.Layers)
+        {
+            string name = layer.Name;
+            if (layer.FourBit is { } fourBit)
+            {
+                tensors.Add(NamedTensor.OfBytes($"{name}.weight", [fourBit.Nibbles.Length], TensorDType.U8, fourBit.Nibbles));
+                tensors.Add(new NamedTensor($"{name}.weight_codebook", [FourBitWeights.Levels], fourBit.Codebook));
+            }
+            else
+            {
+                tensors.Add(NamedTensor.OfBytes($"{name}.weight", layer.WeightShape, TensorDType.I8, System.Runtime.InteropServices.MemoryMarshal.AsBytes(layer.Weights.AsSpan()).ToArray()));
+                tensors.Add(new NamedTensor($"{name}.weight_scale", [layer.Outputs], layer.WeightScales));
+            }
+            tensors.Add(new NamedTensor($"{name}.bias", [layer.Outputs], layer.Bias));
+            tensors.Add(new NamedTensor($"{name}.input_range", [2], [layer.Input.Min, layer.Input.Max]));
+        }
+        return tensors;
+    }
+
+    /// <summary>The layers of a quantised model file, checked as strictly as a float model's tensors.</summary>
+    static List<QuantizedLayer> ReadQuantizedLayers(Model skeleton, Dictionary<string, NamedTensor> byName, int bits, string path)
+    {
+        NamedTensor Take(string name, TensorDType dtype, int[] shape)
+        {
+            if (!byName.Remove(name, out var tensor))
+                throw new ModelFileException(ModelFileErrorIds.WrongShape, path, $"tensor '{name}' of the {bits}-bit {skeleton.Architecture} model is missing.");
+            if (tensor.DType != dtype || !tensor.Shape.SequenceEqual(shape))
+                throw new ModelFileException(ModelFileErrorIds.WrongShape, path,
+                    $"tensor '{name}' is {tensor.DType} [{string.Join(", ", tensor.Shape)}] but the {bits}-bit {skeleton.Architecture} model needs {dtype} [{string.Join(", ", shape)}].");
+            if (dtype == TensorDType.F32 && tensor.Values.Any(v => !float.IsFinite(v)))
+                throw new ModelFileException(ModelFileErrorIds.BadTensor, path, $"tensor '{name}' holds NaN or infinite values.");
+            return tensor;
+        }
+        var layers = new List<QuantizedLayer>();
+        var shapes = skeleton.Parameters.ToDictionary(p => p.Name, p => p.Value.Shape, StringComparer.Ordinal);
+        foreach (var name in skeleton.TrainableLayers)
+        {
+            int[] shape = shapes[$"{name}.weight"];
+            int outputs = shape[0], count = Tensors.Tensor.Size(shape);
+            var bias = Take($"{name}.bias", TensorDType.F32, [outputs]).Values;
+            var range = Take($"{name}.input_range", TensorDType.F32, [2]).Values;
+            sbyte[] codes;
+            float[] scales;
+            FourBitWeights? fourBit = null;
+            if (bits == 4)
+            {
+                fourBit = new FourBitWeights(Take($"{name}.weight", TensorDType.U8, [(count + 1) / 2]).Bytes, Take($"{name}.weight_codebook", TensorDType.F32, [FourBitWeights.Levels]).Values);
+                (codes, scales) = QuantizedLayer.QuantizePerChannel(QuantizedLayer.Expand(fourBit, count), outputs);
+            }
+            else
+            {
+                codes = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(Take($"{name}.weight", TensorDType.I8, shape).Bytes).ToArray();
+                scales = Take($"{name}.weight_scale", TensorDType.F32, [outputs]).Values;
+                if (codes.Contains(sbyte.MinValue))
+                    throw new ModelFileException(ModelFileErrorIds.BadTensor, path, $"tensor '{name}.weight' holds -128; quantised weights lie within ±127.");
+            }
+            try { layers.Add(new QuantizedLayer(name, shape, codes, scales, bias, new ActivationRange(range[0], range[1]), fourBit)); }
+            catch (ArgumentException e) { throw new ModelFileException(ModelFileErrorIds.BadTensor, path, e.Message, e); }
+        }
+        if (byName.Count > 0)
+            throw new ModelFileException(ModelFileErrorIds.WrongShape, path, $"unexpected tensor(s) for a {bits}-bit {skeleton.Architecture} model: {string.Join(", ", byName.Keys)}.");
+        return layers;
+    }
 
     /// <summary>The metadata every model file holds (ONNX export writes the same keys).</summary>
-    internal static Dictionary<string, string> ModelMetadata(Model model) => new(StringComparer.Ordinal)
+    internal static Dictionary<string, string> ModelMetadata(Model model) => new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["format"] = FormatName,
-        ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+        ["format_version"] = (model.Quantized is null ? FloatFormatVersion : FormatVersion).ToString(CultureInfo.InvariantCulture),
         ["architecture"] = model.Architecture.ToString(),
         ["hidden_size"] = model.HiddenSize.ToString(CultureInfo.InvariantCulture),
         ["class_names"] = JsonSerializer.Serialize(model.ClassNames),
@@ -88,7 +173,15 @@ public static class ModelFile
         ["trained_epochs"] = model.TrainedEpochs.ToString(CultureInfo.InvariantCulture),
         ["training_summary"] = model.TrainingSummary,
         ["created_utc"] = model.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
-    };
+    }.WithQuantization(model.Quantized);
+
+    static Dictionary<string, string> WithQuantization(this Dictionary<string, string> metadata, IQuantizedNetwork? network)
+    {
+        if (network is null) return metadata;
+        metadata[QuantizationBitsKey] = network.Bits.ToString(CultureInfo.InvariantCulture);
+        metadata["quantization_calibration"] = network.Calibration;
+        return metadata;
+    }
 
     /// <summary>
     /// SHA-256 over the metadata (without the checksum entry) in ordinal key order, then the
@@ -112,7 +205,13 @@ public static class ModelFile
             Text(tensor.Name);
             Number(tensor.Shape.Length);
             foreach (int d in tensor.Shape) Number(d);
-            if (BitConverter.IsLittleEndian) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
+            // Byte tensors also sum their dtype; F32 ones do not, as before byte tensors existed.
+            if (tensor.DType != TensorDType.F32)
+            {
+                Text(tensor.DType.ToString());
+                hash.AppendData(tensor.Bytes);
+            }
+            else if (BitConverter.IsLittleEndian) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Values.AsSpan()));
             else foreach (float v in tensor.Values) { BinaryPrimitives.WriteSingleLittleEndian(word, v); hash.AppendData(word); }
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -178,16 +277,20 @@ public static class ModelFile
         optimizerState = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var tensor in content.Tensors)
         {
-            if (tensor.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizerState[tensor.Name[OptimizerPrefix.Length..]] = tensor.Values;
+            if (tensor.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && tensor.DType == TensorDType.F32) optimizerState[tensor.Name[OptimizerPrefix.Length..]] = tensor.Values;
             else byName[tensor.Name] = tensor;
         }
-        foreach (var (name, value) in model.Parameters)
+        int bits = ParseInt(metadata, QuantizationBitsKey, 0, path);
+        if (bits is not (0 or 4 or 8))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{QuantizationBitsKey} {bits} is not 8 or 4.");
+        var quantizedLayers = bits == 0 ? null : ReadQuantizedLayers(model, byName, bits, path);
+        foreach (var (name, value) in bits == 0 ? model.Parameters : [])
         {
             if (!byName.Remove(name, out var tensor))
                 throw new ModelFileException(ModelFileErrorIds.WrongShape, path, $"tensor '{name}' of the {architecture} model is missing.");
-            if (!tensor.Shape.SequenceEqual(value.Shape))
+            if (tensor.DType != TensorDType.F32 || !tensor.Shape.SequenceEqual(value.Shape))
                 throw new ModelFileException(ModelFileErrorIds.WrongShape, path,
-                    $"tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}] but the {architecture} model with {classNames.Length} classes needs [{string.Join(", ", value.Shape)}].");
+                    $"tensor '{name}' is {tensor.DType} [{string.Join(", ", tensor.Shape)}] but the {architecture} model with {classNames.Length} classes needs F32 [{string.Join(", ", value.Shape)}].");
             if (tensor.Values.Any(v => !float.IsFinite(v)))
                 throw new ModelFileException(ModelFileErrorIds.BadTensor, path, $"tensor '{name}' holds NaN or infinite values.");
             tensor.Values.CopyTo(value.Data);
@@ -201,6 +304,7 @@ public static class ModelFile
         model.TrainedEpochs = ParseInt(metadata, "trained_epochs", 0, path);
         model.TrainingSummary = metadata.GetValueOrDefault("training_summary", "");
         if (DateTime.TryParse(metadata.GetValueOrDefault("created_utc"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var created)) model.CreatedUtc = created;
+        if (quantizedLayers is not null) model = Quantizer.FromLayers(model, quantizedLayers, bits, metadata.GetValueOrDefault("quantization_calibration", ""));
         return (model, content);
     }
 

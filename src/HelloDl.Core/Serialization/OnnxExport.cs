@@ -34,7 +34,7 @@ public static class OnnxExport
     public const int OpsetVersion = 13;
 
     /// <summary>Writes the graph to <paramref name="path"/> atomically.</summary>
-    /// <exception cref="NotSupportedException">The model has a layer ONNX export does not know.</exception>
+    /// <exception cref="NotSupportedException">The model is quantised, or has a layer ONNX export does not know.</exception>
     public static void Save(Model model, string path)
     {
         var onnx = Build(model);
@@ -46,6 +46,8 @@ public static class OnnxExport
 
     internal static ModelProto Build(Model model)
     {
+        if (model.Quantized is not null)
+            throw new NotSupportedException($"{model} is quantised, and ONNX export writes float graphs: export the float model it was made from (ONNX Runtime can quantise that graph itself).");
         var graph = new GraphBuilder($"HelloDl {model.Architecture}");
         string x = graph.Input(InputName, [null, .. Model.InputShape]);
         // (p - mean) / std: HelloDl's input normalisation, on pixels already divided by 255.

@@ -23,8 +23,11 @@ public sealed class Trainer
     readonly Tape _tape;
     LearningRateSchedule _schedule = LearningRateSchedule.Constant;
 
+    /// <exception cref="ArgumentException">The model is quantised (ParamName 'model'): only float models train.</exception>
     public Trainer(Model model, TrainingOptions options)
     {
+        if (model.Quantized is not null)
+            throw new ArgumentException($"{model} cannot be trained: train the float model it was made from and quantise it again.", nameof(model));
         options.Validate();
         _model = model;
         _options = options;

@@ -37,16 +37,19 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
     [Theory]
-    [InlineData(Architecture.Linear, 3_000)]
-    [InlineData(Architecture.Cnn, 2_000)]
-    public void Model_files(Architecture architecture, int cases)
+    [InlineData(Architecture.Linear, 0, 3_000)]
+    [InlineData(Architecture.Cnn, 0, 2_000)]
+    [InlineData(Architecture.Mlp, 8, 2_000)]
+    [InlineData(Architecture.Cnn, 4, 2_000)]
+    public void Model_files(Architecture architecture, int quantizedBits, int cases)
     {
         string path = _temp.File("model.safetensors");
         var model = Model.Create(architecture, Digits, seed: 11);
         model.Temperature = 1.3f;
+        if (quantizedBits > 0) model = HelloDl.Quantization.Quantizer.Quantize(model, MnistData.Test.Select(Enumerable.Range(0, 256).ToArray()), quantizedBits);
         ModelFile.Save(model, path);
         var expected = ModelFileTests.Predict(model);
-        new FuzzRun($"model file ({architecture})").Run(File.ReadAllBytes(path), Seed, cases, bytes =>
+        new FuzzRun($"model file ({architecture}{(quantizedBits > 0 ? $", {quantizedBits}-bit" : "")})").Run(File.ReadAllBytes(path), Seed, cases, bytes =>
         {
             File.WriteAllBytes(path, bytes);
             var loaded = ModelFile.Load(path);

@@ -134,6 +134,19 @@ public sealed class ScanReadingTests(ScanModels models, ITestOutputHelper output
         Assert.True(plainMnist - augmentedMnist <= 0.003, $"MNIST accuracy fell by {100 * (plainMnist - augmentedMnist):F2} points");
     }
 
+    /// <summary>hello-dl chapter 7's promise kept: the int8 model reads as well as the float one, on MNIST and on scans.</summary>
+    [Fact]
+    public void The_int8_model_reads_mnist_and_scans_within_0_2_points_of_the_float_model()
+    {
+        var int8 = HelloDl.Quantization.Quantizer.Quantize(models.Scan, MnistData.Train.Select(Enumerable.Range(0, 55_000).ToArray()), 8);
+        double floatMnist = Evaluator.Evaluate(models.Scan, MnistData.Test).Accuracy, int8Mnist = Evaluator.Evaluate(int8, MnistData.Test).Accuracy;
+        // The same seed renders the same 1,500 scans for both.
+        double floatScans = SingleScanAccuracy(models.Scan, 1500, seed: 21), int8Scans = SingleScanAccuracy(int8, 1500, seed: 21);
+        output.WriteLine($"MNIST test: float {floatMnist:P2}, int8 {int8Mnist:P2}; 1,500 single-digit scans: float {floatScans:P2}, int8 {int8Scans:P2}");
+        Assert.True(floatMnist - int8Mnist <= 0.002, $"int8 lost {100 * (floatMnist - int8Mnist):F2} points on MNIST");
+        Assert.True(floatScans - int8Scans <= 0.002, $"int8 lost {100 * (floatScans - int8Scans):F2} points on scans");
+    }
+
     [Fact]
     public void Calibration_makes_the_confidence_honest_and_finds_a_one_percent_threshold()
     {

@@ -25,6 +25,7 @@
         'Get-HelloConfusionMatrix'
         'Export-HelloModel'
         'Import-HelloModel'
+        'ConvertTo-HelloQuantizedModel'
         'Invoke-HelloClassify'
         'Export-HelloImage'
     )

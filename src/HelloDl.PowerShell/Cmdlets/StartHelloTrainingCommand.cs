@@ -132,6 +132,11 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         Trainer trainer;
         try { trainer = Resume ? Trainer.ResumeFrom(checkpoint!, model, options, WriteWarning) : new Trainer(model, options); }
         catch (FileProblemException e) { ThrowTerminatingError(FileError(e)); return; }
+        catch (ArgumentException e) when (e.ParamName == "model")
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "QuantizedModelNotTrainable", ErrorCategory.InvalidArgument, model));
+            return;
+        }
         catch (ArgumentException e) when (e.ParamName == "layers")
         {
             ThrowTerminatingError(new ErrorRecord(e, "UnknownLayer", ErrorCategory.InvalidArgument, Freeze));

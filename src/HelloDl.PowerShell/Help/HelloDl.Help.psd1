@@ -351,6 +351,51 @@ Get-ChildItem ([IO.Path]::GetTempPath()) -Filter *.safetensors | Import-HelloMod
         Links       = @('Export-HelloModel', 'Invoke-HelloClassify')
     }
 
+    'ConvertTo-HelloQuantizedModel' = @{
+        Synopsis    = 'Turns a trained model into one with 8-bit or 4-bit weights that classifies with integer kernels.'
+        Description = @'
+ConvertTo-HelloQuantizedModel does what hello-dl's chapter 7 describes. Each fully connected and convolution layer gets 8-bit weights with one scale per output channel; its input is quantised to 7-bit codes (0..127) whose range is measured by running the float model over the calibration set (at most 4,096 of its images, spread evenly over it). The products are summed in exact 32-bit integers by kernels chosen from what the CPU reports: vpdpbusd (AVX-VNNI) where the CPU has it, else vpmaddubsw and vpmaddwd on 512 bits (AVX-512 BW) or 256 bits (AVX2), else plain code. Seven-bit activations keep vpmaddubsw from saturating, so every path gives the same answers. .NET 10 has no AVX-512 VNNI intrinsics, so CPUs with AVX-512 VNNI but not AVX-VNNI (Zen 4) use the AVX-512 BW path. Pooling, activations and log-softmax work on floats between the layers.
+
+With -Bits 4 the weights become hello-dl's equal-population codebook: per layer, the weights are sorted, cut into 16 runs of equal length, and each weight stored as the 4-bit index of its run, whose value is the run's mean. They run on the same 8-bit kernels.
+
+The result is a model like any other to Invoke-HelloClassify, Measure-HelloModel, Export-HelloModel and Import-HelloModel. It keeps the class names, the calibration temperature and the training summary. Its Values hold the weights as the integers represent them, and its Quantized property tells the bits and the calibration. The model file stores the integers (format version 3): an 8-bit CNN file is 3.9 times smaller than the float one, a 4-bit one 7.5 times. On MNIST the 8-bit models score within 0.2 points of the float ones (the tests check this for the Mlp and for the CNN, on the test set and on scans); 4-bit costs the Mlp about half a point.
+
+A quantised model cannot be trained (Start-HelloTraining fails with QuantizedModelNotTrainable) or exported to ONNX (OnnxExportNotSupported): keep the float model for both. Quantising a quantised model gives the error ModelAlreadyQuantized; an empty calibration set, or one whose images are not 28 x 28, the terminating error CalibrationSetUnusable.
+'@
+        Parameters  = @{
+            Model          = 'The trained float model.'
+            CalibrationSet = 'Images like those the model will see (the training set or part of it); only the images are used, not the labels.'
+            Bits           = 'Bits per weight: 8 (default) or 4.'
+        }
+        Inputs      = @(@{ Type = 'HelloDl.Nn.Model'; Description = 'The float model, by value.' })
+        Outputs     = @(@{ Type = 'HelloDl.Nn.Model'; Description = 'The quantised model.' })
+        Examples    = @(
+            @{
+                Title   = 'Quantise a model and compare it with the float one'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$test = Import-EmnistSet ./data/mnist -Split Test
+$mlp = New-HelloModel Mlp -ClassesFrom $train
+$null = Start-HelloTraining $mlp $train.Select([int[]](0..9999)) -Epochs 1 -Optimizer Sgd
+$int8 = ConvertTo-HelloQuantizedModel $mlp -CalibrationSet $train
+(Measure-HelloModel $mlp $test).Accuracy, (Measure-HelloModel $int8 $test).Accuracy
+'@
+                Remarks = 'The two accuracies differ by a few hundredths of a point.'
+            }
+            @{
+                Title   = 'A 4-bit model file'
+                Code    = @'
+$train = Import-EmnistSet ./data/mnist
+$cnn = New-HelloModel Cnn -ClassesFrom $train
+$int4 = ConvertTo-HelloQuantizedModel $cnn -CalibrationSet $train -Bits 4
+$int4 | Export-HelloModel -Path (Join-Path ([IO.Path]::GetTempPath()) 'cnn-4bit.safetensors') -Force -PassThru
+'@
+                Remarks = 'About 72 KB instead of 542 KB; Import-HelloModel reads it back.'
+            }
+        )
+        Links       = @('Export-HelloModel', 'Measure-HelloModel')
+    }
+
     'Invoke-HelloClassify' = @{
         Synopsis    = 'Classifies image files, samples or a data set with a model.'
         Description = @'

@@ -7,16 +7,18 @@ using HelloDl.Inference;
 using HelloDl.Kernels;
 using HelloDl.Nn;
 using HelloDl.Optim;
+using HelloDl.Quantization;
 using HelloDl.Training;
 
 // `build.ps1 Bench`: the machine's peak, matrix-multiply GFLOP/s at the models' shapes, training
-// and inference throughput of hello-dl's MLP and CNN on real MNIST (1 and 2 threads), where a CNN
+// and inference throughput of hello-dl's MLP and CNN on real MNIST (1 and 2 threads), the same
+// models quantised to 8 and 4 bits (accuracy, inference speed beside float, file size), where a CNN
 // step's time goes, how cost grows, end-to-end files/s, memory on an EMNIST ByClass-sized set and
 // the cost of the SQLite log; then one summary table.
-// Usage: HelloDl.Bench [mnist folder] [section ...]; sections: kernels models profile growth files memory log.
+// Usage: HelloDl.Bench [mnist folder] [section ...]; sections: kernels models quantized profile growth files memory log.
 string mnistFolder = args.Length > 0 ? args[0] : "data/mnist";
 var sections = args.Skip(1).Select(a => a.ToLowerInvariant()).ToHashSet();
-string[] known = ["kernels", "models", "profile", "growth", "files", "memory", "log"];
+string[] known = ["kernels", "models", "quantized", "profile", "growth", "files", "memory", "log"];
 if (sections.Except(known).FirstOrDefault() is string unknown)
 {
     Console.Error.WriteLine($"Unknown section '{unknown}'; sections are: {string.Join(", ", known)}.");
@@ -110,6 +112,55 @@ if (Wants("models"))
         summary.Add(($"{architecture} train img/s", trainCells[1], trainCells[allThreads], $">= {targets[architecture].Train:N0}"));
         summary.Add(($"{architecture} infer img/s (batch 256)", inferCells[1], inferCells[allThreads], $">= {targets[architecture].Infer:N0}"));
     }
+    Parallelism.MaxThreads = allThreads;
+}
+
+if (Wants("quantized"))
+{
+    Console.WriteLine();
+    Console.WriteLine($"## Quantised models (ConvertTo-HelloQuantizedModel, calibrated on the training set; int8 kernel path {Int8Gemm.Path})");
+    Console.WriteLine("Each model trained one epoch on the 60,000 training images; inference over the 10,000 test images, float and quantised back to back, best of 3 passes each.");
+    Console.WriteLine("| model | weights | test accuracy | threads | infer img/s | vs float | model file bytes | smaller by |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|");
+    string folder = Path.Combine(Path.GetTempPath(), $"hellodl-bench-{Environment.ProcessId}");
+    Directory.CreateDirectory(folder);
+    foreach (var (architecture, optimizer) in new[] { (Architecture.Mlp, OptimizerKind.Sgd), (Architecture.Cnn, OptimizerKind.Adam) })
+    {
+        var model = Model.Create(architecture, train.ClassNames, seed: 1);
+        new Trainer(model, new TrainingOptions { Optimizer = optimizer, LearningRate = optimizer == OptimizerKind.Sgd ? 0.01f : null }).TrainEpoch(train);
+        var variants = new (string Name, Model Model)[] { ("float32", model), ("int8", Quantizer.Quantize(model, train, 8)), ("4-bit", Quantizer.Quantize(model, train, 4)) };
+        var sizes = variants.ToDictionary(v => v.Name, v =>
+        {
+            string path = Path.Combine(folder, $"{architecture}-{v.Name}.safetensors");
+            HelloDl.Serialization.ModelFile.Save(v.Model, path);
+            return new FileInfo(path).Length;
+        });
+        var accuracy = variants.ToDictionary(v => v.Name, v => Evaluator.Evaluate(v.Model, test).Accuracy);
+        var ratios = new Dictionary<int, string>();
+        foreach (int t in threadCounts)
+        {
+            Parallelism.MaxThreads = t;
+            var speed = variants.ToDictionary(v => v.Name, v =>
+            {
+                Evaluator.Evaluate(v.Model, test.Select(Enumerable.Range(0, 1024).ToArray()));
+                double best = 0;
+                for (int round = 0; round < 3; round++)
+                {
+                    var inference = Stopwatch.StartNew();
+                    Evaluator.Evaluate(v.Model, test);
+                    best = Math.Max(best, test.Count / inference.Elapsed.TotalSeconds);
+                }
+                return best;
+            });
+            foreach (var (name, _) in variants)
+                Console.WriteLine($"| {architecture} | {name} | {accuracy[name]:P2} | {t} | {speed[name]:N0} | {speed[name] / speed["float32"]:F2}x | {sizes[name]:N0} | {(double)sizes["float32"] / sizes[name]:F2}x |");
+            ratios[t] = $"{speed["int8"] / speed["float32"]:F2}x ({speed["int8"]:N0} vs {speed["float32"]:N0} img/s)";
+        }
+        summary.Add(($"{architecture} int8 inference vs float ({Int8Gemm.Path})", ratios[1], ratios[allThreads], architecture == Architecture.Cnn ? ">= 2x" : ""));
+        summary.Add(($"{architecture} int8 / 4-bit accuracy, points below float", "", $"{100 * (accuracy["float32"] - accuracy["int8"]):F2} / {100 * (accuracy["float32"] - accuracy["4-bit"]):F2}", "int8 <= 0.2"));
+        summary.Add(($"{architecture} model file, times smaller (int8 / 4-bit)", "", $"{(double)sizes["float32"] / sizes["int8"]:F2} / {(double)sizes["float32"] / sizes["4-bit"]:F2}", "int8 4x"));
+    }
+    Directory.Delete(folder, recursive: true);
     Parallelism.MaxThreads = allThreads;
 }
 

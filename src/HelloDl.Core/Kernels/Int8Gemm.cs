@@ -96,7 +96,8 @@ public static unsafe class Int8Gemm
     }
 
     /// <summary>
-    /// c [m, w.PaddedN] = a · wᵀ, where a holds m rows of w.PaddedK bytes (padding zero) and m is a
+    /// c [m, w.PaddedN] = a · wᵀ, where a holds m rows of w.PaddedK bytes (the bytes past K may hold
+    /// anything below 256: they meet zero weights) and m is a
     /// multiple of <see cref="RowTile"/>. Single-threaded: callers run whole images on each thread.
     /// </summary>
     public static void Multiply(byte* a, int m, PackedInt8Weights w, int* c)

@@ -38,10 +38,13 @@ internal sealed class Int8Network : IQuantizedNetwork
                 case Conv2dLayer conv:
                     var geometry = ConvGeometry.For(1, spatial.Channels, spatial.Height, spatial.Width, conv.Kernel, conv.Kernel, conv.Stride, conv.Padding);
                     var pool = i + 1 < children.Count ? children[i + 1].Module as MaxPool2dLayer : null;
-                    var convolution = new ConvStage(byName[name], geometry, pool);
+                    if (pool is not null) i++;
+                    // A ReLU or GELU straight after is applied image by image too, while the values are in cache.
+                    var activation = i + 1 < children.Count && children[i + 1].Module is ActivationLayer { Kind: ActivationKind.Relu or ActivationKind.Gelu } next ? next : null;
+                    if (activation is not null) i++;
+                    var convolution = new ConvStage(byName[name], geometry, pool, activation?.Kind);
                     stages.Add(convolution);
                     spatial = (convolution.OutputHeight, convolution.OutputWidth, conv.OutputChannels);
-                    if (pool is not null) i++;
                     break;
                 case LinearLayer:
                     var linearLayer = byName[name];
@@ -91,7 +94,8 @@ internal sealed class Int8Network : IQuantizedNetwork
         byte[] _codes = [], _rows = [];
         int[] _sums = [];
 
-        public byte[] Codes(int length) => _codes.Length >= length ? _codes : _codes = GC.AllocateUninitializedArray<byte>(length, pinned: true);
+        /// <summary>With 4 bytes of slack, for the patches' 4-byte reads.</summary>
+        public byte[] Codes(int length) => _codes.Length >= length + 4 ? _codes : _codes = GC.AllocateUninitializedArray<byte>(length + 4, pinned: true);
         public byte[] Rows(int length) => _rows.Length >= length ? _rows : _rows = GC.AllocateUninitializedArray<byte>(length, pinned: true);
         public int[] Sums(int length) => _sums.Length >= length ? _sums : _sums = GC.AllocateUninitializedArray<int>(length, pinned: true);
     }
@@ -150,6 +154,12 @@ internal sealed class Int8Network : IQuantizedNetwork
                     int* row = sums + r * np;
                     float* target = output + r * n;
                     int j = 0;
+                    if (Vector512.IsHardwareAccelerated && n % Vector512<float>.Count == 0)
+                        for (; j < n; j += Vector512<float>.Count)
+                        {
+                            var total = Vector512.ConvertToSingle(Vector512.Load(row + j) - Vector512.Load(zero + j));
+                            (total * Vector512.Load(scale + j) + Vector512.Load(bias + j)).Store(target + j);
+                        }
                     if (n % Vector256<float>.Count == 0)
                         for (; j < n; j += Vector256<float>.Count)
                         {
@@ -222,9 +232,10 @@ internal sealed class Int8Network : IQuantizedNetwork
     /// <summary>
     /// A convolution, one image at a time so its patch rows and sums stay in cache; when max pooling
     /// follows, it pools the integer sums (dequantising is increasing, so the maximum is the same)
-    /// and dequantises only the pooled values.
+    /// and dequantises only the pooled values, then applies the activation that follows, if any.
     /// </summary>
-    sealed unsafe class ConvStage(QuantizedLayer layer, ConvGeometry geometry, MaxPool2dLayer? pool) : WeightedStage(layer, ChannelsLastKernel(layer))
+    sealed unsafe class ConvStage(QuantizedLayer layer, ConvGeometry geometry, MaxPool2dLayer? pool, ActivationKind? activation)
+        : WeightedStage(layer, ChannelsLastKernel(layer))
     {
         readonly int _pooledHeight = pool is null ? geometry.OutputHeight : MaxPool2d.OutputSize(geometry.OutputHeight, pool.Kernel, pool.Stride, pool.CeilMode);
         readonly int _pooledWidth = pool is null ? geometry.OutputWidth : MaxPool2d.OutputSize(geometry.OutputWidth, pool.Kernel, pool.Stride, pool.CeilMode);
@@ -271,16 +282,22 @@ internal sealed class Int8Network : IQuantizedNetwork
                         MaxPool(s, pooled, pool);
                         Dequantize(pooled, pooledPositions, target);
                     }
+                    var values = new Span<float>(target, pooledPositions * Weights.N);
+                    if (activation == ActivationKind.Gelu) Activations.GeluForward(values, values, []);
+                    else if (activation == ActivationKind.Relu) Activations.ReluForward(values, values);
                 }
             }
             return y;
         }
 
-        /// <summary>One image's patch rows, each kh · kw · channels codes then zero padding to PaddedK.</summary>
+        /// <summary>One image's patch rows, each kh · kw · channels codes, PaddedK bytes apart.</summary>
         void Patches(byte* source, byte* rows)
         {
             var g = geometry;
             int channels = g.Channels, kp = Weights.PaddedK, run = g.KernelWidth * channels;
+            // Runs of up to 4 bytes (c1's 3) as one 4-byte copy each: the extra byte is overwritten by
+            // the next run or lands in the padding, and the codes buffer has slack for the extra read.
+            bool shortRuns = run <= 4 && (g.KernelHeight - 1) * run + 4 <= kp;
             byte zero = (byte)InputZero;
             byte* row = rows;
             for (int oy = 0; oy < g.OutputHeight; oy++)
@@ -291,7 +308,10 @@ internal sealed class Int8Network : IQuantizedNetwork
                     if (y0 >= 0 && x0 >= 0 && y0 + g.KernelHeight <= g.Height && x0 + g.KernelWidth <= g.Width)
                     {
                         // Inside the image a patch row is kw · channels contiguous codes (channels-last).
-                        for (int ky = 0; ky < g.KernelHeight; ky++, target += run) CopyBytes(source + ((y0 + ky) * g.Width + x0) * channels, target, run);
+                        if (shortRuns)
+                            for (int ky = 0; ky < g.KernelHeight; ky++, target += run) *(uint*)target = *(uint*)(source + ((y0 + ky) * g.Width + x0) * channels);
+                        else
+                            for (int ky = 0; ky < g.KernelHeight; ky++, target += run) CopyBytes(source + ((y0 + ky) * g.Width + x0) * channels, target, run);
                     }
                     else
                         for (int ky = 0; ky < g.KernelHeight; ky++)
@@ -302,7 +322,7 @@ internal sealed class Int8Network : IQuantizedNetwork
                                 if ((uint)iy < (uint)g.Height && (uint)ix < (uint)g.Width) CopyBytes(source + (iy * g.Width + ix) * channels, target, channels);
                                 else new Span<byte>(target, channels).Fill(zero);
                             }
-                    for (; target < row + kp; target++) *target = 0;
+                    // The bytes from K to PaddedK are left as they are: they meet zero weights.
                 }
         }
 
@@ -327,7 +347,16 @@ internal sealed class Int8Network : IQuantizedNetwork
                 for (int ox = 0; ox < _pooledWidth; ox++, pooled += np)
                 {
                     int y0 = oy * stride, y1 = Math.Min(y0 + kernel, g.OutputHeight), x0 = ox * stride, x1 = Math.Min(x0 + kernel, g.OutputWidth);
-                    for (int c = 0; c < np; c += Vector256<int>.Count)
+                    int c = 0;
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; c < np; c += Vector512<int>.Count)
+                        {
+                            var best = Vector512.Create(int.MinValue);
+                            for (int iy = y0; iy < y1; iy++)
+                                for (int ix = x0; ix < x1; ix++) best = Vector512.Max(best, Vector512.Load(sums + (iy * g.OutputWidth + ix) * np + c));
+                            best.Store(pooled + c);
+                        }
+                    for (; c < np; c += Vector256<int>.Count)
                     {
                         var best = Vector256.Create(int.MinValue);
                         for (int iy = y0; iy < y1; iy++)

@@ -12,7 +12,7 @@ Describe 'build.ps1 Bench -Section' {
         $run = Invoke-BuildScript 'Bench', '-Section', 'kernels,models,bogus'
         $run.ExitCode | Should -Not -Be 0
         # kernels and models were accepted; only the unknown name is reported, before any work starts.
-        $run.Output | Should -BeLike "*Unknown -Section 'bogus': the sections are kernels, models, profile*"
+        $run.Output | Should -BeLike "*Unknown -Section 'bogus': the sections are kernels, models, quantized, profile*"
         $run.Output | Should -Not -BeLike '*== Data*'
     }
 }

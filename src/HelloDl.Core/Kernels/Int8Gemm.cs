@@ -44,6 +44,8 @@ public sealed class PackedInt8Weights
 /// W [N, K] signed weights of at most ±127, C [M, N] int32. Activations stay below 128 so that
 /// vpmaddubsw's pairwise 16-bit sums (at most 2 · 127 · 127 = 32,258) never saturate: every path
 /// gives the exact integer result, so a quantised model answers the same on every CPU.
+/// Its methods are compiled fully optimised at once (and ahead, by <see cref="KernelWarmup"/>): a
+/// quantised MLP's whole test-set pass is over before tiered compilation would promote them.
 /// </summary>
 public static unsafe class Int8Gemm
 {
@@ -100,6 +102,7 @@ public static unsafe class Int8Gemm
     /// anything below 256: they meet zero weights) and m is a
     /// multiple of <see cref="RowTile"/>. Single-threaded: callers run whole images on each thread.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(byte* a, int m, PackedInt8Weights w, int* c)
     {
         if (m % RowTile != 0) throw new ArgumentException($"Rows must come in multiples of {RowTile}.", nameof(m));
@@ -115,6 +118,7 @@ public static unsafe class Int8Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Scalar(byte* a, int m, PackedInt8Weights w, sbyte* packed, int* c)
     {
         int kp = w.PaddedK, np = w.PaddedN;
@@ -137,6 +141,7 @@ public static unsafe class Int8Gemm
     static Vector512<byte> Broadcast512(byte* a) => Vector512.Create(*(int*)a).AsByte();
 
     /// <summary>4 rows × 64 columns per tile (16 accumulators), then 4 × 16 for the last blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Tiles512(byte* a, int m, PackedInt8Weights w, sbyte* packed, int* c)
     {
         int kp = w.PaddedK, quads = kp / 4, np = w.PaddedN, blockBytes = 16 * kp;
@@ -206,6 +211,7 @@ public static unsafe class Int8Gemm
     static Vector256<byte> Broadcast256(byte* a) => Vector256.Create(*(int*)a).AsByte();
 
     /// <summary>4 rows × 16 columns per tile (8 accumulators: 16 registers hold no more).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Tiles256<TDot>(byte* a, int m, PackedInt8Weights w, sbyte* packed, int* c) where TDot : struct, IDot256
     {
         int kp = w.PaddedK, quads = kp / 4, np = w.PaddedN, blockBytes = 16 * kp;

@@ -145,6 +145,7 @@ internal sealed class Int8Network : IQuantizedNetwork
         }
 
         /// <summary>y = (Σ − z·Σw) · scale + bias for <paramref name="rowCount"/> rows of sums (row stride PaddedN) into rows of N floats.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         protected void Dequantize(int* sums, int rowCount, float* output)
         {
             int n = Weights.N, np = Weights.PaddedN;
@@ -209,6 +210,7 @@ internal sealed class Int8Network : IQuantizedNetwork
             return reordered;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override Tensor Run(Tape tape, Tensor x, int count)
         {
             int k = Weights.K, kp = Weights.PaddedK;
@@ -255,6 +257,7 @@ internal sealed class Int8Network : IQuantizedNetwork
             return reordered;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override Tensor Run(Tape tape, Tensor x, int count)
         {
             var g = geometry;
@@ -291,6 +294,7 @@ internal sealed class Int8Network : IQuantizedNetwork
         }
 
         /// <summary>One image's patch rows, each kh · kw · channels codes, PaddedK bytes apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Patches(byte* source, byte* rows)
         {
             var g = geometry;
@@ -339,6 +343,7 @@ internal sealed class Int8Network : IQuantizedNetwork
         }
 
         /// <summary>Max pooling of one image's sums [positions, PaddedN], channels-last.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void MaxPool(int* sums, int* pooled, MaxPool2dLayer window)
         {
             var g = geometry;

@@ -15,7 +15,9 @@ public static class Quantizer
     /// <summary>At most this many calibration images are run, spread evenly over the set: ranges settle long before.</summary>
     public const int MaxCalibrationImages = 4096;
 
-    /// <exception cref="ArgumentException">Bits is not 8 or 4, the model is already quantised, or the calibration set is empty or not 28 x 28.</exception>
+    /// <exception cref="ArgumentException">The model is already quantised or gives non-finite values (ParamName 'model'), or the
+    /// calibration set is empty or not 28 x 28 (ParamName 'calibration').</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Bits is not 8 or 4.</exception>
     public static Model Quantize(Model model, ImageDataset calibration, int bits = 8, CancellationToken cancellation = default)
     {
         if (bits is not (8 or 4)) throw new ArgumentOutOfRangeException(nameof(bits), bits, "Weights are quantised to 8 or 4 bits.");
@@ -25,6 +27,8 @@ public static class Quantizer
             throw new ArgumentException($"The calibration set {calibration.Name} has {calibration.Rows} x {calibration.Columns} images; the model takes 28 x 28.", nameof(calibration));
 
         var ranges = MeasureInputRanges(model, calibration, cancellation);
+        if (ranges.FirstOrDefault(r => !r.Value.IsValid) is { Key: { } broken })
+            throw new ArgumentException($"{model} gives NaN or infinite values at the input of layer {broken} on {calibration.Name}: it cannot be quantised.", nameof(model));
         var parameters = model.Parameters.ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
         var layers = new List<QuantizedLayer>();
         foreach (var (name, _) in WeightedLayers(model))

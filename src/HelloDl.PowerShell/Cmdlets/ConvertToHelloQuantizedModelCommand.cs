@@ -39,7 +39,7 @@ public sealed class ConvertToHelloQuantizedModelCommand : HelloCmdlet, IDisposab
         }
         catch (ArgumentException e) when (e.ParamName == "model")
         {
-            WriteError(new ErrorRecord(e, "ModelAlreadyQuantized", ErrorCategory.InvalidArgument, Model));
+            WriteError(new ErrorRecord(e, Model!.Quantized is null ? "ModelNotFinite" : "ModelAlreadyQuantized", ErrorCategory.InvalidArgument, Model));
         }
         catch (ArgumentException e) when (e.ParamName == "calibration")
         {

@@ -360,7 +360,7 @@ With -Bits 4 the weights become hello-dl's equal-population codebook: per layer,
 
 The result is a model like any other to Invoke-HelloClassify, Measure-HelloModel, Export-HelloModel and Import-HelloModel. It keeps the class names, the calibration temperature and the training summary. Its Values hold the weights as the integers represent them, and its Quantized property tells the bits and the calibration. The model file stores the integers (format version 3): an 8-bit CNN file is 3.9 times smaller than the float one, a 4-bit one 7.5 times. On MNIST the 8-bit models score within 0.2 points of the float ones (the tests check this for the Mlp and for the CNN, on the test set and on scans); 4-bit costs the Mlp about half a point.
 
-A quantised model cannot be trained (Start-HelloTraining fails with QuantizedModelNotTrainable) or exported to ONNX (OnnxExportNotSupported): keep the float model for both. Quantising a quantised model gives the error ModelAlreadyQuantized; an empty calibration set, or one whose images are not 28 x 28, the terminating error CalibrationSetUnusable.
+A quantised model cannot be trained (Start-HelloTraining fails with QuantizedModelNotTrainable) or exported to ONNX (OnnxExportNotSupported): keep the float model for both. Quantising a quantised model gives the error ModelAlreadyQuantized, a model that gives NaN or infinite values on the calibration images (a diverged training) ModelNotFinite; an empty calibration set, or one whose images are not 28 x 28, the terminating error CalibrationSetUnusable.
 '@
         Parameters  = @{
             Model          = 'The trained float model.'

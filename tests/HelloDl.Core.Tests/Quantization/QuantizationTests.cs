@@ -119,6 +119,9 @@ public sealed class QuantizationTests(QuantizationModels models, ITestOutputHelp
         Assert.Throws<ArgumentException>(() => Quantizer.Quantize(quantized, models.Calibration, 8));
         Assert.Equal("model", Assert.Throws<ArgumentException>(() => new Trainer(quantized, new TrainingOptions())).ParamName);
         Assert.EndsWith("8-bit", quantized.ToString());
+        var diverged = Model.Create(Architecture.Mlp, models.Mlp.ClassNames, seed: 1);
+        diverged.Values[5] = float.NaN;
+        Assert.Equal("model", Assert.Throws<ArgumentException>(() => Quantizer.Quantize(diverged, models.Calibration, 8)).ParamName);
     }
 
     [Fact]

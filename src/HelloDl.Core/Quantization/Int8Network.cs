@@ -219,11 +219,8 @@ internal sealed class Int8Network : IQuantizedNetwork
             var y = tape.NewTensor(count, Weights.N);
             fixed (float* input = x.Data) fixed (byte* r = rows)
             {
-                for (int i = 0; i < count; i++)
-                {
-                    Quantize(input + i * k, r + i * kp, k);
-                    new Span<byte>(r + i * kp + k, kp - k).Clear();
-                }
+                // The bytes from K to PaddedK are left as they are: they meet zero weights.
+                for (int i = 0; i < count; i++) Quantize(input + i * k, r + i * kp, k);
                 new Span<byte>(r + count * kp, (paddedRows - count) * kp).Clear();
                 fixed (float* output = y.Data) MultiplyInto(r, count, output);
             }

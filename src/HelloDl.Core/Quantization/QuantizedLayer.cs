@@ -57,6 +57,13 @@ public sealed class QuantizedLayer
     public int Outputs => WeightShape[0];
     public int InputsPerOutput => Weights.Length / Outputs;
 
+    /// <summary>A 4-bit layer: its 8-bit weights and scales are derived from the codebook's values.</summary>
+    public static QuantizedLayer FromFourBit(string name, int[] weightShape, FourBitWeights fourBit, float[] bias, ActivationRange input)
+    {
+        var (codes, scales) = QuantizePerChannel(Expand(fourBit, Tensors.Tensor.Size(weightShape)), weightShape[0]);
+        return new QuantizedLayer(name, weightShape, codes, scales, bias, input, fourBit);
+    }
+
     /// <summary>Per output channel: scale = max |w| / 127, code = round(w / scale), within ±127.</summary>
     public static (sbyte[] Weights, float[] Scales) QuantizePerChannel(ReadOnlySpan<float> weights, int outputs)
     {

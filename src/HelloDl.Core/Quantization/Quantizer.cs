@@ -31,14 +31,17 @@ public static class Quantizer
             throw new ArgumentException($"{model} gives NaN or infinite values at the input of layer {broken} on {calibration.Name}: it cannot be quantised.", nameof(model));
         var parameters = model.Parameters.ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
         var layers = new List<QuantizedLayer>();
-        foreach (var (name, _) in WeightedLayers(model))
+        foreach (var name in model.TrainableLayers)
         {
             var weight = parameters[name + ".weight"];
             var bias = parameters[name + ".bias"].Data.ToArray();
-            FourBitWeights? fourBit = bits == 4 ? QuantizedLayer.EqualPopulation(weight.Data) : null;
-            var floats = fourBit is null ? weight.Data.ToArray() : QuantizedLayer.Expand(fourBit, weight.Length);
-            var (codes, scales) = QuantizedLayer.QuantizePerChannel(floats, weight.Dim(0));
-            layers.Add(new QuantizedLayer(name, weight.Shape.ToArray(), codes, scales, bias, ranges[name], fourBit));
+            int[] shape = weight.Shape.ToArray();
+            if (bits == 4) layers.Add(QuantizedLayer.FromFourBit(name, shape, QuantizedLayer.EqualPopulation(weight.Data), bias, ranges[name]));
+            else
+            {
+                var (codes, scales) = QuantizedLayer.QuantizePerChannel(weight.Data, weight.Dim(0));
+                layers.Add(new QuantizedLayer(name, shape, codes, scales, bias, ranges[name]));
+            }
         }
         int used = Math.Min(calibration.Count, MaxCalibrationImages);
         return FromLayers(model, layers, bits, $"{calibration.Name}: {used:N0} images");
@@ -51,7 +54,7 @@ public static class Quantizer
     /// <exception cref="ArgumentException">The layers do not fit the architecture.</exception>
     public static Model FromLayers(Model skeleton, IReadOnlyList<QuantizedLayer> layers, int bits, string calibration)
     {
-        var expected = WeightedLayers(skeleton).Select(l => l.Name).ToList();
+        var expected = skeleton.TrainableLayers;
         if (!layers.Select(l => l.Name).SequenceEqual(expected, StringComparer.Ordinal))
             throw new ArgumentException($"A quantised {skeleton.Architecture} model has the layers {string.Join(", ", expected)}, not {string.Join(", ", layers.Select(l => l.Name))}.");
         var values = new float[skeleton.ParameterCount];
@@ -67,9 +70,6 @@ public static class Quantizer
         var network = new Int8Network((Sequential)skeleton.Network, layers, bits, calibration);
         return Model.WithQuantizedNetwork(skeleton, values, network);
     }
-
-    static IEnumerable<(string Name, Module Layer)> WeightedLayers(Model model) =>
-        model.Network.Children.Where(c => c.Module is LinearLayer or Conv2dLayer);
 
     /// <summary>The range of each weighted layer's input over the calibration images, layer by layer through the float network.</summary>
     static Dictionary<string, ActivationRange> MeasureInputRanges(Model model, ImageDataset calibration, CancellationToken cancellation)

@@ -136,22 +136,21 @@ public static class ModelFile
             int outputs = shape[0], count = Tensors.Tensor.Size(shape);
             var bias = Take($"{name}.bias", TensorDType.F32, [outputs]).Values;
             var range = Take($"{name}.input_range", TensorDType.F32, [2]).Values;
-            sbyte[] codes;
-            float[] scales;
-            FourBitWeights? fourBit = null;
-            if (bits == 4)
+            var input = new ActivationRange(range[0], range[1]);
+            try
             {
-                fourBit = new FourBitWeights(Take($"{name}.weight", TensorDType.U8, [(count + 1) / 2]).Bytes, Take($"{name}.weight_codebook", TensorDType.F32, [FourBitWeights.Levels]).Values);
-                (codes, scales) = QuantizedLayer.QuantizePerChannel(QuantizedLayer.Expand(fourBit, count), outputs);
-            }
-            else
-            {
-                codes = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(Take($"{name}.weight", TensorDType.I8, shape).Bytes).ToArray();
-                scales = Take($"{name}.weight_scale", TensorDType.F32, [outputs]).Values;
+                if (bits == 4)
+                {
+                    var fourBit = new FourBitWeights(Take($"{name}.weight", TensorDType.U8, [(count + 1) / 2]).Bytes, Take($"{name}.weight_codebook", TensorDType.F32, [FourBitWeights.Levels]).Values);
+                    layers.Add(QuantizedLayer.FromFourBit(name, shape, fourBit, bias, input));
+                    continue;
+                }
+                var codes = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(Take($"{name}.weight", TensorDType.I8, shape).Bytes).ToArray();
+                var scales = Take($"{name}.weight_scale", TensorDType.F32, [outputs]).Values;
                 if (codes.Contains(sbyte.MinValue))
                     throw new ModelFileException(ModelFileErrorIds.BadTensor, path, $"tensor '{name}.weight' holds -128; quantised weights lie within ±127.");
+                layers.Add(new QuantizedLayer(name, shape, codes, scales, bias, input));
             }
-            try { layers.Add(new QuantizedLayer(name, shape, codes, scales, bias, new ActivationRange(range[0], range[1]), fourBit)); }
             catch (ArgumentException e) { throw new ModelFileException(ModelFileErrorIds.BadTensor, path, e.Message, e); }
         }
         if (byName.Count > 0)

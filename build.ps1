@@ -97,7 +97,7 @@ function Start-FreshPwsh {
 
 function Invoke-Build {
     Write-Host '== Build' -ForegroundColor Cyan
-    Get-DebianMember $onnxSchemaDeb $onnxSchemaFolder | Out-Null
+    Get-DebianMember $onnxSchemaDeb $onnxSchemaFolder
     $compiled = Join-Path $out 'build'
     $project = Join-Path $root 'src/HelloDl.PowerShell/HelloDl.PowerShell.csproj'
     Invoke-Native dotnet @('build', $project, '-c', $Configuration, '-o', $compiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
@@ -133,10 +133,10 @@ function Test-Sha256([string]$Path, [string]$Sha256) {
 function Get-DebianMember {
     # One file out of a Debian package from Debian's mirror, into $Folder; the .deb and the file are
     # both checked. -Optional: without dpkg-deb or the mirror, a warning instead of a failure (a wrong
-    # checksum always fails). Returns whether the file is there.
+    # checksum always fails).
     param([hashtable]$Package, [string]$Folder, [switch]$Optional)
     $target = Join-Path $Folder $Package.File
-    if (Test-Sha256 $target $Package.FileSha256) { Write-Host "$($Package.Name) is in $Folder (checksum verified)."; return $true }
+    if (Test-Sha256 $target $Package.FileSha256) { Write-Host "$($Package.Name) is in $Folder (checksum verified)."; return }
     $download = Join-Path $root 'data/debian'
     New-Item -ItemType Directory -Force -Path $download, $Folder | Out-Null
     $deb = Join-Path $download (Split-Path -Leaf $Package.Url)
@@ -146,7 +146,7 @@ function Get-DebianMember {
     }
     catch {
         $reason = "$($Package.Name) is not fetched: $($_.Exception.Message)."
-        if ($Optional) { Write-Warning $reason; return $false }
+        if ($Optional) { Write-Warning $reason; return }
         throw $reason
     }
     if (-not (Test-Sha256 $deb $Package.Sha256)) { throw "$deb does not have the SHA-256 sum $($Package.Sha256)." }
@@ -156,13 +156,12 @@ function Get-DebianMember {
     Remove-Item -LiteralPath $unpacked -Recurse -Force
     if (-not (Test-Sha256 $target $Package.FileSha256)) { throw "$target does not have the SHA-256 sum $($Package.FileSha256)." }
     Write-Host "$($Package.Name) fetched into $Folder (checksums verified)."
-    $true
 }
 
 function Invoke-Data {
     Write-Host '== Data' -ForegroundColor Cyan
     # Optional: the real-handwriting test skips (and says why) when this cannot be fetched here.
-    Get-DebianMember $digitsDeb $digitsFolder -Optional | Out-Null
+    Get-DebianMember $digitsDeb $digitsFolder -Optional
     if (@($mnistFiles.Keys | Where-Object { -not (Test-MnistFile $_) }).Count -eq 0) {
         Write-Host "MNIST is in $mnistFolder (checksums verified)."
         return
@@ -266,7 +265,7 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Data
-    Get-DebianMember $onnxSchemaDeb $onnxSchemaFolder | Out-Null
+    Get-DebianMember $onnxSchemaDeb $onnxSchemaFolder
     # 'cmdlets' is the module in a fresh pwsh (what users wait for); the other sections are the console benchmark.
     $console = @($Section | Where-Object { $_ -ne 'cmdlets' })
     if ($Section.Count -eq 0 -or $console.Count -gt 0) {

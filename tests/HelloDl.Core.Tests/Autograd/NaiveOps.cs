@@ -58,6 +58,22 @@ public static class NaiveOps
         return new(product.Shape, y);
     }
 
+    /// <summary>Each row: bias plus the weighted sum of the table rows its (id, weight) pairs name; negative ids are skipped.</summary>
+    public static Expected EmbeddingBag(Tensor features, Tensor table, Tensor bias)
+    {
+        int rows = features.Dim(0), pairs = features.Dim(1), width = table.Dim(1);
+        double[] f = Values(features), t = Values(table), b = Values(bias), y = new double[rows * width];
+        for (int n = 0; n < rows; n++)
+            for (int d = 0; d < width; d++)
+            {
+                double sum = b[d];
+                for (int k = 0; k < pairs; k++)
+                    if (f[(n * pairs + k) * 2] >= 0) sum += f[(n * pairs + k) * 2 + 1] * t[(int)f[(n * pairs + k) * 2] * width + d];
+                y[n * width + d] = sum;
+            }
+        return new([rows, width], y);
+    }
+
     /// <summary>Cross-correlation of x [N, C, H, W] with weight [O, C, KH, KW], zero padding, plus bias.</summary>
     public static Expected Conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding)
     {

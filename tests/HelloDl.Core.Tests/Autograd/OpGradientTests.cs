@@ -54,6 +54,17 @@ public sealed class OpGradientTests
             },
             (tape, x) => Linear.Apply(tape, x[0], x[1], x[2], relu: true), x => NaiveOps.Linear(x[0], x[1], x[2], relu: true), Step: 1e-3f);
 
+        // Ids repeat within a row and some pairs are padding (id -1), as hashed documents have them.
+        Tensor bagFeatures = new(1, 1, 2);
+        yield return new("EmbeddingBag", typeof(EmbeddingBag), r =>
+            {
+                int rows = Size(r), pairs = Size(r, 1, 6), ids = Size(r, 2, 7), width = Size(r);
+                bagFeatures = Tensor.FromArray(Enumerable.Range(0, rows * pairs)
+                    .SelectMany(_ => r.Next(5) == 0 ? new[] { -1f, 0f } : [r.Next(ids), r.NextSingle() * 2 - 1]).ToArray(), rows, pairs, 2);
+                return [Input(r, [ids, width]), Input(r, [width])];
+            },
+            (tape, x) => EmbeddingBag.Apply(tape, bagFeatures, x[0], x[1]), x => NaiveOps.EmbeddingBag(bagFeatures, x[0], x[1]));
+
         (int[], int[])[] broadcastShapes = [([3, 4], [3, 4]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([2, 3, 2, 2], [1, 3, 1, 1]), ([1], [2, 5])];
         foreach (var (a, b) in broadcastShapes)
         {

@@ -43,28 +43,45 @@ public sealed class LogSoftmax : Op
     }
 }
 
-/// <summary>Negative log-likelihood: the mean over the batch of -logProbabilities[i, target[i]].</summary>
+/// <summary>
+/// Negative log-likelihood: the mean over the batch of -logProbabilities[i, target[i]]; with
+/// class weights, the weighted mean Σ w[tᵢ]·(-log pᵢ) / Σ w[tᵢ] (as PyTorch's weight=), so that a
+/// rare class counts as much as a common one.
+/// </summary>
 public sealed class NllLoss : Op
 {
     readonly Tensor _logProbabilities;
     readonly int[] _targets;
+    readonly float[]? _classWeights;
+    readonly double _weightSum;
 
-    NllLoss(Tensor logProbabilities, int[] targets) { _logProbabilities = logProbabilities; _targets = targets; }
+    NllLoss(Tensor logProbabilities, int[] targets, float[]? classWeights, double weightSum)
+    {
+        _logProbabilities = logProbabilities;
+        _targets = targets;
+        _classWeights = classWeights;
+        _weightSum = weightSum;
+    }
 
     /// <param name="targets">Class index per row; the array is read again by backward, so keep it unchanged until then.</param>
-    public static Tensor Apply(Tape tape, Tensor logProbabilities, int[] targets)
+    /// <param name="classWeights">One positive weight per class, or null for all 1; kept unchanged until backward.</param>
+    public static Tensor Apply(Tape tape, Tensor logProbabilities, int[] targets, float[]? classWeights = null)
     {
         int rows = logProbabilities.Dim(0), classes = logProbabilities.Dim(1);
         if (targets.Length < rows) throw new ArgumentException($"{rows} rows but {targets.Length} targets.");
-        double total = 0;
+        if (classWeights is not null && (classWeights.Length != classes || classWeights.Any(w => !(w > 0) || !float.IsFinite(w))))
+            throw new ArgumentException($"Class weights must be {classes} positive numbers.", nameof(classWeights));
+        double total = 0, weightSum = 0;
         for (int r = 0; r < rows; r++)
         {
             if ((uint)targets[r] >= (uint)classes) throw new ArgumentOutOfRangeException(nameof(targets), $"Target {targets[r]} of row {r} is not one of {classes} classes.");
-            total -= logProbabilities.Data[r * classes + targets[r]];
+            double weight = classWeights?[targets[r]] ?? 1;
+            total -= weight * logProbabilities.Data[r * classes + targets[r]];
+            weightSum += weight;
         }
         var loss = tape.NewTensor(1);
-        loss.Data[0] = (float)(total / rows);
-        tape.Record(new NllLoss(logProbabilities, targets), loss, logProbabilities);
+        loss.Data[0] = (float)(total / weightSum);
+        tape.Record(new NllLoss(logProbabilities, targets, classWeights, weightSum), loss, logProbabilities);
         return loss;
     }
 
@@ -75,7 +92,7 @@ public sealed class NllLoss : Op
     {
         int rows = _logProbabilities.Dim(0), classes = _logProbabilities.Dim(1);
         var dx = tape.GradOf(_logProbabilities);
-        float g = Output!.Grad[0] / rows;
-        for (int r = 0; r < rows; r++) dx[r * classes + _targets[r]] -= g;
+        double g = Output!.Grad[0] / _weightSum;
+        for (int r = 0; r < rows; r++) dx[r * classes + _targets[r]] -= (float)(g * (_classWeights?[_targets[r]] ?? 1));
     }
 }

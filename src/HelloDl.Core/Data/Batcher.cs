@@ -4,55 +4,76 @@ namespace HelloDl.Data;
 
 /// <summary>
 /// Cuts a data set into batches: shuffles the order each epoch, and fills one reused input tensor
-/// [B, 1, H, W] (normalised floats) and one reused target array per batch, optionally augmented.
+/// [B, ...the encoder's item shape] and one reused target array per batch; images optionally
+/// augmented, rarer classes optionally repeated.
 /// </summary>
 public sealed class Batcher
 {
-    readonly ImageDataset _data;
-    readonly InputNormalization _normalization;
+    readonly Dataset _data;
+    readonly IInputEncoder _encoder;
     readonly Augmentation? _augmentation;
     readonly Random _random;
     readonly int[] _order;
-    readonly byte[] _scratch;
+    readonly int _itemSize;
+    readonly byte[] _scratch = [];
     readonly Dictionary<int, (Tensor Input, int[] Targets)> _buffers = [];
 
-    public Batcher(ImageDataset data, int batchSize, InputNormalization normalization, Augmentation? augmentation = null, Random? random = null)
+    /// <param name="oversample">Repeat each class's items about (largest class count / its count) times in every epoch.</param>
+    /// <exception cref="ArgumentException">The encoder does not read the data set's items, or augmentation of items that are not images.</exception>
+    public Batcher(Dataset data, int batchSize, IInputEncoder encoder, Augmentation? augmentation = null, Random? random = null, bool oversample = false)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize));
+        if (!encoder.Reads(data)) throw new ArgumentException($"{data.Name} holds {data.ItemNoun}; the model reads {encoder.ItemNoun}.", nameof(data));
+        if (augmentation is not null)
+        {
+            if (data is not ImageDataset images || encoder is not ImageInput)
+                throw new ArgumentException($"Augmentation distorts images; {data.Name} holds {data.ItemNoun}.", nameof(augmentation));
+            _scratch = new byte[images.Rows * images.Columns];
+        }
         _data = data;
+        _encoder = encoder;
         BatchSize = batchSize;
-        _normalization = normalization;
         _augmentation = augmentation;
         _random = random ?? new Random(0);
-        _order = Enumerable.Range(0, data.Count).ToArray();
-        _scratch = new byte[data.Rows * data.Columns];
+        _order = oversample ? Oversampled(data) : Enumerable.Range(0, data.Count).ToArray();
+        _itemSize = Tensor.Size(encoder.ItemShape);
+    }
+
+    /// <summary>Every item, a rarer class's repeated (round(largest count / its count) times in all).</summary>
+    static int[] Oversampled(Dataset data)
+    {
+        int largest = data.ClassCounts.Values.Max();
+        var repeats = data.ClassNames.Select(c => Math.Max(1, (int)Math.Round((double)largest / Math.Max(1, data.ClassCounts[c])))).ToArray();
+        return Enumerable.Range(0, data.Count).SelectMany(i => Enumerable.Repeat(i, repeats[data.GetLabel(i)])).ToArray();
     }
 
     public int BatchSize { get; }
-    public int BatchCount => (_data.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Items an epoch shows (more than the data set's when oversampling).</summary>
+    public int ItemCount => _order.Length;
+    public int BatchCount => (_order.Length + BatchSize - 1) / BatchSize;
 
     /// <summary>A new random order for the next epoch (Fisher-Yates, from the batcher's random source).</summary>
     public void Shuffle() => _random.Shuffle(_order);
 
-    /// <summary>The images and class indices of batch <paramref name="index"/>; valid until the next call with the same batch size.</summary>
+    /// <summary>The inputs and class indices of batch <paramref name="index"/>; valid until the next call with the same batch size.</summary>
     public (Tensor Input, int[] Targets) Batch(int index)
     {
-        int first = index * BatchSize, count = Math.Min(BatchSize, _data.Count - first);
+        int first = index * BatchSize, count = Math.Min(BatchSize, _order.Length - first);
         if (index < 0 || count <= 0) throw new ArgumentOutOfRangeException(nameof(index));
         if (!_buffers.TryGetValue(count, out var buffers))
-            _buffers[count] = buffers = (new Tensor(count, 1, _data.Rows, _data.Columns), new int[count]);
-        int size = _data.Rows * _data.Columns;
+            _buffers[count] = buffers = (new Tensor([count, .. _encoder.ItemShape]), new int[count]);
         var input = buffers.Input.Data;
         for (int i = 0; i < count; i++)
         {
             int item = _order[first + i];
-            ReadOnlySpan<byte> pixels = _data.GetPixels(item);
+            var row = input.Slice(i * _itemSize, _itemSize);
             if (_augmentation is not null)
             {
-                _augmentation.Apply(pixels, _scratch, _data.Rows, _data.Columns, _random);
-                pixels = _scratch;
+                var images = (ImageDataset)_data;
+                _augmentation.Apply(images.GetPixels(item), _scratch, images.Rows, images.Columns, _random);
+                ((ImageInput)_encoder).WritePixels(_scratch, row);
             }
-            _normalization.Apply(pixels, input.Slice(i * size, size));
+            else _encoder.Write(_data, item, row);
             buffers.Targets[i] = _data.GetLabel(item);
         }
         return buffers;

@@ -98,17 +98,17 @@ public static class ImageManifest
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         var files = new List<LabelledFile>();
         var problems = new List<ImageSetException>();
-        string? header = reader.ReadLine();
-        var columns = header is null ? [] : Fields(header) ?? [];
+        using var records = CsvRecords.Read(reader, lineBreaksInQuotes: false).GetEnumerator();
+        var header = records.MoveNext() ? records.Current : null;
+        var columns = header?.Fields ?? [];
         int fileColumn = columns.FindIndex(c => c.Trim().Equals("file", StringComparison.OrdinalIgnoreCase));
         int labelColumn = columns.FindIndex(c => c.Trim().Equals("label", StringComparison.OrdinalIgnoreCase));
         if (fileColumn < 0 || labelColumn < 0)
-            throw new ImageSetException(ImageSetErrorIds.ManifestBadHeader, path, $"its first line must name the columns 'file' and 'label' (it is '{header}').");
-        string? line;
-        for (int number = 2; (line = reader.ReadLine()) is not null; number++)
+            throw new ImageSetException(ImageSetErrorIds.ManifestBadHeader, path, $"its first line must name the columns 'file' and 'label' (it is '{header?.Text}').");
+        while (records.MoveNext())
         {
+            var (number, fields, line) = records.Current;
             if (string.IsNullOrWhiteSpace(line)) continue;
-            var fields = Fields(line);
             string? file = fields is not null && fileColumn < fields.Count ? fields[fileColumn].Trim() : null;
             string? label = fields is not null && labelColumn < fields.Count ? fields[labelColumn].Trim() : null;
             if (string.IsNullOrEmpty(file) || string.IsNullOrEmpty(label))
@@ -127,30 +127,6 @@ public static class ImageManifest
     }
 
     static string Shorten(string line) => line.Length <= 80 ? line : line[..77] + "...";
-
-    /// <summary>The fields of one CSV line, or null when a quote is left open.</summary>
-    static List<string>? Fields(string line)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c != '"') field.Append(c);
-                else if (i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else quoted = false;
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
-        }
-        if (quoted) return null;
-        fields.Add(field.ToString());
-        return fields;
-    }
 }
 
 /// <summary>What became of one file offered to an <see cref="ImageSetBuilder"/>.</summary>

@@ -9,8 +9,10 @@ public sealed record Candidate(string Label, float Probability)
 /// <summary>What a model made of one input.</summary>
 public sealed class ClassificationResult
 {
-    /// <summary>The image file, when the input was a file.</summary>
+    /// <summary>The image or text file, when the input was a file.</summary>
     public string? Path { get; init; }
+    /// <summary>The document, when the input was a string (Invoke-HelloClassify -Text).</summary>
+    public string? Text { get; init; }
     /// <summary>The data set and index, when the input was a sample.</summary>
     public string? Dataset { get; init; }
     public int? Index { get; init; }
@@ -29,5 +31,8 @@ public sealed class ClassificationResult
     /// <summary>Whether <see cref="Label"/> equals <see cref="Actual"/>, when known.</summary>
     public bool? IsCorrect => Actual is null ? null : Actual == Label;
 
-    public override string ToString() => IsBlank ? $"{Path ?? $"{Dataset}[{Index}]"}: blank" : $"{Path ?? $"{Dataset}[{Index}]"}: {Label} ({Confidence:P1})";
+    /// <summary>The input in a few words: its file, its data set and index, or the start of its text.</summary>
+    public string Input => Path ?? (Text is null ? $"{Dataset}[{Index}]" : Text.Length <= 40 ? Text : Text[..37] + "...");
+
+    public override string ToString() => IsBlank ? $"{Input}: blank" : $"{Input}: {Label} ({Confidence:P1})";
 }

@@ -5,8 +5,11 @@ using HelloDl.Tensors;
 
 namespace HelloDl.Inference;
 
-/// <summary>One input to classify: a 28x28 MNIST-style image (null when blank) and where it came from.</summary>
-public sealed record ClassifierInput(GrayImage? Image, string? Path = null, string? Dataset = null, int? Index = null, string? Actual = null);
+/// <summary>
+/// One input to classify and where it came from: a 28x28 MNIST-style image (null when blank)
+/// for an image model, a document's text for a text model.
+/// </summary>
+public sealed record ClassifierInput(GrayImage? Image, string? Path = null, string? Dataset = null, int? Index = null, string? Actual = null, string? Text = null);
 
 /// <summary>An image of a data set that a model gets wrong, with the model's answer.</summary>
 public sealed record Misclassification(Sample Sample, string Predicted, float Confidence);
@@ -20,22 +23,33 @@ public static class Classifier
     /// <summary>The default threshold below which an answer is marked not confident.</summary>
     public const float DefaultMinimumConfidence = 0.9f;
 
+    /// <exception cref="ArgumentException">An input the model does not read: an image for a text model, a document for an image model.</exception>
     public static ClassificationResult[] Classify(Model model, IReadOnlyList<ClassifierInput> inputs, float minimumConfidence = DefaultMinimumConfidence)
     {
-        var images = inputs.Where(i => i.Image is not null).ToList();
-        int classes = model.ClassNames.Count;
-        var probabilities = new float[Math.Max(1, images.Count) * classes];
-        if (images.Count > 0)
+        if (inputs.FirstOrDefault(i => model.ReadsText ? i.Image is not null : i.Text is not null) is { } misfit)
+            throw new ArgumentException($"{misfit.Path ?? "An input"} is {(misfit.Image is null ? "a document" : "an image")}; the {model.Architecture} model reads {model.Input.ItemNoun}.", nameof(inputs));
+        var present = inputs.Where(i => (model.ReadsText ? i.Text : i.Image as object) is not null).ToList();
+        int classes = model.ClassNames.Count, itemSize = Tensor.Size(model.InputShape);
+        var probabilities = new float[Math.Max(1, present.Count) * classes];
+        if (present.Count > 0)
         {
-            var batch = new Tensor(images.Count, 1, 28, 28);
-            var data = batch.Data;
-            var normalization = model.Normalization;
-            for (int n = 0; n < images.Count; n++)
+            var rows = new float[present.Count * itemSize];
+            if (model.Input is ITextEncoder text)
             {
-                var pixels = images[n].Image!.Pixels;
-                if (pixels.Length != 784) throw new ArgumentException("Inputs must be 28x28 images.", nameof(inputs));
-                normalization.Apply(pixels, data.Slice(n * 784, 784));
+                // Hashing a message costs more than classifying it: all cores share it.
+                Parallel.For(0, present.Count, n => text.WriteDocument(present[n].Text!, rows.AsSpan(n * itemSize, itemSize)));
             }
+            else
+            {
+                var images = (ImageInput)model.Input;
+                for (int n = 0; n < present.Count; n++)
+                {
+                    var pixels = present[n].Image!.Pixels;
+                    if (pixels.Length != itemSize) throw new ArgumentException("Inputs must be 28x28 images.", nameof(inputs));
+                    images.WritePixels(pixels, rows.AsSpan(n * itemSize, itemSize));
+                }
+            }
+            var batch = new Tensor(rows, 0, [present.Count, .. model.InputShape]);
             model.PredictProbabilities(batch, probabilities);
             TemperatureScaling.Apply(probabilities, classes, model.Temperature);
         }
@@ -44,7 +58,7 @@ public static class Classifier
         for (int i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i];
-            if (input.Image is null)
+            if (!model.ReadsText && input.Image is null)
             {
                 results[i] = new ClassificationResult { Path = input.Path, Dataset = input.Dataset, Index = input.Index, Actual = input.Actual, IsBlank = true };
                 continue;
@@ -54,7 +68,7 @@ public static class Classifier
                 .Select(c => new Candidate(model.ClassNames[c], probabilities[rowStart + c])).ToArray();
             results[i] = new ClassificationResult
             {
-                Path = input.Path, Dataset = input.Dataset, Index = input.Index, Actual = input.Actual,
+                Path = input.Path, Dataset = input.Dataset, Index = input.Index, Actual = input.Actual, Text = input.Path is null ? input.Text : null,
                 Label = top[0].Label, Confidence = top[0].Probability, IsConfident = top[0].Probability >= minimumConfidence,
                 Alternatives = top,
             };

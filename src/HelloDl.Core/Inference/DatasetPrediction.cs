@@ -29,7 +29,7 @@ public sealed class PredictedBatch
 }
 
 /// <summary>
-/// A model over a whole data set in evaluation mode, a batch of 256 images at a time, in the data
+/// A model over a whole data set in evaluation mode, a batch of 256 items at a time, in the data
 /// set's order: the one loop behind evaluation, calibration and the misclassified gallery.
 /// </summary>
 public static class DatasetPrediction
@@ -38,17 +38,19 @@ public static class DatasetPrediction
     public const int BatchSize = 256;
 
     /// <param name="calibrated">Scale by the model's temperature (as classification reports confidence); false for the raw probabilities.</param>
-    /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
-    public static IEnumerable<PredictedBatch> Batches(Model model, ImageDataset data, bool calibrated = true, CancellationToken cancellation = default)
+    /// <exception cref="ArgumentException">The data set's class count is not the model's, or it holds items the model does not read.</exception>
+    public static IEnumerable<PredictedBatch> Batches(Model model, Dataset data, bool calibrated = true, CancellationToken cancellation = default)
     {
         if (data.ClassNames.Count != model.ClassNames.Count)
             throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
+        if (!model.Input.Reads(data))
+            throw new ArgumentException($"{data.Name} holds {data.ItemNoun}; the {model.Architecture} model reads {model.Input.ItemNoun}.");
         return Iterate(model, data, calibrated, cancellation);
     }
 
-    static IEnumerable<PredictedBatch> Iterate(Model model, ImageDataset data, bool calibrated, CancellationToken cancellation)
+    static IEnumerable<PredictedBatch> Iterate(Model model, Dataset data, bool calibrated, CancellationToken cancellation)
     {
-        var batcher = new Batcher(data, BatchSize, model.Normalization);
+        var batcher = new Batcher(data, BatchSize, model.Input);
         int classes = model.ClassNames.Count;
         var batch = new PredictedBatch(new float[BatchSize * classes], classes);
         for (int b = 0; b < batcher.BatchCount; b++)

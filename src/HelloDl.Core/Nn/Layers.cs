@@ -174,3 +174,35 @@ public sealed class Sequential : Module
         return inputShape;
     }
 }
+
+/// <summary>A linear layer over sparse (id, weight) features [N, K, 2]: table [ids, outputs], one bias per output.</summary>
+public sealed class EmbeddingBagLayer : Module
+{
+    public EmbeddingBagLayer(int ids, int outputs)
+    {
+        Ids = ids;
+        Outputs = outputs;
+        // A document's weights have unit length, so its input to a unit is about one table entry's
+        // size: the bound that keeps that unit's start like a dense layer's (±1/√outputs).
+        float bound = 1 / MathF.Sqrt(outputs);
+        Table = AddParameter("weight", [ids, outputs], bound);
+        Bias = AddParameter("bias", [outputs], bound);
+    }
+
+    public int Ids { get; }
+    public int Outputs { get; }
+    public Parameter Table { get; }
+    public Parameter Bias { get; }
+    public override string Describe => $"EmbeddingBag({Ids:N0}→{Outputs})";
+    public override Tensor Forward(Tape tape, Tensor input) => EmbeddingBag.Apply(tape, input, Table.Value, Bias.Value);
+    public override int[] OutputShape(int[] inputShape) => [Outputs];
+}
+
+/// <summary>Drops whole sparse features in training (see <see cref="FeatureDropout"/>); passes them through otherwise.</summary>
+public sealed class FeatureDropoutLayer(float probability) : Module
+{
+    public float Probability => probability;
+    public override string Describe => $"FeatureDropout({probability})";
+    public override Tensor Forward(Tape tape, Tensor input) => FeatureDropout.Apply(tape, input, probability);
+    public override int[] OutputShape(int[] inputShape) => inputShape;
+}

@@ -1,6 +1,7 @@
 using HelloDl.Autograd;
 using HelloDl.Data;
 using HelloDl.Tensors;
+using HelloDl.Text;
 
 namespace HelloDl.Nn;
 
@@ -13,6 +14,8 @@ public enum Architecture
     Mlp,
     /// <summary>Three conv/pool stages and three fully connected layers (hello-dl chapter 5).</summary>
     Cnn,
+    /// <summary>Text: hashed words, word pairs and character n-grams into one hidden layer (fastText's shape).</summary>
+    TextNgram,
 }
 
 /// <summary>One row of a model summary.</summary>
@@ -26,17 +29,18 @@ public sealed record LayerSummary(string Name, string Layer, string OutputShape,
 /// </summary>
 public sealed class Model
 {
-    public static readonly int[] InputShape = [1, 28, 28];
+    /// <summary>The input of the image models: one 28x28 grey image.</summary>
+    public static readonly int[] ImageInputShape = [1, 28, 28];
 
     readonly List<(string Name, Parameter Parameter)> _parameters;
     [ThreadStatic] static Tape? _inferenceTape;
 
-    Model(Architecture architecture, Module network, IReadOnlyList<string> classNames, InputNormalization normalization, int hiddenSize)
+    Model(Architecture architecture, Module network, IReadOnlyList<string> classNames, IInputEncoder input, int hiddenSize)
     {
         Architecture = architecture;
         Network = network;
         ClassNames = classNames.ToArray();
-        Normalization = normalization;
+        Input = input;
         HiddenSize = hiddenSize;
         _parameters = network.NamedParameters().ToList();
         int total = _parameters.Sum(p => p.Parameter.Length);
@@ -48,7 +52,7 @@ public sealed class Model
             parameter.Bind(Tensor.Parameter(Values, Gradients, offset, parameter.Shape));
             offset += parameter.Length;
         }
-        InferenceChunk = ChunkFor(network);
+        InferenceChunk = ChunkFor(network, input.ItemShape);
     }
 
     /// <summary>
@@ -58,11 +62,11 @@ public sealed class Model
     /// </summary>
     internal int InferenceChunk { get; }
 
-    static int ChunkFor(Module network)
+    static int ChunkFor(Module network, int[] inputShape)
     {
         const int CacheFriendlyFloats = 3 << 19;
         int largest = 1;
-        int[] shape = InputShape;
+        int[] shape = inputShape;
         foreach (var (_, module) in network.Children)
         {
             shape = module.OutputShape(shape);
@@ -74,8 +78,17 @@ public sealed class Model
     public Architecture Architecture { get; }
     public Module Network { get; }
     public IReadOnlyList<string> ClassNames { get; }
-    public InputNormalization Normalization { get; }
-    /// <summary>Width of the MLP's first hidden layer (0 for other architectures).</summary>
+    /// <summary>How the model turns items (images, documents) into its input rows.</summary>
+    public IInputEncoder Input { get; }
+    /// <summary>One item's input shape, without the batch dimension.</summary>
+    public int[] InputShape => Input.ItemShape;
+    /// <summary>Whether the model reads text (documents) rather than images.</summary>
+    public bool ReadsText => Input is ITextEncoder;
+    /// <summary>How pixels become inputs; the identity for a text model, which reads no pixels.</summary>
+    public InputNormalization Normalization => Input is ImageInput images ? images.Normalization : InputNormalization.Unit;
+    /// <summary>How a TextNgram model hashes documents; null for other architectures.</summary>
+    public HashedNgrams? TextFeatures => (Input as HashedTextInput)?.Features;
+    /// <summary>Width of the MLP's first hidden layer or the TextNgram's hidden layer (0 for other architectures).</summary>
     public int HiddenSize { get; }
 
     /// <summary>Divides the logits before softmax when reporting confidence (1 = uncalibrated).</summary>
@@ -97,15 +110,21 @@ public sealed class Model
     public int BiasCount => _parameters.Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal)).Sum(p => p.Parameter.Length);
 
     /// <summary>A new model with hello-dl's initialisation (uniform ±1/√fan_in), reproducible from the seed.</summary>
-    public static Model Create(Architecture architecture, IReadOnlyList<string> classNames, int seed = 1, int hiddenSize = 128)
+    /// <param name="hiddenSize">See <see cref="Architectures.Build"/>; ignored by architectures without a hidden width.</param>
+    /// <param name="textFeatures">How a TextNgram model hashes documents (null: the defaults); ignored by the other architectures.</param>
+    public static Model Create(Architecture architecture, IReadOnlyList<string> classNames, int seed = 1, int? hiddenSize = null, HashedNgrams? textFeatures = null)
     {
         if (classNames.Count < 2) throw new ArgumentException("A classifier needs at least two classes.", nameof(classNames));
         if (classNames.Distinct().Count() != classNames.Count) throw new ArgumentException("Class names must be distinct.", nameof(classNames));
-        var (network, normalization) = Architectures.Build(architecture, classNames.Count, hiddenSize);
-        var model = new Model(architecture, network, classNames, normalization, architecture == Architecture.Mlp ? hiddenSize : 0);
+        var (network, input) = Architectures.Build(architecture, classNames.Count, hiddenSize, textFeatures);
+        var model = new Model(architecture, network, classNames, input, Architectures.HasHiddenSize(architecture) ? hiddenSize ?? Architectures.DefaultHiddenSize(architecture) : 0);
         model.Initialize(seed);
         return model;
     }
+
+    /// <summary>A new model of <paramref name="source"/>'s architecture and sizes (hidden width, text features) for the given classes.</summary>
+    static Model CreateLike(Model source, IReadOnlyList<string> classNames, int seed) =>
+        Create(source.Architecture, classNames, seed, source.HiddenSize, source.TextFeatures);
 
     /// <summary>
     /// A model to fine-tune: the architecture of <paramref name="source"/>, with a copy of its
@@ -115,7 +134,7 @@ public sealed class Model
     /// </summary>
     public static Model FineTuneFrom(Model source, IReadOnlyList<string> classNames, int seed = 1)
     {
-        var model = Create(source.Architecture, classNames, seed, source.Architecture == Architecture.Mlp ? source.HiddenSize : 128);
+        var model = CreateLike(source, classNames, seed);
         bool sameClasses = source.ClassNames.SequenceEqual(classNames, StringComparer.Ordinal);
         var sourceLayout = source.ParameterLayout.ToDictionary(p => p.Name);
         foreach (var (name, offset, length) in model.ParameterLayout)
@@ -175,7 +194,7 @@ public sealed class Model
         }
     }
 
-    /// <summary>Log-probabilities [N, classes] for a normalised batch [N, 1, 28, 28] (through the integer network if the model is quantised).</summary>
+    /// <summary>Log-probabilities [N, classes] for a batch of encoded inputs [N, ..<see cref="InputShape"/>] (through the integer network if the model is quantised).</summary>
     /// <exception cref="InvalidOperationException">A quantised model on a recording tape: it cannot be trained.</exception>
     public Tensor Forward(Tape tape, Tensor input) => Quantized is null ? Network.Forward(tape, input)
         : tape.Recording ? throw new InvalidOperationException($"{this} cannot be trained: train the float model and quantise it again.")
@@ -193,7 +212,7 @@ public sealed class Model
     /// </summary>
     internal static Model WithQuantizedNetwork(Model source, ReadOnlySpan<float> dequantizedValues, IQuantizedNetwork network)
     {
-        var model = Create(source.Architecture, source.ClassNames, seed: 0, source.Architecture == Architecture.Mlp ? source.HiddenSize : 128);
+        var model = CreateLike(source, source.ClassNames, seed: 0);
         dequantizedValues.CopyTo(model.Values);
         model.Temperature = source.Temperature;
         model.TrainedEpochs = source.TrainedEpochs;
@@ -207,7 +226,7 @@ public sealed class Model
     public void ZeroGradients() => Array.Clear(Gradients);
 
     /// <summary>
-    /// Class probabilities for normalised inputs [count, 1, 28, 28], written to probabilities
+    /// Class probabilities for encoded inputs [count, ..<see cref="InputShape"/>], written to probabilities
     /// [count, classes]. Safe to call from many threads at once. The threads take whole chunks of
     /// images through the whole network, each on its own tape: handing every layer's work over
     /// between threads cost as much as the MLP's small layers themselves. An image's result does
@@ -242,7 +261,7 @@ public sealed class Model
     public IReadOnlyList<LayerSummary> Summary()
     {
         var rows = new List<LayerSummary>();
-        var shape = InputShape;
+        int[] shape = InputShape;
         foreach (var (name, module) in Network.Children)
         {
             shape = module.OutputShape(shape);
@@ -263,7 +282,7 @@ public sealed class Model
         foreach (var row in rows)
             text.Append(row.Name.PadRight(nameWidth)).Append(row.Layer.PadRight(layerWidth)).Append(row.OutputShape.PadRight(shapeWidth))
                 .Append(row.Parameters.ToString("N0").PadLeft(10)).Append('\n');
-        text.Append($"Total: {ParameterCount:N0} parameters ({WeightCount:N0} weights, {BiasCount:N0} biases); input [1, 28, 28]; classes {string.Join(" ", ClassNames)}");
+        text.Append($"Total: {ParameterCount:N0} parameters ({WeightCount:N0} weights, {BiasCount:N0} biases); input {Tensor.ShapeText(InputShape)}; classes {string.Join(" ", ClassNames)}");
         return text.ToString();
     }
 

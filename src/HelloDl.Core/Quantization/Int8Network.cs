@@ -27,7 +27,7 @@ internal sealed class Int8Network : IQuantizedNetwork
         var byName = layers.ToDictionary(l => l.Name, StringComparer.Ordinal);
         var stages = new List<Stage>();
         // The shape flowing through: channels-last (height, width, channels) until flattened.
-        (int Height, int Width, int Channels) spatial = (Model.InputShape[1], Model.InputShape[2], Model.InputShape[0]);
+        (int Height, int Width, int Channels) spatial = (Model.ImageInputShape[1], Model.ImageInputShape[2], Model.ImageInputShape[0]);
         bool flat = false;
         var children = network.Children;
         for (int i = 0; i < children.Count; i++)

@@ -15,15 +15,16 @@ public static class Quantizer
     /// <summary>At most this many calibration images are run, spread evenly over the set: ranges settle long before.</summary>
     public const int MaxCalibrationImages = 4096;
 
-    /// <exception cref="ArgumentException">The model is already quantised or gives non-finite values (ParamName 'model'), or the
+    /// <exception cref="ArgumentException">The model is already quantised, reads text or gives non-finite values (ParamName 'model'), or the
     /// calibration set is empty or not 28 x 28 (ParamName 'calibration').</exception>
     /// <exception cref="ArgumentOutOfRangeException">Bits is not 8 or 4.</exception>
     public static Model Quantize(Model model, ImageDataset calibration, int bits = 8, CancellationToken cancellation = default)
     {
         if (bits is not (8 or 4)) throw new ArgumentOutOfRangeException(nameof(bits), bits, "Weights are quantised to 8 or 4 bits.");
         if (model.Quantized is not null) throw new ArgumentException($"{model} is quantised already: quantise the float model it was made from.", nameof(model));
+        if (model.ReadsText) throw new ArgumentException($"{model} reads text; quantisation is for the image models (Linear, Mlp, Cnn).", nameof(model));
         if (calibration.Count == 0) throw new ArgumentException($"The calibration set {calibration.Name} holds no images.", nameof(calibration));
-        if (calibration.Rows != Model.InputShape[1] || calibration.Columns != Model.InputShape[2])
+        if (calibration.Rows != Model.ImageInputShape[1] || calibration.Columns != Model.ImageInputShape[2])
             throw new ArgumentException($"The calibration set {calibration.Name} has {calibration.Rows} x {calibration.Columns} images; the model takes 28 x 28.", nameof(calibration));
 
         var ranges = MeasureInputRanges(model, calibration, cancellation);
@@ -78,7 +79,7 @@ public static class Quantizer
         var chosen = Enumerable.Range(0, used).Select(i => (int)((long)i * calibration.Count / used)).ToArray();
         var images = calibration.Select(chosen);
         var ranges = new Dictionary<string, ActivationRange>(StringComparer.Ordinal);
-        var batcher = new Batcher(images, 256, model.Normalization);
+        var batcher = new Batcher(images, 256, model.Input);
         var tape = new Tape(recording: false) { Training = false };
         for (int b = 0; b < batcher.BatchCount; b++)
         {

@@ -7,6 +7,7 @@ using HelloDl.Data;
 using HelloDl.Nn;
 using HelloDl.Optim;
 using HelloDl.Quantization;
+using HelloDl.Text;
 
 namespace HelloDl.Serialization;
 
@@ -35,6 +36,7 @@ public static class ModelFile
     const int FloatFormatVersion = 2;
     const int FirstVersionWithChecksum = 2;
     const string QuantizationBitsKey = "quantization_bits";
+    const string TextFeaturesKey = "text_features";
     const string FormatName = "hellodl.model";
     const string OptimizerPrefix = "optimizer.";
     /// <summary>
@@ -172,7 +174,15 @@ public static class ModelFile
         ["trained_epochs"] = model.TrainedEpochs.ToString(CultureInfo.InvariantCulture),
         ["training_summary"] = model.TrainingSummary,
         ["created_utc"] = model.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
-    }.WithQuantization(model.Quantized);
+    }.WithQuantization(model.Quantized).WithTextFeatures(model.TextFeatures);
+
+    /// <summary>A text model's hashing settings: without them its weights would read other features.</summary>
+    static Dictionary<string, string> WithTextFeatures(this Dictionary<string, string> metadata, HashedNgrams? features)
+    {
+        if (features is null) return metadata;
+        metadata[TextFeaturesKey] = JsonSerializer.Serialize(features);
+        return metadata;
+    }
 
     static Dictionary<string, string> WithQuantization(this Dictionary<string, string> metadata, IQuantizedNetwork? network)
     {
@@ -265,9 +275,10 @@ public static class ModelFile
         if (classNames is null || classNames.Length < 2 || classNames.Any(string.IsNullOrEmpty) || classNames.Distinct().Count() != classNames.Length)
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "class_names must list at least two distinct, non-empty names.");
         int hiddenSize = ParseInt(metadata, "hidden_size", 128, path);
-        if (hiddenSize is < 0 or > 1 << 16) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"hidden_size {hiddenSize} is out of range.");
+        if (Architectures.HasHiddenSize(architecture) ? hiddenSize is < 1 or > 1 << 16 : hiddenSize is < 0 or > 1 << 16) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"hidden_size {hiddenSize} is out of range.");
 
-        var model = Model.Create(architecture, classNames, seed: 0, hiddenSize: architecture == Architecture.Mlp ? hiddenSize : 128);
+        var textFeatures = Architectures.ReadsText(architecture) ? ReadTextFeatures(Required(TextFeaturesKey), path) : null;
+        var model = Model.Create(architecture, classNames, seed: 0, Architectures.HasHiddenSize(architecture) ? hiddenSize : null, textFeatures);
         var normalization = new InputNormalization(ParseFloat(metadata, "input_mean", path), ParseFloat(metadata, "input_std", path));
         if (normalization != model.Normalization)
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"input normalisation (mean {normalization.Mean}, std {normalization.StandardDeviation}) differs from the {architecture} model's.");
@@ -305,6 +316,18 @@ public static class ModelFile
         if (DateTime.TryParse(metadata.GetValueOrDefault("created_utc"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var created)) model.CreatedUtc = created;
         if (quantizedLayers is not null) model = Quantizer.FromLayers(model, quantizedLayers, bits, metadata.GetValueOrDefault("quantization_calibration", ""));
         return (model, content);
+    }
+
+    /// <summary>A text model's hashing settings, checked like every other entry: a bad one is the file's fault.</summary>
+    static HashedNgrams ReadTextFeatures(string json, string path)
+    {
+        HashedNgrams? features;
+        try { features = JsonSerializer.Deserialize<HashedNgrams>(json, new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow }); }
+        catch (JsonException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{TextFeaturesKey} is not a JSON object of hashing settings: {e.Message}", e); }
+        if (features is null) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{TextFeaturesKey} is null.");
+        try { features.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{TextFeaturesKey}: {e.Message}", e); }
+        return features;
     }
 
     static int ParseInt(IReadOnlyDictionary<string, string> metadata, string key, int fallback, string path) =>

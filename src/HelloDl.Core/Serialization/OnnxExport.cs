@@ -48,8 +48,10 @@ public static class OnnxExport
     {
         if (model.Quantized is not null)
             throw new NotSupportedException($"{model} is quantised, and ONNX export writes float graphs: export the float model it was made from (ONNX Runtime can quantise that graph itself).");
+        if (model.ReadsText)
+            throw new NotSupportedException($"{model} reads text, and its hashing of documents into features has no ONNX operator: ONNX export is for the image models (Linear, Mlp, Cnn).");
         var graph = new GraphBuilder($"HelloDl {model.Architecture}");
-        string x = graph.Input(InputName, [null, .. Model.InputShape]);
+        string x = graph.Input(InputName, [null, .. Model.ImageInputShape]);
         // (p - mean) / std: HelloDl's input normalisation, on pixels already divided by 255.
         x = graph.Node("Div", [graph.Node("Sub", [x, graph.Scalar("input_mean", model.Normalization.Mean)], "normalize"),
             graph.Scalar("input_std", model.Normalization.StandardDeviation)], "normalize");

@@ -17,7 +17,7 @@ public static class Calibration
     public const int MistakesToSharpen = 10;
 
     /// <summary>The temperature that best fits <paramref name="validation"/>; the model itself is not changed.</summary>
-    public static float FitTemperature(Model model, ImageDataset validation, CancellationToken cancellation = default)
+    public static float FitTemperature(Model model, Dataset validation, CancellationToken cancellation = default)
     {
         int classes = model.ClassNames.Count;
         var logProbabilities = new float[validation.Count * classes];

@@ -51,7 +51,7 @@ public sealed class Trainer
     public TrainingOptions Options => _options;
 
     /// <summary>What the run is, for the runs table of a <see cref="TrainingLog"/>.</summary>
-    public RunDescription Describe(ImageDataset training, ImageDataset? validation) =>
+    public RunDescription Describe(Dataset training, Dataset? validation) =>
         new(_model.Architecture.ToString(), _model.ClassNames, training.Name, validation?.Name, _options.Epochs, _options.BatchSize,
             Optimizer.Kind.ToString(), BaseLearningRate, _options.Seed, _model.ParameterCount);
 
@@ -137,7 +137,7 @@ public sealed class Trainer
     /// <exception cref="OperationCanceledException">Cancelled while evaluating or calibrating.</exception>
     /// <exception cref="ArgumentException">The sets do not fit the model or the options (see <see cref="CheckSets"/>).</exception>
     /// <exception cref="TrainingDivergedException">The loss stopped being a finite number.</exception>
-    public IEnumerable<EpochResult> Run(ImageDataset training, ImageDataset? validation = null, string? checkpointPath = null, TrainingLog? log = null,
+    public IEnumerable<EpochResult> Run(Dataset training, Dataset? validation = null, string? checkpointPath = null, TrainingLog? log = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
         CheckSets(training, validation);
@@ -163,14 +163,22 @@ public sealed class Trainer
     /// <summary>
     /// Refuses, before any work, sets that cannot be trained on with this model and these
     /// options: classes other than the model's (ParamName "training" or "validation") and a
-    /// batch larger than what is trained on (ParamName "BatchSize").
+    /// batch larger than what is trained on (ParamName "BatchSize"), items the model does not read,
+    /// and augmentation of items that are not images (ParamName "Augmentation").
     /// </summary>
     /// <exception cref="ArgumentException">Which one, and why.</exception>
-    public void CheckSets(ImageDataset training, ImageDataset? validation)
+    public void CheckSets(Dataset training, Dataset? validation)
     {
         foreach (var (set, name) in new[] { (training, nameof(training)), (validation, nameof(validation)) })
-            if (set is not null && !set.ClassNames.SequenceEqual(_model.ClassNames))
+        {
+            if (set is null) continue;
+            if (!_model.Input.Reads(set))
+                throw new ArgumentException($"{set.Name} holds {set.ItemNoun}; the {_model.Architecture} model reads {_model.Input.ItemNoun}.", name);
+            if (!set.ClassNames.SequenceEqual(_model.ClassNames))
                 throw new ArgumentException($"{set.Name} has classes '{string.Join(" ", set.ClassNames)}' but the model has '{string.Join(" ", _model.ClassNames)}'.", name);
+        }
+        if (_options.Augmentation is not null && _model.Input is not ImageInput)
+            throw new ArgumentException($"Augmentation distorts images; the {_model.Architecture} model reads {_model.Input.ItemNoun}.", nameof(TrainingOptions.Augmentation));
         int trainedOn = HoldOutFraction(training, validation) is > 0 and var fraction ? training.TrainingCountAfterPartition(fraction) : training.Count;
         if (_options.BatchSize > trainedOn)
             throw new ArgumentOutOfRangeException(nameof(TrainingOptions.BatchSize), _options.BatchSize,
@@ -182,15 +190,15 @@ public sealed class Trainer
     /// the training set split into the two (<see cref="TrainingOptions.HoldOutFraction"/>), the
     /// same way every time for a seed, so that a resumed run holds out the same images.
     /// </summary>
-    public (ImageDataset Training, ImageDataset? Validation) SetsFor(ImageDataset training, ImageDataset? validation) =>
+    public (Dataset Training, Dataset? Validation) SetsFor(Dataset training, Dataset? validation) =>
         HoldOutFraction(training, validation) is > 0 and var fraction ? training.Partition(fraction, _options.Seed) : (training, validation);
 
     /// <summary>The part of the training set held out to validate on: none when there is a validation set.</summary>
-    double HoldOutFraction(ImageDataset training, ImageDataset? validation) =>
+    double HoldOutFraction(Dataset training, Dataset? validation) =>
         validation is null ? _options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count) : 0;
 
     /// <summary>Fits the model's temperature to <paramref name="validation"/> (see <see cref="Calibration"/>) and notes it in the summary.</summary>
-    public float Calibrate(ImageDataset validation, CancellationToken cancellation = default)
+    public float Calibrate(Dataset validation, CancellationToken cancellation = default)
     {
         _model.Temperature = Calibration.FitTemperature(_model, validation, cancellation);
         _model.TrainingSummary += $", calibrated temperature {_model.Temperature:F3}";
@@ -201,11 +209,13 @@ public sealed class Trainer
     /// One pass over the training set, then (if given) an evaluation on the validation set.
     /// <paramref name="progress"/> is called after every batch, on the calling thread.
     /// </summary>
-    public EpochResult TrainEpoch(ImageDataset training, ImageDataset? validation = null,
+    public EpochResult TrainEpoch(Dataset training, Dataset? validation = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
         int epoch = CompletedEpochs + 1;
-        var batcher = new Batcher(training, _options.BatchSize, _model.Normalization, _options.Augmentation, EpochRandom(epoch, 0));
+        var balance = _options.ClassBalance ?? TrainingDefaults.ClassBalanceFor(_model);
+        var batcher = new Batcher(training, _options.BatchSize, _model.Input, _options.Augmentation, EpochRandom(epoch, 0), oversample: balance == ClassBalance.Oversampled);
+        var classWeights = balance == ClassBalance.Weighted ? ClassWeights(training) : null;
         _tape.Random = EpochRandom(epoch, 1);
         var schedule = ScheduleFor(batcher.BatchCount);
         batcher.Shuffle();
@@ -222,7 +232,7 @@ public sealed class Trainer
             _tape.Training = true;
             _model.ZeroGradients();
             var logProbabilities = _model.Forward(_tape, input);
-            var loss = NllLoss.Apply(_tape, logProbabilities, targets);
+            var loss = NllLoss.Apply(_tape, logProbabilities, targets, classWeights);
             if (!float.IsFinite(loss.Data[0])) throw Diverged(epoch, b + 1, loss.Data[0]);
             if (b % GoodWeightsInterval == 0) KeepGoodWeights(epoch, b + 1);
             _tape.Backward(loss);
@@ -258,6 +268,13 @@ public sealed class Trainer
             ImagesPerSecond = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds),
             Stopped = stopped,
         };
+    }
+
+    /// <summary>The loss's class weights for <see cref="ClassBalance.Weighted"/>: N / (classes × count).</summary>
+    static float[] ClassWeights(Dataset training)
+    {
+        int classes = training.ClassNames.Count;
+        return training.ClassNames.Select(c => training.ClassCounts[c] is int count and > 0 ? (float)training.Count / (classes * count) : 1f).ToArray();
     }
 
     /// <summary>
@@ -311,7 +328,7 @@ public static class CheckpointErrorIds
 public static class Evaluator
 {
     /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
-    public static Evaluation Evaluate(Model model, ImageDataset data, CancellationToken cancellation = default)
+    public static Evaluation Evaluate(Model model, Dataset data, CancellationToken cancellation = default)
     {
         int classes = model.ClassNames.Count;
         var confusion = new int[classes, classes];

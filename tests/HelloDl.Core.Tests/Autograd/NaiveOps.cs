@@ -147,6 +147,20 @@ public static class NaiveOps
 
     public static Expected NllLoss(Tensor logProbabilities, int[] targets) => NllLoss(new Expected(logProbabilities.Shape, Values(logProbabilities)), targets);
 
+    /// <summary>The weighted mean Σ w[t]·(-log p) / Σ w[t], written out row by row.</summary>
+    public static Expected WeightedNllLoss(Tensor logProbabilities, int[] targets, float[] classWeights)
+    {
+        var values = Values(logProbabilities);
+        int classes = logProbabilities.Shape[1], rows = logProbabilities.Shape[0];
+        double total = 0, weights = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            total -= classWeights[targets[r]] * values[r * classes + targets[r]];
+            weights += classWeights[targets[r]];
+        }
+        return new([1], [total / weights]);
+    }
+
     public static Expected Scalar(Tensor x, Func<IEnumerable<double>, double> reduce) => new([1], [reduce(Values(x))]);
 
     public static Expected Reshape(Tensor x, int[] shape) => new(shape, Values(x));

@@ -111,6 +111,16 @@ public sealed class OpGradientTests
                 return [Input(r, [rows, classes])];
             },
             (tape, x) => NllLoss.Apply(tape, x[0], nllTargets), x => NaiveOps.NllLoss(x[0], nllTargets));
+        int[] weightedTargets = [];
+        float[] classWeights = [];
+        yield return new("NllLoss, class-weighted", typeof(NllLoss), r =>
+            {
+                int rows = Size(r), classes = Size(r, 2, 7);
+                weightedTargets = Targets(r, rows, classes);
+                classWeights = Enumerable.Range(0, classes).Select(_ => 0.2f + 3 * r.NextSingle()).ToArray();
+                return [Input(r, [rows, classes])];
+            },
+            (tape, x) => NllLoss.Apply(tape, x[0], weightedTargets, classWeights), x => NaiveOps.WeightedNllLoss(x[0], weightedTargets, classWeights));
         int[] crossEntropyTargets = [];
         yield return new("CrossEntropy", typeof(NllLoss), r =>
             {

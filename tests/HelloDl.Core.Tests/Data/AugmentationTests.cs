@@ -81,7 +81,7 @@ public sealed class AugmentationTests
     public void Batcher_normalises_shuffles_and_reuses_its_buffers()
     {
         var set = MnistData.Test.Select(Enumerable.Range(0, 100).ToArray());
-        var batcher = new Batcher(set, 32, InputNormalization.Unit, random: new Random(1));
+        var batcher = new Batcher(set, 32, new ImageInput(InputNormalization.Unit), random: new Random(1));
         Assert.Equal(4, batcher.BatchCount);
         var (input, targets) = batcher.Batch(0);
         Assert.Equal([32, 1, 28, 28], input.Shape);

@@ -17,13 +17,15 @@ public sealed class OwnDataTests : IDisposable
     public void Partition_splits_every_class_in_proportion_without_overlap_and_reproducibly()
     {
         var (training, validation) = Small.Partition(0.2, seed: 3);
+        var images = (ImageDataset)validation;
         Assert.Equal(500, training.Count + validation.Count);
         foreach (var name in Small.ClassNames)
             Assert.Equal((int)Math.Round(Small.ClassCounts[name] * 0.2), validation.ClassCounts[name]);
-        var again = Small.Partition(0.2, seed: 3).Validation;
-        Assert.Equal(validation.GetPixels(7).ToArray(), again.GetPixels(7).ToArray());
-        Assert.NotEqual(Enumerable.Range(0, validation.Count).Select(i => validation.GetPixels(i).ToArray()[300]),
-            Enumerable.Range(0, validation.Count).Select(i => Small.Partition(0.2, seed: 4).Validation.GetPixels(i).ToArray()[300]));
+        var again = (ImageDataset)Small.Partition(0.2, seed: 3).Validation;
+        Assert.Equal(images.GetPixels(7).ToArray(), again.GetPixels(7).ToArray());
+        var other = (ImageDataset)Small.Partition(0.2, seed: 4).Validation;
+        Assert.NotEqual(Enumerable.Range(0, validation.Count).Select(i => images.GetPixels(i).ToArray()[300]),
+            Enumerable.Range(0, validation.Count).Select(i => other.GetPixels(i).ToArray()[300]));
     }
 
     [Fact]

@@ -14,6 +14,7 @@
         'Import-EmnistSet'
         'Export-EmnistSet'
         'Import-HelloImageSet'
+        'Import-HelloTextSet'
         'Split-HelloDataset'
         'Join-HelloDataset'
         'Export-HelloSample'

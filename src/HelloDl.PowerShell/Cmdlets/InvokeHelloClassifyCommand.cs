@@ -3,13 +3,15 @@ using HelloDl.Data;
 using HelloDl.Imaging;
 using HelloDl.Inference;
 using HelloDl.Nn;
+using HelloDl.Text;
 
 namespace HelloDl.PowerShell.Cmdlets;
 
 /// <summary>
-/// Invoke-HelloClassify: classifies image files, samples or whole data sets. Files are decoded
-/// (bounded), turned into MNIST-style 28x28 inputs and classified in batches; a bad file gets
-/// one error and the pipeline goes on.
+/// Invoke-HelloClassify: classifies image files, samples or whole data sets with an image model,
+/// and text files, strings (-Text) or text sets with a text model. Image files are decoded
+/// (bounded) and turned into MNIST-style 28x28 inputs, text files read (bounded); all are
+/// classified in batches, and a bad file gets one error while the pipeline goes on.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "HelloClassify", DefaultParameterSetName = PathSet)]
 [OutputType("HelloDl.Inference.ClassificationResult", "HelloDl.Inference.CharacterResult", "HelloDl.Inference.LineResult")]
@@ -17,6 +19,7 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
 {
     const string SampleSet = "Sample";
     const string DatasetSet = "Dataset";
+    const string TextSet = "Text";
     const int BatchSize = 64;
     readonly List<ClassifierInput> _pending = [];
     readonly List<string> _pendingFiles = [];
@@ -41,7 +44,16 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DatasetSet)]
     [ValidateNotNull]
-    public ImageDataset? Dataset { get; set; }
+    public Dataset? Dataset { get; set; }
+
+    /// <summary>Classify the strings given (positionally or by pipeline) as documents, with a text model.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = TextSet)]
+    public SwitchParameter Text { get; set; }
+
+    /// <summary>With -Text: the documents, e.g. lines from Get-Content.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = TextSet)]
+    [AllowEmptyString]
+    public string[]? InputObject { get; set; }
 
     /// <summary>Read lines of characters in each image file: one result per character, in reading order.</summary>
     [Parameter(ParameterSetName = PathSet)]
@@ -69,21 +81,36 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
         switch (ParameterSetName)
         {
             case SampleSet:
+                if (Model!.ReadsText)
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException($"Samples are images; the {Model.Architecture} model reads documents."),
+                        "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, Sample));
                 foreach (var sample in Sample!) Add(new ClassifierInput(sample.Image, Dataset: sample.Dataset, Index: sample.Index, Actual: sample.ClassName));
                 break;
             case DatasetSet:
+                if (!Model!.Input.Reads(Dataset!))
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException($"{Dataset!.Name} holds {Dataset.ItemNoun}; the {Model.Architecture} model reads {Model.Input.ItemNoun}."),
+                        "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, Dataset));
                 for (int i = 0; i < Dataset!.Count; i++)
                 {
-                    var sample = Dataset.GetSample(i);
-                    Add(new ClassifierInput(sample.Image, Dataset: sample.Dataset, Index: i, Actual: sample.ClassName));
+                    var actual = Dataset.ClassNames[Dataset.GetLabel(i)];
+                    if (Dataset is TextDataset texts) Add(new ClassifierInput(null, texts.GetPath(i), Dataset.Name, i, actual, texts.GetText(i)));
+                    else Add(new ClassifierInput(((ImageDataset)Dataset).GetSample(i).Image, Dataset: Dataset.Name, Index: i, Actual: actual));
                 }
+                break;
+            case TextSet:
+                RequireTextModel("-Text");
+                foreach (var document in InputObject!) Add(new ClassifierInput(null, Text: document));
                 break;
             default:
                 if ((AsText || AnnotatedPath is not null) && !Segment)
                     ThrowTerminatingError(new ErrorRecord(new ArgumentException("-AsText and -AnnotatedPath go with -Segment."), "SegmentOptionWithoutSegment", ErrorCategory.InvalidArgument, null));
+                if (Model!.ReadsText && Segment)
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-Segment finds characters in images; the {Model.Architecture} model reads documents."),
+                        "SegmentNeedsImageModel", ErrorCategory.InvalidArgument, Model));
                 foreach (var path in ResolveFileSystemPaths(Path ?? LiteralPath, literal: Path is null))
                 {
-                    if (Segment) ReadLines(path);
+                    if (Model.ReadsText) ReadDocument(path);
+                    else if (Segment) ReadLines(path);
                     else if (!IsFolder(path))
                     {
                         // Files are decoded a batch at a time, on all cores.
@@ -92,6 +119,29 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
                     }
                 }
                 break;
+        }
+    }
+
+    void RequireTextModel(string parameter)
+    {
+        if (!Model!.ReadsText)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"{parameter} gives documents; the {Model.Architecture} model reads images. Train a TextNgram model for text."),
+                "TextNeedsTextModel", ErrorCategory.InvalidArgument, Model));
+    }
+
+    /// <summary>A text file as one document; a file too large, binary or unreadable gets an error naming it.</summary>
+    void ReadDocument(string path)
+    {
+        if (IsFolder(path)) return;
+        try
+        {
+            Add(new ClassifierInput(null, Path: path, Text: TextFiles.Read(path)));
+        }
+        catch (TextSetException e) { WriteError(FileError(e)); }
+        catch (FileNotFoundException e) { WriteError(new ErrorRecord(e, "TextFileMissing", ErrorCategory.ObjectNotFound, path)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(e, "TextFileReadFailed", ErrorCategory.ReadError, path));
         }
     }
 

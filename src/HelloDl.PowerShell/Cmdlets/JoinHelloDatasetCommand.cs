@@ -8,14 +8,14 @@ namespace HelloDl.PowerShell.Cmdlets;
 /// digits stays ten classes), e.g. so that fine-tuning on one's own images does not forget.
 /// </summary>
 [Cmdlet(VerbsCommon.Join, "HelloDataset")]
-[OutputType("HelloDl.Data.ImageDataset")]
+[OutputType("HelloDl.Data.ImageDataset", "HelloDl.Data.TextDataset")]
 public sealed class JoinHelloDatasetCommand : HelloCmdlet
 {
-    readonly List<ImageDataset> _sets = [];
+    readonly List<Dataset> _sets = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
-    public ImageDataset[]? Dataset { get; set; }
+    public Dataset[]? Dataset { get; set; }
 
     /// <summary>The joined set's name. Default: the names joined with '+'.</summary>
     [Parameter]
@@ -28,7 +28,7 @@ public sealed class JoinHelloDatasetCommand : HelloCmdlet
     {
         try
         {
-            var joined = ImageDataset.Join(_sets, Name);
+            var joined = Data.Dataset.Join(_sets, Name);
             var added = joined.ClassNames.Except(_sets[0].ClassNames).ToList();
             if (added.Count > 0) WriteVerbose($"Classes added to {_sets[0].Name}'s: {string.Join(" ", added)}.");
             WriteObject(joined);

@@ -22,7 +22,7 @@ public sealed class MeasureHelloModelCommand : HelloCmdlet, IDisposable
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ImageDataset? Dataset { get; set; }
+    public Dataset? Dataset { get; set; }
 
     /// <summary>Fail (terminating error 'AccuracyBelowMinimum') when accuracy, a fraction 0..1, is lower.</summary>
     [Parameter]
@@ -34,13 +34,13 @@ public sealed class MeasureHelloModelCommand : HelloCmdlet, IDisposable
         Evaluation evaluation;
         try
         {
-            WriteProgress(new ProgressRecord(2, "Measuring", $"{Model} on {Dataset!.Name} ({Dataset.Count:N0} images)"));
+            WriteProgress(new ProgressRecord(2, "Measuring", $"{Model} on {Dataset!.Name} ({Dataset.Count:N0} {Dataset.ItemNoun})"));
             evaluation = Evaluator.Evaluate(Model!, Dataset, cancellation: _stop.Token);
             WriteProgress(new ProgressRecord(2, "Measuring", "Done") { RecordType = ProgressRecordType.Completed });
         }
         catch (ArgumentException e)
         {
-            ThrowTerminatingError(new ErrorRecord(e, "ClassesDoNotMatch", ErrorCategory.InvalidArgument, Dataset));
+            ThrowTerminatingError(new ErrorRecord(e, Model!.Input.Reads(Dataset!) ? "ClassesDoNotMatch" : "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, Dataset));
             return;
         }
         catch (OperationCanceledException) { return; }

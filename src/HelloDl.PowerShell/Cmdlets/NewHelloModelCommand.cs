@@ -31,17 +31,17 @@ public sealed class NewHelloModelCommand : HelloCmdlet
     /// <summary>Take the class names from this data set.</summary>
     [Parameter(Mandatory = true, ParameterSetName = FromDatasetSet, ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ImageDataset? ClassesFrom { get; set; }
+    public Dataset? ClassesFrom { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = FromNamesSet)]
     [ValidateCount(2, 1000)]
     [ValidateNotNullOrEmpty]
     public string[]? ClassNames { get; set; }
 
-    /// <summary>Width of the MLP's first hidden layer (hello-dl: 128).</summary>
+    /// <summary>Width of the Mlp's first hidden layer (hello-dl: 128) or of the TextNgram's hidden layer (32).</summary>
     [Parameter]
     [ValidateRange(1, 65536)]
-    public int HiddenSize { get; set; } = 128;
+    public int? HiddenSize { get; set; }
 
     /// <summary>Fixes the initial weights.</summary>
     [Parameter]
@@ -55,10 +55,10 @@ public sealed class NewHelloModelCommand : HelloCmdlet
                 "ArchitectureDoesNotMatch", ErrorCategory.InvalidArgument, Architecture));
         var architecture = From?.Architecture ?? Architecture;
         if (architecture is null)
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException("Name an architecture (Linear, Mlp or Cnn), or a trained model with -From."),
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("Name an architecture (Linear, Mlp, Cnn or TextNgram), or a trained model with -From."),
                 "ArchitectureMissing", ErrorCategory.InvalidArgument, null));
-        if (MyInvocation.BoundParameters.ContainsKey(nameof(HiddenSize)) && (architecture != Nn.Architecture.Mlp || From is not null))
-            WriteWarning(From is null ? $"-HiddenSize applies to the Mlp architecture only; the {architecture} model ignores it." : "-HiddenSize is ignored with -From: the copy has the trained model's sizes.");
+        if (HiddenSize is not null && (!Architectures.HasHiddenSize(architecture!.Value) || From is not null))
+            WriteWarning(From is null ? $"-HiddenSize applies to the Mlp and TextNgram architectures only; the {architecture} model ignores it." : "-HiddenSize is ignored with -From: the copy has the trained model's sizes.");
         try
         {
             if (From is null) WriteObject(Model.Create(architecture!.Value, names, Seed, HiddenSize));

@@ -9,12 +9,12 @@ namespace HelloDl.PowerShell.Cmdlets;
 /// set, then the validation set: <c>$train, $validation = Split-HelloDataset $set</c>.
 /// </summary>
 [Cmdlet(VerbsCommon.Split, "HelloDataset")]
-[OutputType("HelloDl.Data.ImageDataset")]
+[OutputType("HelloDl.Data.ImageDataset", "HelloDl.Data.TextDataset")]
 public sealed class SplitHelloDatasetCommand : HelloCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ImageDataset? Dataset { get; set; }
+    public Dataset? Dataset { get; set; }
 
     /// <summary>The share of each class that goes to the validation set.</summary>
     [Parameter(Position = 1)]
@@ -28,7 +28,7 @@ public sealed class SplitHelloDatasetCommand : HelloCmdlet
     protected override void ProcessRecord()
     {
         var (training, validation) = Dataset!.Partition(ValidationFraction, Seed);
-        if (validation.Count == 0) WriteWarning($"{Dataset.Name} has no class with two or more images; the validation set is empty.");
+        if (validation.Count == 0) WriteWarning($"{Dataset.Name} has no class with two or more {Dataset.ItemNoun}; the validation set is empty.");
         WriteObject(training);
         WriteObject(validation);
     }

@@ -37,11 +37,11 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ImageDataset? TrainingSet { get; set; }
+    public Dataset? TrainingSet { get; set; }
 
     /// <summary>Evaluated after each epoch.</summary>
     [Parameter]
-    public ImageDataset? ValidationSet { get; set; }
+    public Dataset? ValidationSet { get; set; }
 
     /// <summary>Total epochs; with -Resume, training continues up to this many.</summary>
     [Parameter]
@@ -75,6 +75,10 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     /// <summary>Random distortions of the training images: None, HelloDl, Geometric or Scan. Default: Geometric for small sets, else None.</summary>
     [Parameter]
     public AugmentationKind? Augment { get; set; }
+
+    /// <summary>How classes of different sizes are made up for: None, Weighted (in the loss) or Oversampled. Default: Oversampled for text models, else None.</summary>
+    [Parameter]
+    public ClassBalance? ClassBalance { get; set; }
 
     /// <summary>Without -ValidationSet, hold out this fraction of the training set to validate and calibrate on. Default: 0.1 for small sets, else 0.</summary>
     [Parameter]
@@ -119,10 +123,10 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         var options = new TrainingOptions
         {
             Epochs = Epochs, BatchSize = BatchSize ?? TrainingDefaults.BatchSizeFor(training.Count), Optimizer = Optimizer, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
-            Schedule = Schedule, Seed = Seed, HoldOutFraction = HoldOutFraction, Freeze = Freeze ?? [],
+            Schedule = Schedule, Seed = Seed, HoldOutFraction = HoldOutFraction, Freeze = Freeze ?? [], ClassBalance = ClassBalance,
             Augmentation = Augment switch
             {
-                null => TrainingDefaults.AugmentationFor(training.Count),
+                null => TrainingDefaults.AugmentationFor(training),
                 AugmentationKind.HelloDl => Augmentation.HelloDl,
                 AugmentationKind.Geometric => new Augmentation(),
                 AugmentationKind.Scan => Augmentation.Scan,
@@ -161,9 +165,14 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         {
             ThrowTerminatingError(new ErrorRecord(e, "BatchLargerThanSet", ErrorCategory.InvalidArgument, BatchSize));
         }
+        catch (ArgumentException e) when (e.ParamName == nameof(TrainingOptions.Augmentation))
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "AugmentationNeedsImages", ErrorCategory.InvalidArgument, Augment));
+        }
         catch (ArgumentException e)
         {
-            ThrowTerminatingError(new ErrorRecord(e, "ClassesDoNotMatch", ErrorCategory.InvalidArgument, e.ParamName == "validation" ? ValidationSet : training));
+            var set = e.ParamName == "validation" ? ValidationSet! : training;
+            ThrowTerminatingError(new ErrorRecord(e, model.Input.Reads(set) ? "ClassesDoNotMatch" : "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, set));
         }
         if (checkpoint is not null && !ShouldProcess(checkpoint, "Write a checkpoint after every epoch")) checkpoint = null;
         using var log = OpenLog(trainer);

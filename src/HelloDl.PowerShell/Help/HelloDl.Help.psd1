@@ -102,11 +102,11 @@ Linear: one linear layer on the 784 pixels; with two classes it has one weight p
 The model's default view is a layer summary: layer, output shape and parameters, and the totals.
 '@
         Parameters  = @{
-            Architecture = 'Linear, Mlp or Cnn. Required unless -From gives it.'
+            Architecture = 'Linear, Mlp or Cnn for images; TextNgram for text (hashed words, word pairs and character 4-grams into one hidden layer). Required unless -From gives it.'
             From         = 'A trained model to fine-tune: the new model copies its layers. With the same class names in the same order the output layer is copied too; with other classes (-ClassesFrom or -ClassNames) it is made new for them. Start-HelloTraining then starts from a quarter of the usual learning rate.'
             ClassesFrom  = 'Take the class names from this data set.'
             ClassNames   = 'The class names, in label order (at least two, distinct).'
-            HiddenSize   = 'Width of the MLP''s first hidden layer (default 128, as hello-dl). Other architectures ignore it.'
+            HiddenSize   = 'Width of the Mlp''s first hidden layer (default 128, as hello-dl) or of the TextNgram''s hidden layer (default 32). Other architectures ignore it.'
             Seed         = 'Fixes the initial weights (default 1).'
         }
         Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'A data set to take the class names from, by value.' })
@@ -156,6 +156,7 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             Schedule       = 'Constant, Step (times 0.1 after each third of the steps) or Cosine (default).'
             HoldOutFraction = 'Without -ValidationSet, keep this fraction of the training set (stratified by class) apart to validate and calibrate on. Default: 0.1 for sets under 20,000 images (one''s own), else 0. 0 trains on everything.'
             Freeze         = 'Layers (top-level names from the model''s summary, such as c1, c2, fc1) whose weights stay bit for bit as they are; the other layers train. An unknown name stops with UnknownLayer.'
+            ClassBalance   = 'How classes of different sizes are made up for. None: every example alike; Weighted: examples weighted in the loss by N / (classes x their class''s count); Oversampled: each epoch repeats a rarer class''s examples (about largest count / its count times), each time with fresh dropout. Default: Oversampled for text models, None for image models.'
             Augment        = 'Distort the training images at random. Default: Geometric for sets under 20,000 images, else None. None; HelloDl: shift by up to 2 pixels and flip 5 pixels; Geometric: also rotate up to 10 degrees and scale by up to 10%; Scan: geometric plus what real scans do (thicker or thinner strokes, blur, paler ink, noise), for models that must read people''s scans.'
             Seed           = 'Fixes shuffling, dropout and augmentation (default 1).'
             CheckpointPath = 'Write a checkpoint (model and optimizer state, safetensors) here after every epoch, atomically.'
@@ -416,6 +417,8 @@ A bad file (not an image, empty, damaged, cut off, enormous, too small) gets one
             Sample            = 'Samples from Get-HelloSample; their known class appears as Actual and IsCorrect.'
             Dataset           = 'Classify every image of this data set.'
             MinimumConfidence = 'Results below this probability are kept but marked IsConfident = false. Default 0.9; Measure-HelloModel suggests one (RiskCoverage.ThresholdForOnePercentError).'
+            Text              = 'Classify strings as documents with a text model: given after -Text, or by pipeline (Get-Content lines.txt | Invoke-HelloClassify -Model $m -Text classifies each line).'
+            InputObject       = 'With -Text: the documents to classify.'
             Segment           = 'Read lines of characters in each image: one result per character, in reading order.'
             AsText            = 'With -Segment: one result per line, with the line''s text.'
             AnnotatedPath     = 'With -Segment: write a copy of the image with boxed, labelled characters to this .png file, or into this folder as <name>-boxed.png.'
@@ -507,6 +510,62 @@ $xs = Get-ChildItem ./drawn/x -File | Import-HelloImageSet -Label X
         Links       = @('Split-HelloDataset', 'Join-HelloDataset', 'New-HelloModel', 'Export-HelloSample')
     }
 
+    'Import-HelloTextSet' = @{
+        Synopsis    = 'Imports labelled documents (text files, raw e-mail, or a CSV) as a text data set.'
+        Description = @'
+Import-HelloTextSet reads documents for the text models (New-HelloModel TextNgram): one document per file, plain text or a raw e-mail message with its headers (a mail's subject and its text parts, decoded from base64 and quoted-printable, are what the model reads; relays and dates are left out, as they tell a period, not a kind of mail), or the records of a CSV file.
+
+The labels come from -Label (one class for all), from each file's folder name (Get-ChildItem mail/spam/*.txt gives class spam), from a folder's class subfolders (Import-HelloTextSet mail with mail/ham and mail/spam), or from the CSV's label column. -ClassNames fixes the classes and their order.
+
+Reading is bounded: a file larger than -MaximumFileSize gets TextFileTooLarge, a binary file (NUL bytes or many control codes) TextFileBinary, and the import goes on; a CSV record without text or label gets TextSetCsvBadRecord. Text is read as UTF-8 where it is valid UTF-8 (or UTF-16 by its BOM), else as Latin-1. The result is a TextDataset that Split-HelloDataset, Join-HelloDataset, Start-HelloTraining, Measure-HelloModel and Invoke-HelloClassify -Dataset take like an image set.
+'@
+        Parameters  = @{
+            Path            = 'Text files, or folders: with -Label, every file below them; without, a folder''s class subfolders. Wildcards are expanded.'
+            LiteralPath     = 'As -Path, taken as written; Get-ChildItem output binds here.'
+            CsvPath         = 'A CSV file whose header names the text and label columns; quoted fields may span lines.'
+            TextColumn      = 'The CSV column holding the documents (default text).'
+            LabelColumn     = 'The CSV column holding the classes (default label), unless -Label names one class for all.'
+            Label           = 'The class of every document. Default: each file''s folder name, or the CSV''s label column.'
+            ClassNames      = 'The classes in this order (the model''s output order). A document of another class is an error.'
+            Name            = 'The data set''s name. Default: the folder''s or file''s name.'
+            MaximumFileSize = 'Files larger than this many bytes are refused with TextFileTooLarge (default 4 MiB); a CSV may be 64 times as large.'
+        }
+        Inputs      = @(@{ Type = 'System.IO.FileInfo'; Description = 'Text files, or folders of them, from Get-ChildItem.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.TextDataset'; Description = 'The imported documents with their classes.' })
+        Examples    = @(
+            @{
+                Title   = 'Two classes of messages, a text model, and strings classified'
+                Code    = @'
+$folder = Join-Path ([IO.Path]::GetTempPath()) "hello-text-$PID"
+foreach ($kind in 'ham', 'spam') { $null = New-Item -ItemType Directory -Force (Join-Path $folder $kind) }
+$words = @{ ham = 'patch', 'kernel', 'review', 'build', 'merge'; spam = 'winner', 'prize', 'cheap', 'offer', 'money' }
+$random = [Random]::new(1)
+foreach ($kind in 'ham', 'spam') {
+    foreach ($n in 1..60) {
+        $text = (1..12 | ForEach-Object { if ($_ % 3) { 'the', 'a', 'today', 'please', 'see' | Get-Random -SetSeed $random.Next() } else { $words[$kind] | Get-Random -SetSeed $random.Next() } }) -join ' '
+        Set-Content -LiteralPath (Join-Path $folder "$kind/$n.txt") -Value $text
+    }
+}
+$mail = Import-HelloTextSet $folder
+$model = New-HelloModel TextNgram -ClassesFrom $mail
+$null = Start-HelloTraining $model $mail -Epochs 8
+'please review the kernel patch today', 'you are a winner, claim the prize money' | Invoke-HelloClassify -Model $model -Text
+Remove-Item $folder -Recurse
+'@
+                Remarks = 'Writes 60 messages of each kind into ham/ and spam/, imports the folder (classes from the subfolders), trains a TextNgram model and classifies two strings: ham, then spam.'
+            }
+            @{
+                Title   = 'Files by pipeline, and a CSV'
+                Code    = @'
+$ham = Get-ChildItem ./mail/ham -File | Import-HelloTextSet
+$comments = Import-HelloTextSet -CsvPath ./comments.csv -TextColumn body -LabelColumn verdict
+'@
+                Remarks = 'The files take their folder''s name (ham) as their class; the CSV names its columns. Not run by the tests (it needs the files).'
+            }
+        )
+        Links       = @('New-HelloModel', 'Start-HelloTraining', 'Invoke-HelloClassify', 'Split-HelloDataset')
+    }
+
     'Split-HelloDataset' = @{
         Synopsis    = 'Splits a data set into a training and a validation set, stratified by class.'
         Description = @'
@@ -518,7 +577,7 @@ Split-HelloDataset puts a random share of each class (-ValidationFraction, round
             Seed               = 'Fixes which images go where (default 1).'
         }
         Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The data set, by value.' })
-        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The training set, then the validation set.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'The training set, then the validation set (of images).' }, @{ Type = 'HelloDl.Data.TextDataset'; Description = 'The training set, then the validation set (of documents).' })
         Examples    = @(
             @{
                 Title   = 'A fifth of each digit for validation'
@@ -551,7 +610,7 @@ Join-HelloDataset puts the images of all the given sets into one. Classes of the
             Name    = 'The joined set''s name. Default: the names joined with +.'
         }
         Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'Data sets, by value.' })
-        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'One set with all the images.' })
+        Outputs     = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'One set with all the images.' }, @{ Type = 'HelloDl.Data.TextDataset'; Description = 'One set with all the documents (text sets join with text sets only).' })
         Examples    = @(
             @{
                 Title   = 'MNIST''s test digits twice'

@@ -16,6 +16,7 @@ public sealed class Batcher
     readonly int[] _order;
     readonly int _itemSize;
     readonly byte[] _scratch = [];
+    int[] _stepTargets = [];
     readonly Dictionary<int, (Tensor Input, int[] Targets)> _buffers = [];
 
     /// <param name="oversample">Repeat each class's items about (largest class count / its count) times in every epoch.</param>
@@ -55,13 +56,19 @@ public sealed class Batcher
     /// <summary>A new random order for the next epoch (Fisher-Yates, from the batcher's random source).</summary>
     public void Shuffle() => _random.Shuffle(_order);
 
-    /// <summary>The inputs and class indices of batch <paramref name="index"/>; valid until the next call with the same batch size.</summary>
+    /// <summary>
+    /// The inputs and targets of batch <paramref name="index"/>: class indices, or for an encoder
+    /// with <see cref="ISequenceTargets"/> each step's target, time-major; valid until the next
+    /// call with the same batch size.
+    /// </summary>
     public (Tensor Input, int[] Targets) Batch(int index)
     {
         int first = index * BatchSize, count = Math.Min(BatchSize, _order.Length - first);
         if (index < 0 || count <= 0) throw new ArgumentOutOfRangeException(nameof(index));
+        var sequence = _encoder as ISequenceTargets;
+        int targetsPerItem = sequence?.TargetsPerItem ?? 1;
         if (!_buffers.TryGetValue(count, out var buffers))
-            _buffers[count] = buffers = (new Tensor([count, .. _encoder.ItemShape]), new int[count]);
+            _buffers[count] = buffers = (new Tensor([count, .. _encoder.ItemShape]), new int[count * targetsPerItem]);
         var input = buffers.Input.Data;
         for (int i = 0; i < count; i++)
         {
@@ -74,7 +81,15 @@ public sealed class Batcher
                 ((ImageInput)_encoder).WritePixels(_scratch, row);
             }
             else _encoder.Write(_data, item, row);
-            buffers.Targets[i] = _data.GetLabel(item);
+            if (sequence is null) buffers.Targets[i] = _data.GetLabel(item);
+            else
+            {
+                // Time-major, as a recurrent network stacks its steps' outputs: step t of item i is row t x count + i.
+                if (_stepTargets.Length < targetsPerItem) _stepTargets = new int[targetsPerItem];
+                var steps = _stepTargets.AsSpan(0, targetsPerItem);
+                sequence.WriteTargets(_data, item, steps);
+                for (int t = 0; t < targetsPerItem; t++) buffers.Targets[t * count + i] = steps[t];
+            }
         }
         return buffers;
     }

@@ -27,6 +27,22 @@ public interface ITextEncoder : IInputEncoder
     void WriteDocument(string document, Span<float> destination);
 }
 
+/// <summary>
+/// An encoder whose items carry their own targets, one per output row, rather than their label:
+/// a language model, whose targets are each step's next symbol.
+/// </summary>
+public interface ISequenceTargets : IInputEncoder
+{
+    /// <summary>Output rows (and targets) per item: one per time step.</summary>
+    int TargetsPerItem { get; }
+
+    /// <summary>Item <paramref name="item"/>'s targets, in step order.</summary>
+    void WriteTargets(Dataset data, int item, Span<int> targets);
+
+    /// <summary>The items to train on, cut from a corpus (e.g. fixed windows of its text).</summary>
+    Dataset Windows(Dataset corpus);
+}
+
 /// <summary>Grey images as normalised pixels, [1, rows, columns].</summary>
 public sealed class ImageInput(InputNormalization normalization, int rows = 28, int columns = 28) : IInputEncoder
 {

@@ -8,7 +8,10 @@ public static class Architectures
 {
     /// <param name="hiddenSize">The Mlp's first and the TextNgram's hidden width; null for <see cref="DefaultHiddenSize"/>.</param>
     /// <param name="textFeatures">How a TextNgram model hashes documents; null for the defaults.</param>
-    public static (Module Network, IInputEncoder Input) Build(Architecture architecture, int classes, int? hiddenSize = null, HashedNgrams? textFeatures = null)
+    /// <param name="sequences">How many bytes a Gru model reads; null for the defaults.</param>
+    /// <param name="objective">NextCharacter: a Gru that predicts from every step, not only the last.</param>
+    public static (Module Network, IInputEncoder Input) Build(Architecture architecture, int classes, int? hiddenSize = null, HashedNgrams? textFeatures = null,
+        ByteSequences? sequences = null, Objective objective = Objective.Classify)
     {
         int hidden = hiddenSize ?? DefaultHiddenSize(architecture);
         return architecture switch
@@ -17,6 +20,8 @@ public static class Architectures
             Architecture.Mlp => (Mlp(classes, hidden), new ImageInput(InputNormalization.Mnist)),
             Architecture.Cnn => (Cnn(classes), new ImageInput(InputNormalization.Mnist)),
             Architecture.TextNgram => (TextNgram(classes, textFeatures ??= new HashedNgrams(), hidden), new HashedTextInput(textFeatures)),
+            Architecture.Gru when objective == Objective.NextCharacter => (Gru(classes, hidden, everyStep: true), new NextByteInput(sequences ?? new ByteSequences())),
+            Architecture.Gru => (Gru(classes, hidden), new ByteSequenceInput(sequences ?? new ByteSequences())),
             _ => throw new ArgumentOutOfRangeException(nameof(architecture)),
         };
     }
@@ -26,6 +31,7 @@ public static class Architectures
     {
         Architecture.Mlp => 128,
         Architecture.TextNgram => 32,
+        Architecture.Gru => 128,
         _ => 0,
     };
 
@@ -33,7 +39,20 @@ public static class Architectures
     public static bool HasHiddenSize(Architecture architecture) => DefaultHiddenSize(architecture) > 0;
 
     /// <summary>Whether the architecture reads text (documents) rather than images.</summary>
-    public static bool ReadsText(Architecture architecture) => architecture == Architecture.TextNgram;
+    public static bool ReadsText(Architecture architecture) => architecture is Architecture.TextNgram or Architecture.Gru;
+
+    /// <summary>The Gru's stacked layers (hello-dl: 3) and the width of its byte embedding.</summary>
+    public const int GruLayers = 3, GruEmbedding = 64;
+
+    /// <summary>
+    /// hello-dl's tensor-gru over bytes: an embedding of the 256 byte values, three stacked GRU
+    /// layers, then a linear layer to the classes (or, for a language model, to the 256 next bytes
+    /// at every step).
+    /// </summary>
+    public static Sequential Gru(int classes, int hiddenSize = 128, bool everyStep = false) => new(
+        ("gru", new GruEncoder(256, GruEmbedding, hiddenSize, GruLayers, everyStep)),
+        ("fc", new LinearLayer(hiddenSize, classes)),
+        ("logsoftmax", new LogSoftmaxLayer()));
 
     /// <summary>
     /// The fraction of a document's features dropped in training. Spam changes with time: a model

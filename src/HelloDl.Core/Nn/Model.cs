@@ -16,6 +16,17 @@ public enum Architecture
     Cnn,
     /// <summary>Text: hashed words, word pairs and character n-grams into one hidden layer (fastText's shape).</summary>
     TextNgram,
+    /// <summary>Text as bytes: an embedding, three stacked GRU layers (hello-dl chapter 9), then a linear layer.</summary>
+    Gru,
+}
+
+/// <summary>What a model is trained to do.</summary>
+public enum Objective
+{
+    /// <summary>Name the class of an item (an image, a document).</summary>
+    Classify,
+    /// <summary>A language model (Gru only): predict every next byte of a text, then write text (Get-HelloText).</summary>
+    NextCharacter,
 }
 
 /// <summary>One row of a model summary.</summary>
@@ -35,9 +46,10 @@ public sealed class Model
     readonly List<(string Name, Parameter Parameter)> _parameters;
     [ThreadStatic] static Tape? _inferenceTape;
 
-    Model(Architecture architecture, Module network, IReadOnlyList<string> classNames, IInputEncoder input, int hiddenSize)
+    Model(Architecture architecture, Module network, IReadOnlyList<string> classNames, IInputEncoder input, int hiddenSize, Objective objective)
     {
         Architecture = architecture;
+        Objective = objective;
         Network = network;
         ClassNames = classNames.ToArray();
         Input = input;
@@ -76,6 +88,7 @@ public sealed class Model
     }
 
     public Architecture Architecture { get; }
+    public Objective Objective { get; }
     public Module Network { get; }
     public IReadOnlyList<string> ClassNames { get; }
     /// <summary>How the model turns items (images, documents) into its input rows.</summary>
@@ -88,6 +101,8 @@ public sealed class Model
     public InputNormalization Normalization => Input is ImageInput images ? images.Normalization : InputNormalization.Unit;
     /// <summary>How a TextNgram model hashes documents; null for other architectures.</summary>
     public HashedNgrams? TextFeatures => (Input as HashedTextInput)?.Features;
+    /// <summary>How many bytes a Gru model reads; null for other architectures.</summary>
+    public ByteSequences? Sequences => (Input as ByteSequenceInput)?.Settings;
     /// <summary>Width of the MLP's first hidden layer or the TextNgram's hidden layer (0 for other architectures).</summary>
     public int HiddenSize { get; }
 
@@ -112,19 +127,28 @@ public sealed class Model
     /// <summary>A new model with hello-dl's initialisation (uniform ±1/√fan_in), reproducible from the seed.</summary>
     /// <param name="hiddenSize">See <see cref="Architectures.Build"/>; ignored by architectures without a hidden width.</param>
     /// <param name="textFeatures">How a TextNgram model hashes documents (null: the defaults); ignored by the other architectures.</param>
-    public static Model Create(Architecture architecture, IReadOnlyList<string> classNames, int seed = 1, int? hiddenSize = null, HashedNgrams? textFeatures = null)
+    /// <param name="sequences">How many bytes a Gru model reads (null: the defaults); ignored by the other architectures.</param>
+    /// <param name="objective">NextCharacter makes a Gru a language model over the 256 byte values (<paramref name="classNames"/> are then ignored).</param>
+    /// <exception cref="ArgumentException">Fewer than two or repeated class names; NextCharacter for an architecture other than Gru.</exception>
+    public static Model Create(Architecture architecture, IReadOnlyList<string> classNames, int seed = 1, int? hiddenSize = null, HashedNgrams? textFeatures = null,
+        ByteSequences? sequences = null, Objective objective = Objective.Classify)
     {
+        if (objective == Objective.NextCharacter)
+        {
+            if (architecture != Architecture.Gru) throw new ArgumentException($"Only a Gru model predicts next characters; a {architecture} model classifies.", nameof(objective));
+            classNames = ByteSequenceInput.ByteClasses;
+        }
         if (classNames.Count < 2) throw new ArgumentException("A classifier needs at least two classes.", nameof(classNames));
         if (classNames.Distinct().Count() != classNames.Count) throw new ArgumentException("Class names must be distinct.", nameof(classNames));
-        var (network, input) = Architectures.Build(architecture, classNames.Count, hiddenSize, textFeatures);
-        var model = new Model(architecture, network, classNames, input, Architectures.HasHiddenSize(architecture) ? hiddenSize ?? Architectures.DefaultHiddenSize(architecture) : 0);
+        var (network, input) = Architectures.Build(architecture, classNames.Count, hiddenSize, textFeatures, sequences, objective);
+        var model = new Model(architecture, network, classNames, input, Architectures.HasHiddenSize(architecture) ? hiddenSize ?? Architectures.DefaultHiddenSize(architecture) : 0, objective);
         model.Initialize(seed);
         return model;
     }
 
     /// <summary>A new model of <paramref name="source"/>'s architecture and sizes (hidden width, text features) for the given classes.</summary>
     static Model CreateLike(Model source, IReadOnlyList<string> classNames, int seed) =>
-        Create(source.Architecture, classNames, seed, source.HiddenSize, source.TextFeatures);
+        Create(source.Architecture, classNames, seed, source.HiddenSize, source.TextFeatures, source.Sequences, source.Objective);
 
     /// <summary>
     /// A model to fine-tune: the architecture of <paramref name="source"/>, with a copy of its
@@ -286,5 +310,5 @@ public sealed class Model
         return text.ToString();
     }
 
-    public override string ToString() => $"{Architecture} model, {ClassNames.Count} classes, {ParameterCount:N0} parameters" + (Quantized is { } q ? $", {q.Bits}-bit" : "");
+    public override string ToString() => Objective == Objective.NextCharacter ? $"{Architecture} language model, {ParameterCount:N0} parameters" : $"{Architecture} model, {ClassNames.Count} classes, {ParameterCount:N0} parameters" + (Quantized is { } q ? $", {q.Bits}-bit" : "");
 }

@@ -37,6 +37,8 @@ public static class ModelFile
     const int FirstVersionWithChecksum = 2;
     const string QuantizationBitsKey = "quantization_bits";
     const string TextFeaturesKey = "text_features";
+    const string TextSequencesKey = "text_sequences";
+    const string ObjectiveKey = "objective";
     const string FormatName = "hellodl.model";
     const string OptimizerPrefix = "optimizer.";
     /// <summary>
@@ -174,13 +176,14 @@ public static class ModelFile
         ["trained_epochs"] = model.TrainedEpochs.ToString(CultureInfo.InvariantCulture),
         ["training_summary"] = model.TrainingSummary,
         ["created_utc"] = model.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
-    }.WithQuantization(model.Quantized).WithTextFeatures(model.TextFeatures);
+    }.WithQuantization(model.Quantized).WithTextSettings(model);
 
-    /// <summary>A text model's hashing settings: without them its weights would read other features.</summary>
-    static Dictionary<string, string> WithTextFeatures(this Dictionary<string, string> metadata, HashedNgrams? features)
+    /// <summary>A text model's reading settings (without them its weights would read other input), and a language model's objective.</summary>
+    static Dictionary<string, string> WithTextSettings(this Dictionary<string, string> metadata, Model model)
     {
-        if (features is null) return metadata;
-        metadata[TextFeaturesKey] = JsonSerializer.Serialize(features);
+        if (model.TextFeatures is { } features) metadata[TextFeaturesKey] = JsonSerializer.Serialize(features);
+        if (model.Sequences is { } sequences) metadata[TextSequencesKey] = JsonSerializer.Serialize(sequences);
+        if (model.Objective != Objective.Classify) metadata[ObjectiveKey] = model.Objective.ToString();
         return metadata;
     }
 
@@ -277,8 +280,15 @@ public static class ModelFile
         int hiddenSize = ParseInt(metadata, "hidden_size", 128, path);
         if (Architectures.HasHiddenSize(architecture) ? hiddenSize is < 1 or > 1 << 16 : hiddenSize is < 0 or > 1 << 16) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"hidden_size {hiddenSize} is out of range.");
 
-        var textFeatures = Architectures.ReadsText(architecture) ? ReadTextFeatures(Required(TextFeaturesKey), path) : null;
-        var model = Model.Create(architecture, classNames, seed: 0, Architectures.HasHiddenSize(architecture) ? hiddenSize : null, textFeatures);
+        var textFeatures = architecture == Architecture.TextNgram ? ReadSettings<HashedNgrams>(Required(TextFeaturesKey), TextFeaturesKey, path, f => f.Validate()) : null;
+        var sequences = architecture == Architecture.Gru ? ReadSettings<ByteSequences>(Required(TextSequencesKey), TextSequencesKey, path, s => s.Validate()) : null;
+        var objective = Objective.Classify;
+        if (metadata.TryGetValue(ObjectiveKey, out var objectiveName)
+            && (!Enum.GetNames<Objective>().Contains(objectiveName, StringComparer.Ordinal) || (objective = Enum.Parse<Objective>(objectiveName)) != Objective.Classify && architecture != Architecture.Gru))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"objective '{objectiveName}' is not one the {architecture} architecture has.");
+        if (objective == Objective.NextCharacter && !classNames.SequenceEqual(ByteSequenceInput.ByteClasses))
+            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "a language model's classes are the 256 byte values 00..ff.");
+        var model = Model.Create(architecture, classNames, seed: 0, Architectures.HasHiddenSize(architecture) ? hiddenSize : null, textFeatures, sequences, objective);
         var normalization = new InputNormalization(ParseFloat(metadata, "input_mean", path), ParseFloat(metadata, "input_std", path));
         if (normalization != model.Normalization)
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"input normalisation (mean {normalization.Mean}, std {normalization.StandardDeviation}) differs from the {architecture} model's.");
@@ -318,16 +328,16 @@ public static class ModelFile
         return (model, content);
     }
 
-    /// <summary>A text model's hashing settings, checked like every other entry: a bad one is the file's fault.</summary>
-    static HashedNgrams ReadTextFeatures(string json, string path)
+    /// <summary>A text model's reading settings, checked like every other entry: a bad one is the file's fault.</summary>
+    static T ReadSettings<T>(string json, string key, string path, Action<T> validate) where T : class
     {
-        HashedNgrams? features;
-        try { features = JsonSerializer.Deserialize<HashedNgrams>(json, new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow }); }
-        catch (JsonException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{TextFeaturesKey} is not a JSON object of hashing settings: {e.Message}", e); }
-        if (features is null) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{TextFeaturesKey} is null.");
-        try { features.Validate(); }
-        catch (ArgumentOutOfRangeException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{TextFeaturesKey}: {e.Message}", e); }
-        return features;
+        T? settings;
+        try { settings = JsonSerializer.Deserialize<T>(json, new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow }); }
+        catch (JsonException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{key} is not a JSON object of its settings: {e.Message}", e); }
+        if (settings is null) throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{key} is null.");
+        try { validate(settings); }
+        catch (ArgumentOutOfRangeException e) { throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"{key}: {e.Message}", e); }
+        return settings;
     }
 
     static int ParseInt(IReadOnlyDictionary<string, string> metadata, string key, int fallback, string path) =>

@@ -169,17 +169,20 @@ public sealed class Trainer
     /// <exception cref="ArgumentException">Which one, and why.</exception>
     public void CheckSets(Dataset training, Dataset? validation)
     {
+        if (LanguageModel is not null && validation is not null)
+            throw new ArgumentException($"A language model trains on the whole of a corpus and is not validated on {validation.Name}; leave out the validation set.", nameof(validation));
         foreach (var (set, name) in new[] { (training, nameof(training)), (validation, nameof(validation)) })
         {
             if (set is null) continue;
             if (!_model.Input.Reads(set))
                 throw new ArgumentException($"{set.Name} holds {set.ItemNoun}; the {_model.Architecture} model reads {_model.Input.ItemNoun}.", name);
-            if (!set.ClassNames.SequenceEqual(_model.ClassNames))
+            if (LanguageModel is null && !set.ClassNames.SequenceEqual(_model.ClassNames))
                 throw new ArgumentException($"{set.Name} has classes '{string.Join(" ", set.ClassNames)}' but the model has '{string.Join(" ", _model.ClassNames)}'.", name);
         }
         if (_options.Augmentation is not null && _model.Input is not ImageInput)
             throw new ArgumentException($"Augmentation distorts images; the {_model.Architecture} model reads {_model.Input.ItemNoun}.", nameof(TrainingOptions.Augmentation));
-        int trainedOn = HoldOutFraction(training, validation) is > 0 and var fraction ? training.TrainingCountAfterPartition(fraction) : training.Count;
+        int trainedOn = LanguageModel is { } windows ? windows.Windows(training).Count
+            : HoldOutFraction(training, validation) is > 0 and var fraction ? training.TrainingCountAfterPartition(fraction) : training.Count;
         if (_options.BatchSize > trainedOn)
             throw new ArgumentOutOfRangeException(nameof(TrainingOptions.BatchSize), _options.BatchSize,
                 $"A batch of {_options.BatchSize} is larger than the {trainedOn:N0} images trained on{(trainedOn < training.Count ? $" (of {training.Name}'s {training.Count:N0}, after holding out a validation part)" : "")}.");
@@ -189,13 +192,18 @@ public sealed class Trainer
     /// The sets a <see cref="Run"/> trains and validates on: as given, or without a validation set
     /// the training set split into the two (<see cref="TrainingOptions.HoldOutFraction"/>), the
     /// same way every time for a seed, so that a resumed run holds out the same images.
+    /// A language model trains on windows cut from the corpus, with no validation set.
     /// </summary>
     public (Dataset Training, Dataset? Validation) SetsFor(Dataset training, Dataset? validation) =>
-        HoldOutFraction(training, validation) is > 0 and var fraction ? training.Partition(fraction, _options.Seed) : (training, validation);
+        LanguageModel is { } windows ? (windows.Windows(training), null)
+        : HoldOutFraction(training, validation) is > 0 and var fraction ? training.Partition(fraction, _options.Seed) : (training, validation);
 
     /// <summary>The part of the training set held out to validate on: none when there is a validation set.</summary>
     double HoldOutFraction(Dataset training, Dataset? validation) =>
         validation is null ? _options.HoldOutFraction ?? TrainingDefaults.HoldOutFor(training.Count) : 0;
+
+    /// <summary>The encoder that cuts a corpus into training windows, for a language model; null for a classifier.</summary>
+    ISequenceTargets? LanguageModel => _model.Objective == Objective.NextCharacter ? _model.Input as ISequenceTargets : null;
 
     /// <summary>Fits the model's temperature to <paramref name="validation"/> (see <see cref="Calibration"/>) and notes it in the summary.</summary>
     public float Calibrate(Dataset validation, CancellationToken cancellation = default)

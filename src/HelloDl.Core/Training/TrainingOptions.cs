@@ -120,7 +120,7 @@ public static class TrainingDefaults
     /// mail, oversampling read 6 points more than no balance, weighting 0). None for image models,
     /// whose sets are mostly balanced and whose measured figures were made that way.
     /// </summary>
-    public static ClassBalance ClassBalanceFor(Model model) => model.ReadsText ? ClassBalance.Oversampled : ClassBalance.None;
+    public static ClassBalance ClassBalanceFor(Model model) => model.ReadsText && model.Objective == Objective.Classify ? ClassBalance.Oversampled : ClassBalance.None;
 
     /// <summary>The distortions used when none are chosen: geometric ones (shift, rotation, scale) for small sets of images; none for text.</summary>
     public static Augmentation? AugmentationFor(Dataset training) => training is ImageDataset && training.Count < SmallSet ? new Augmentation() : null;

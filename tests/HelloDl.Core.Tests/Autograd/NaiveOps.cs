@@ -58,6 +58,25 @@ public static class NaiveOps
         return new(product.Shape, y);
     }
 
+    /// <summary>A GRU step written out gate by gate, PyTorch's equations; masked rows keep h.</summary>
+    public static Expected GruCell(Tensor x, Tensor h, Tensor weightIh, Tensor weightHh, Tensor biasIh, Tensor biasHh, float[]? mask)
+    {
+        int rows = x.Dim(0), inputs = x.Dim(1), hidden = h.Dim(1);
+        double[] xs = Values(x), hs = Values(h), wi = Values(weightIh), wh = Values(weightHh), bi = Values(biasIh), bh = Values(biasHh), y = new double[rows * hidden];
+        double Input(int n, int gate) { double sum = bi[gate]; for (int k = 0; k < inputs; k++) sum += xs[n * inputs + k] * wi[gate * inputs + k]; return sum; }
+        double Hidden(int n, int gate) { double sum = bh[gate]; for (int k = 0; k < hidden; k++) sum += hs[n * hidden + k] * wh[gate * hidden + k]; return sum; }
+        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        for (int n = 0; n < rows; n++)
+            for (int j = 0; j < hidden; j++)
+            {
+                if (mask is not null && mask[n] == 0) { y[n * hidden + j] = hs[n * hidden + j]; continue; }
+                double r = Sigmoid(Input(n, j) + Hidden(n, j)), z = Sigmoid(Input(n, hidden + j) + Hidden(n, hidden + j));
+                double candidate = Math.Tanh(Input(n, 2 * hidden + j) + r * Hidden(n, 2 * hidden + j));
+                y[n * hidden + j] = (1 - z) * candidate + z * hs[n * hidden + j];
+            }
+        return new([rows, hidden], y);
+    }
+
     /// <summary>Each row: bias plus the weighted sum of the table rows its (id, weight) pairs name; negative ids are skipped.</summary>
     public static Expected EmbeddingBag(Tensor features, Tensor table, Tensor bias)
     {

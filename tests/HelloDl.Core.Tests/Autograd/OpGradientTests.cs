@@ -54,6 +54,19 @@ public sealed class OpGradientTests
             },
             (tape, x) => Linear.Apply(tape, x[0], x[1], x[2], relu: true), x => NaiveOps.Linear(x[0], x[1], x[2], relu: true), Step: 1e-3f);
 
+        // Every input is trained: x (an embedding's output), h (the previous step's), both weights and both biases.
+        foreach (bool masked in new[] { false, true })
+        {
+            float[]? gruMask = null;
+            yield return new(masked ? "GruCell with padded rows" : "GruCell", typeof(GruCell), r =>
+                {
+                    int rows = Size(r), inputs = Size(r, 1, 6), hidden = Size(r, 1, 5);
+                    gruMask = masked ? Enumerable.Range(0, rows).Select(i => i % 3 == 1 ? 0f : 1f).ToArray() : null;
+                    return [Input(r, [rows, inputs]), Input(r, [rows, hidden]), Input(r, [3 * hidden, inputs]), Input(r, [3 * hidden, hidden]), Input(r, [3 * hidden]), Input(r, [3 * hidden])];
+                },
+                (tape, x) => GruCell.Apply(tape, x[0], x[1], x[2], x[3], x[4], x[5], gruMask), x => NaiveOps.GruCell(x[0], x[1], x[2], x[3], x[4], x[5], gruMask));
+        }
+
         // Ids repeat within a row and some pairs are padding (id -1), as hashed documents have them.
         Tensor bagFeatures = new(1, 1, 2);
         yield return new("EmbeddingBag", typeof(EmbeddingBag), r =>

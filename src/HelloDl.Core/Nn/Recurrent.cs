@@ -1,0 +1,115 @@
+using HelloDl.Autograd;
+using HelloDl.Tensors;
+
+namespace HelloDl.Nn;
+
+/// <summary>
+/// Symbol sequences [N, T] (values 0..symbols-1, -1 for padding) through an embedding and
+/// stacked GRU layers, a step at a time for all rows at once: the last state of the top layer
+/// [N, hidden] (a classifier reads each sequence's own last state, as padding carries it
+/// through), or with <see cref="EveryStep"/> the top layer's state at every step, time-major
+/// [T·N, hidden] (a language model predicts from each). Parameters: embedding.weight/bias, then
+/// per layer layerK.weight_ih [3H, in], layerK.weight_hh [3H, H], layerK.bias_ih, layerK.bias_hh.
+/// </summary>
+public sealed class GruEncoder : Module
+{
+    readonly Parameter _embedding, _embeddingBias;
+    readonly (Parameter WeightIh, Parameter WeightHh, Parameter BiasIh, Parameter BiasHh)[] _layers;
+
+    public GruEncoder(int symbols, int embedding, int hidden, int layers, bool everyStep)
+    {
+        if (symbols < 2 || embedding < 1 || hidden < 1 || layers < 1) throw new ArgumentOutOfRangeException(nameof(layers), "A GRU encoder needs 2 or more symbols and positive sizes.");
+        (Symbols, Embedding, Hidden, EveryStep) = (symbols, embedding, hidden, everyStep);
+        // An embedding is a lookup: its rows start like a unit-scale input (±1); GRU weights as PyTorch's (±1/√hidden).
+        _embedding = AddParameter("embedding.weight", [symbols, embedding], 1);
+        _embeddingBias = AddParameter("embedding.bias", [embedding], 0);
+        float bound = 1 / MathF.Sqrt(hidden);
+        _layers = Enumerable.Range(0, layers).Select(k => (
+            AddParameter($"layer{k}.weight_ih", [3 * hidden, k == 0 ? embedding : hidden], bound),
+            AddParameter($"layer{k}.weight_hh", [3 * hidden, hidden], bound),
+            AddParameter($"layer{k}.bias_ih", [3 * hidden], bound),
+            AddParameter($"layer{k}.bias_hh", [3 * hidden], bound))).ToArray();
+    }
+
+    public int Symbols { get; }
+    public int Embedding { get; }
+    public int Hidden { get; }
+    public int Layers => _layers.Length;
+    public bool EveryStep { get; }
+    public override string Describe => $"Gru({Symbols}→{Embedding}→{string.Join("→", Enumerable.Repeat(Hidden, Layers))}{(EveryStep ? ", every step" : "")})";
+    public override int[] OutputShape(int[] inputShape) => [Hidden];
+
+    public override Tensor Forward(Tape tape, Tensor input)
+    {
+        if (input.Rank != 2) throw new ArgumentException($"A GRU reads sequences [N, T]; got {input}.", nameof(input));
+        int rows = input.Dim(0), length = input.Dim(1);
+        var states = InitialStates(tape, rows);
+        // A classifier stops after the longest sequence: the steps after it would only carry states.
+        int steps = EveryStep ? length : LongestSequence(input.Data, rows, length);
+        var tops = EveryStep ? new Tensor[steps] : null;
+        var column = new float[rows];
+        for (int t = 0; t < steps; t++)
+        {
+            for (int n = 0; n < rows; n++) column[n] = input.Data[n * length + t];
+            var top = Step(tape, column, states);
+            if (tops is not null) tops[t] = top;
+        }
+        return tops is null ? states[^1] : Concat.Apply(tape, 0, tops);
+    }
+
+    /// <summary>States of zero for every layer, [rows, hidden] each, not trained.</summary>
+    public Tensor[] InitialStates(Tape tape, int rows)
+    {
+        var states = new Tensor[Layers];
+        for (int k = 0; k < Layers; k++)
+        {
+            states[k] = tape.NewTensor(rows, Hidden);
+            states[k].Data.Clear();
+        }
+        return states;
+    }
+
+    /// <summary>
+    /// One step for every row: each row's symbol (negative: padding, which carries its states
+    /// through) up through the layers; <paramref name="states"/> are replaced by the new ones.
+    /// The top layer's new state is returned.
+    /// </summary>
+    public Tensor Step(Tape tape, ReadOnlySpan<float> symbols, Tensor[] states)
+    {
+        int rows = symbols.Length;
+        var features = tape.NewTensor(rows, 1, 2);
+        var pairs = features.Data;
+        float[]? mask = null;
+        for (int n = 0; n < rows; n++)
+        {
+            bool present = symbols[n] >= 0;
+            (pairs[2 * n], pairs[2 * n + 1]) = present ? (symbols[n], 1f) : (-1f, 0f);
+            if (present) continue;
+            if (mask is null)
+            {
+                mask = tape.Rent(rows);
+                mask.AsSpan(0, rows).Fill(1);
+            }
+            mask[n] = 0;
+        }
+        var x = EmbeddingBag.Apply(tape, features, _embedding.Value, _embeddingBias.Value);
+        for (int k = 0; k < Layers; k++)
+        {
+            var (weightIh, weightHh, biasIh, biasHh) = _layers[k];
+            x = states[k] = GruCell.Apply(tape, x, states[k], weightIh.Value, weightHh.Value, biasIh.Value, biasHh.Value, mask);
+        }
+        return x;
+    }
+
+    static int LongestSequence(ReadOnlySpan<float> input, int rows, int length)
+    {
+        int longest = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            int end = length;
+            while (end > longest && input[n * length + end - 1] < 0) end--;
+            longest = Math.Max(longest, end);
+        }
+        return Math.Max(1, longest);
+    }
+}

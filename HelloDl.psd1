@@ -15,6 +15,7 @@
         'Export-EmnistSet'
         'Import-HelloImageSet'
         'Import-HelloTextSet'
+        'Get-HelloText'
         'Split-HelloDataset'
         'Join-HelloDataset'
         'Export-HelloSample'

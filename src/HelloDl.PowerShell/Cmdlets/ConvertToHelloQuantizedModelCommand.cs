@@ -39,7 +39,8 @@ public sealed class ConvertToHelloQuantizedModelCommand : HelloCmdlet, IDisposab
         }
         catch (ArgumentException e) when (e.ParamName == "model")
         {
-            WriteError(new ErrorRecord(e, Model!.Quantized is null ? "ModelNotFinite" : "ModelAlreadyQuantized", ErrorCategory.InvalidArgument, Model));
+            string id = Model!.Quantized is not null ? "ModelAlreadyQuantized" : Model.ReadsText ? "QuantizationNotSupported" : "ModelNotFinite";
+            WriteError(new ErrorRecord(e, id, Model.ReadsText ? ErrorCategory.NotImplemented : ErrorCategory.InvalidArgument, Model));
         }
         catch (ArgumentException e) when (e.ParamName == "calibration")
         {

@@ -76,6 +76,10 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
     [Parameter]
     public AugmentationKind? Augment { get; set; }
 
+    /// <summary>What the model must be trained for: a check that the model was made so (New-HelloModel -Objective); default: the model's.</summary>
+    [Parameter]
+    public Objective? Objective { get; set; }
+
     /// <summary>How classes of different sizes are made up for: None, Weighted (in the loss) or Oversampled. Default: Oversampled for text models, else None.</summary>
     [Parameter]
     public ClassBalance? ClassBalance { get; set; }
@@ -120,6 +124,10 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         if (Resume && checkpoint is null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Resume needs -CheckpointPath."), "ResumeWithoutCheckpoint", ErrorCategory.InvalidArgument, null));
 
+        if (Objective is { } objective && objective != model.Objective)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(
+                $"{model} is trained to {model.Objective}, not {objective}: the objective is chosen when the model is made (New-HelloModel Gru -Objective NextCharacter)."),
+                "ObjectiveDoesNotMatch", ErrorCategory.InvalidArgument, model));
         var options = new TrainingOptions
         {
             Epochs = Epochs, BatchSize = BatchSize ?? TrainingDefaults.BatchSizeFor(training.Count), Optimizer = Optimizer, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
@@ -164,6 +172,10 @@ public sealed class StartHelloTrainingCommand : HelloCmdlet, IDisposable
         catch (ArgumentOutOfRangeException e) when (e.ParamName == nameof(TrainingOptions.BatchSize))
         {
             ThrowTerminatingError(new ErrorRecord(e, "BatchLargerThanSet", ErrorCategory.InvalidArgument, BatchSize));
+        }
+        catch (ArgumentException e) when (e.ParamName == "validation" && model.Objective == Nn.Objective.NextCharacter)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "LanguageModelNotValidated", ErrorCategory.InvalidArgument, ValidationSet));
         }
         catch (ArgumentException e) when (e.ParamName == nameof(TrainingOptions.Augmentation))
         {

@@ -102,12 +102,14 @@ Linear: one linear layer on the 784 pixels; with two classes it has one weight p
 The model's default view is a layer summary: layer, output shape and parameters, and the totals.
 '@
         Parameters  = @{
-            Architecture = 'Linear, Mlp or Cnn for images; TextNgram for text (hashed words, word pairs and character 4-grams into one hidden layer). Required unless -From gives it.'
+            Architecture = 'Linear, Mlp or Cnn for images; TextNgram (hashed words, word pairs and character 4-grams into one hidden layer) or Gru (bytes through an embedding and three stacked GRU layers, hello-dl chapter 9) for text. Required unless -From gives it.'
             From         = 'A trained model to fine-tune: the new model copies its layers. With the same class names in the same order the output layer is copied too; with other classes (-ClassesFrom or -ClassNames) it is made new for them. Start-HelloTraining then starts from a quarter of the usual learning rate.'
             ClassesFrom  = 'Take the class names from this data set.'
             ClassNames   = 'The class names, in label order (at least two, distinct).'
-            HiddenSize   = 'Width of the Mlp''s first hidden layer (default 128, as hello-dl) or of the TextNgram''s hidden layer (default 32). Other architectures ignore it.'
+            HiddenSize   = 'Width of the Mlp''s first hidden layer (default 128, as hello-dl), of the TextNgram''s hidden layer (default 32) or of each Gru layer (default 128; hello-dl used 256). Other architectures ignore it.'
             Seed         = 'Fixes the initial weights (default 1).'
+            Objective    = 'NextCharacter: a Gru language model over the 256 byte values, to train on a text corpus and write with Get-HelloText. It needs no class names.'
+            SequenceLength = 'Bytes a Gru reads of each document (a classifier, default 256) or per training window (a language model). Other architectures ignore it.'
         }
         Inputs      = @(@{ Type = 'HelloDl.Data.ImageDataset'; Description = 'A data set to take the class names from, by value.' })
         Outputs     = @(@{ Type = 'HelloDl.Nn.Model'; Description = 'The model: architecture, class names, parameters (in one flat buffer) and training summary.' })
@@ -156,6 +158,7 @@ Ctrl+C stops after the current batch: the model stays usable, and the checkpoint
             Schedule       = 'Constant, Step (times 0.1 after each third of the steps) or Cosine (default).'
             HoldOutFraction = 'Without -ValidationSet, keep this fraction of the training set (stratified by class) apart to validate and calibrate on. Default: 0.1 for sets under 20,000 images (one''s own), else 0. 0 trains on everything.'
             Freeze         = 'Layers (top-level names from the model''s summary, such as c1, c2, fc1) whose weights stay bit for bit as they are; the other layers train. An unknown name stops with UnknownLayer.'
+            Objective      = 'A check: the objective the model must have been made for (New-HelloModel -Objective). Classify or NextCharacter; a model of the other objective is refused (ObjectiveDoesNotMatch). A NextCharacter model trains on windows cut from the corpus, with no validation set and no calibration, and reports next-byte accuracy.'
             ClassBalance   = 'How classes of different sizes are made up for. None: every example alike; Weighted: examples weighted in the loss by N / (classes x their class''s count); Oversampled: each epoch repeats a rarer class''s examples (about largest count / its count times), each time with fresh dropout. Default: Oversampled for text models, None for image models.'
             Augment        = 'Distort the training images at random. Default: Geometric for sets under 20,000 images, else None. None; HelloDl: shift by up to 2 pixels and flip 5 pixels; Geometric: also rotate up to 10 degrees and scale by up to 10%; Scan: geometric plus what real scans do (thicker or thinner strokes, blur, paler ink, noise), for models that must read people''s scans.'
             Seed           = 'Fixes shuffling, dropout and augmentation (default 1).'
@@ -564,6 +567,47 @@ $comments = Import-HelloTextSet -CsvPath ./comments.csv -TextColumn body -LabelC
             }
         )
         Links       = @('New-HelloModel', 'Start-HelloTraining', 'Invoke-HelloClassify', 'Split-HelloDataset')
+    }
+
+    'Get-HelloText' = @{
+        Synopsis    = 'Writes text with a language model, continuing a prompt (hello-dl''s tensor-gru).'
+        Description = @'
+Get-HelloText feeds the prompt's bytes to a Gru language model (New-HelloModel Gru -Objective NextCharacter, trained with Start-HelloTraining on a text corpus), then draws each next byte from the model's distribution, divided by -Temperature before the softmax, and feeds it back, carrying the GRU's states from step to step. It writes -Length characters (multi-byte UTF-8 characters count once). The same -Seed writes the same text; Ctrl+C stops it.
+'@
+        Parameters  = @{
+            Model         = 'A Gru model made with -Objective NextCharacter and trained on text. Any other model is refused (ModelIsNotLanguageModel).'
+            Prompt        = 'The text to continue (also from the pipeline). Empty: start as a new document of the corpus starts.'
+            Length        = 'Characters to write after the prompt (default 200).'
+            Temperature   = 'Divides the model''s scores before the softmax: below 1 keeps to the likeliest characters, above 1 ventures further (default 0.8).'
+            Seed          = 'Fixes the draws. Default: a different text each time.'
+            IncludePrompt = 'Write the prompt before what the model adds.'
+        }
+        Inputs      = @(@{ Type = 'System.String'; Description = 'Prompts, each continued in turn.' })
+        Outputs     = @(@{ Type = 'System.String'; Description = 'The text written after each prompt.' })
+        Examples    = @(
+            @{
+                Title   = 'Colder and warmer text from a saved model'
+                Code    = @'
+$writer = Import-HelloModel ./shakespeare-gru.safetensors
+0.3, 0.8, 1.2 | ForEach-Object { Get-HelloText $writer -Prompt 'ROMEO: ' -Length 300 -Temperature $_ -Seed 1 -IncludePrompt }
+'@
+                Remarks = 'At 0.3 the model repeats its likeliest turns; at 1.2 it invents words. Not run by the tests (it needs a trained model file).'
+            }
+            @{
+                Title   = 'A tiny language model, written from'
+                Code    = @'
+$file = Join-Path ([IO.Path]::GetTempPath()) "hello-verse-$PID.txt"
+Set-Content -LiteralPath $file -Value ('the quick brown fox jumps over the lazy dog. ' * 40)
+$corpus = Import-HelloTextSet -LiteralPath $file -Label verse
+$writer = New-HelloModel Gru -Objective NextCharacter -HiddenSize 32 -SequenceLength 32
+$null = Start-HelloTraining $writer $corpus -Epochs 20 -BatchSize 2 -LearningRate 0.01
+Get-HelloText $writer -Prompt 'the quick ' -Length 30 -Temperature 0.3 -Seed 1
+Remove-Item -LiteralPath $file
+'@
+                Remarks = 'Trains a small Gru on one repeated sentence for a few seconds; it then continues "the quick " much as the sentence does.'
+            }
+        )
+        Links       = @('New-HelloModel', 'Start-HelloTraining', 'Import-HelloTextSet')
     }
 
     'Split-HelloDataset' = @{

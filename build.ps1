@@ -17,7 +17,8 @@
       Demo   Build + Data, then the main job on real MNIST.
       Bench  Data, then the benchmark: peak, GEMM GFLOP/s, training and inference images/s, quantised
              models beside float (accuracy, images/s, file size), a CNN step's
-             profile, cost growth, end-to-end files/s, memory on 700,000 images, SQLite log cost, a
+             profile, cost growth, end-to-end files/s, memory on 700,000 images, the text models on the
+             SpamAssassin corpus (messages/s training and classifying, accuracy), SQLite log cost, a
              summary table, then (section 'cmdlets', after Build) training and evaluation images/s through
              the cmdlets in a fresh pwsh. -Section runs only the sections named.
 .EXAMPLE
@@ -36,13 +37,13 @@ param(
 
     # Bench only: which sections to run (all when omitted). Names are also split at commas, so
     # '-Section kernels,models' works from bash (one argument) as from pwsh (an array).
-    [ArgumentCompleter({ param($c, $p, $word) 'kernels', 'models', 'quantized', 'profile', 'growth', 'files', 'memory', 'log', 'cmdlets' | Where-Object { $_ -like "$word*" } })]
+    [ArgumentCompleter({ param($c, $p, $word) 'kernels', 'models', 'quantized', 'profile', 'growth', 'files', 'memory', 'text', 'log', 'cmdlets' | Where-Object { $_ -like "$word*" } })]
     [string[]]$Section = @()
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
-$benchSections = 'kernels', 'models', 'quantized', 'profile', 'growth', 'files', 'memory', 'log', 'cmdlets'
+$benchSections = 'kernels', 'models', 'quantized', 'profile', 'growth', 'files', 'memory', 'text', 'log', 'cmdlets'
 $Section = @($Section | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
 $unknownSections = @($Section | Where-Object { $_ -notin $benchSections })
 if ($unknownSections.Count -gt 0) { throw "Unknown -Section '$($unknownSections -join "', '")': the sections are $($benchSections -join ', ')." }

@@ -58,6 +58,13 @@ Describe 'Import-HelloTextSet' {
         ($problems | Where-Object { $_.FullyQualifiedErrorId -like 'TextFileBinary*' }).Exception.Message | Should -BeLike '*picture.txt*binary*'
     }
 
+    It 'names a folder without class subfolders' {
+        $flat = New-Item -ItemType Directory -Force (Join-Path $Work 'flat')
+        Set-Content -LiteralPath (Join-Path $flat 'a.txt') -Value 'hello'
+        { Import-HelloTextSet $flat -ErrorAction Stop } | Should -Throw -ErrorId 'TextSetNoClassFolders*'
+        (Import-HelloTextSet $flat -Label note).Count | Should -Be 1
+    }
+
     It 'reads a CSV with quoted line breaks and names bad records' {
         $csv = Join-Path $Work 'comments.csv'
         Set-Content -LiteralPath $csv -Value "body,verdict`n""great patch,`nthanks"",ham`n""cheap prize"",spam`nno verdict,"

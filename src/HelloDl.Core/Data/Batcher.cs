@@ -49,8 +49,6 @@ public sealed class Batcher
     }
 
     public int BatchSize { get; }
-    /// <summary>Items an epoch shows (more than the data set's when oversampling).</summary>
-    public int ItemCount => _order.Length;
     public int BatchCount => (_order.Length + BatchSize - 1) / BatchSize;
 
     /// <summary>A new random order for the next epoch (Fisher-Yates, from the batcher's random source).</summary>

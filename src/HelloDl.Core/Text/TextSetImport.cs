@@ -19,6 +19,7 @@ public static class TextSetErrorIds
     public const string UnknownLabel = "TextSetUnknownLabel";
     public const string TooManyClasses = "TextSetTooManyClasses";
     public const string NoDocuments = "TextSetNoDocuments";
+    public const string NoClassFolders = "TextSetNoClassFolders";
 }
 
 /// <summary>
@@ -110,8 +111,6 @@ public sealed class TextSetBuilder(string name, string source, IReadOnlyList<str
 {
     readonly List<LabelledDocument> _documents = [];
     readonly HashSet<string>? _fixed = classNames?.ToHashSet(StringComparer.Ordinal);
-
-    public int Count => _documents.Count;
 
     /// <exception cref="TextSetException">The label is not one of the fixed classes.</exception>
     public void Add(LabelledDocument document)

@@ -88,7 +88,11 @@ public sealed class ImportHelloTextSetCommand : HelloCmdlet
                 }
                 if (list.Count > 1) WriteProgress(new ProgressRecord(1, $"Importing {path}", "Done") { RecordType = ProgressRecordType.Completed });
             }
-            catch (ImageSetException e) { WriteError(new ErrorRecord(e, e.ErrorId.Replace("ImageSet", "TextSet", StringComparison.Ordinal), ErrorCategory.InvalidArgument, path)); }
+            catch (ImageSetException e) when (e.ErrorId == ImageSetErrorIds.NoClassFolders)
+            {
+                WriteError(FileError(new TextSetException(TextSetErrorIds.NoClassFolders, path,
+                    "it has no subfolders; put each class's documents in a subfolder named by the class (mail/spam/1.txt), or pass -Label or -CsvPath.", e)));
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 WriteError(new ErrorRecord(e, "TextSetFolderReadFailed", ErrorCategory.ReadError, path));

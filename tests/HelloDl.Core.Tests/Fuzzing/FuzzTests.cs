@@ -1,12 +1,14 @@
 using System.IO.Compression;
 using HelloDl.Data;
 using HelloDl.Imaging;
+using HelloDl.Inference;
 using HelloDl.Nn;
 using HelloDl.Optim;
 using HelloDl.Serialization;
 using HelloDl.Tests.Data;
 using HelloDl.Tests.Imaging;
 using HelloDl.Tests.Serialization;
+using HelloDl.Text;
 using HelloDl.Training;
 using Xunit.Abstractions;
 
@@ -55,6 +57,68 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             var loaded = ModelFile.Load(path);
             return ModelFileTests.Predict(loaded).SequenceEqual(expected) && loaded.ClassNames.SequenceEqual(Digits) ? "loaded, same predictions"
                 : throw new FuzzFailure("a damaged file loaded and predicts differently");
+        }).Report(output);
+    }
+
+    static readonly string[] Probe = ["please review the kernel patch", "you are a winner, claim your prize money now", "", "Subject: hi\n\nsee =3D you"];
+
+    /// <summary>Small text models, so that a case reads in milliseconds; the language model's classes are the 256 bytes.</summary>
+    public static TheoryData<string> TextModels => ["TextNgram", "Gru", "Gru language model"];
+
+    [Theory, MemberData(nameof(TextModels))]
+    public void Text_model_files(string kind)
+    {
+        string path = _temp.File("text.safetensors");
+        var model = kind switch
+        {
+            "TextNgram" => Model.Create(Architecture.TextNgram, ["ham", "spam"], seed: 11, hiddenSize: 8, textFeatures: new HashedNgrams { Buckets = 1 << 10, MaximumFeatures = 64 }),
+            "Gru" => Model.Create(Architecture.Gru, ["ham", "spam"], seed: 11, hiddenSize: 8, sequences: new ByteSequences { Length = 24 }),
+            _ => Model.Create(Architecture.Gru, [], seed: 11, hiddenSize: 8, sequences: new ByteSequences { Length = 24 }, objective: Objective.NextCharacter),
+        };
+        model.Temperature = 1.3f;
+        ModelFile.Save(model, path);
+        string Read(Model m) => m.Objective == Objective.NextCharacter ? TextSampler.Sample(m, "the ", 12, 1, seed: 3)
+            : string.Join(";", Classifier.Classify(m, Probe.Select(t => new ClassifierInput(null, Text: t)).ToList()).Select(r => $"{r.Label} {r.Confidence:R}"));
+        string expected = Read(model);
+        new FuzzRun($"model file ({kind})").Run(File.ReadAllBytes(path), Seed, 1_000, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            var loaded = ModelFile.Load(path);
+            return Read(loaded) == expected && loaded.Objective == model.Objective ? "loaded, same answers"
+                : throw new FuzzFailure("a damaged file loaded and answers differently");
+        }).Report(output);
+    }
+
+    /// <summary>A raw multipart mail: every case is decoded, read as mail and encoded for both text models, or refused as binary.</summary>
+    [Fact]
+    public void Text_documents()
+    {
+        const string Mail = "From x@example.org  Mon Jul 22 18:13:03 2002\nSubject: Cheap offer\nContent-Type: multipart/alternative; boundary=\"XYZ\"\n\n"
+            + "--XYZ\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nBuy n=\now at 50=25 off =E9t=E9\n"
+            + "--XYZ\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\nPGI+Ym9sZDwvYj4=\n--XYZ--\n";
+        var hashing = new HashedNgrams { Buckets = 1 << 10, MaximumFeatures = 64 };
+        var bytesInput = new ByteSequenceInput(new ByteSequences { Length = 64 });
+        var pairs = new float[2 * hashing.MaximumFeatures];
+        var sequence = new float[64];
+        new FuzzRun("text document (mail)").Run(System.Text.Encoding.UTF8.GetBytes(Mail), Seed, 3_000, bytes =>
+        {
+            string text = TextFiles.Decode(bytes, "fuzz.eml");
+            int features = hashing.Write(MailText.Extract(text), pairs);
+            bytesInput.WriteDocument(text, sequence);
+            return features > 0 ? "read" : "read, no features";
+        }).Report(output);
+    }
+
+    [Fact]
+    public void Text_set_csvs()
+    {
+        string path = _temp.File("documents.csv");
+        var csv = "id,text,label\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"{i},\"line one, of {i}\nline \"\"two\"\"\",{(i % 3 == 0 ? "spam" : "ham")}")) + "\n";
+        new FuzzRun("text set CSV").Run(System.Text.Encoding.UTF8.GetBytes(csv), Seed, 2_000, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            var (documents, problems) = TextCsv.Read(path, "text", "label", null);
+            return problems.Count == 0 ? "read" : "read, records reported";
         }).Report(output);
     }
 

@@ -76,6 +76,29 @@ public sealed class GruTests
         Assert.Equal(written, TextSampler.Sample(loaded, "the quick ", 40, temperature: 0.2f, seed: 1));
     }
 
+    /// <summary>Oversampling, feature dropout and a language model's windows are all drawn per epoch from the seed: a resumed run is the uninterrupted one.</summary>
+    [Theory]
+    [InlineData(Architecture.TextNgram, Objective.Classify)]
+    [InlineData(Architecture.Gru, Objective.NextCharacter)]
+    public void A_text_run_resumed_from_its_checkpoint_ends_as_the_uninterrupted_one(Architecture architecture, Objective objective)
+    {
+        var set = objective == Objective.Classify ? Sentences(3, 120).WithClasses("active", "passive")
+            : TextDataset.FromDocuments("verse", "test", ["text"], [string.Concat(Enumerable.Repeat("a stitch in time saves nine. ", 20))], [0]);
+        Model Fresh() => Model.Create(architecture, set.ClassNames, seed: 5, hiddenSize: 8,
+            textFeatures: new HashedNgrams { Buckets = 1 << 10, MaximumFeatures = 32 }, sequences: new ByteSequences { Length = 16 }, objective: objective);
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 4 };
+        var straight = Fresh();
+        _ = new Trainer(straight, options).Run(set).ToList();
+
+        using var folder = new TempFolder();
+        string checkpoint = folder.File("run.ckpt");
+        var first = Fresh();
+        _ = new Trainer(first, options).Run(set, checkpointPath: checkpoint).Take(1).ToList();   // stopped after its first epoch
+        var resumed = Fresh();
+        _ = Trainer.ResumeFrom(checkpoint, resumed, options).Run(set).ToList();
+        Assert.Equal(straight.Values, resumed.Values);
+    }
+
     [Fact]
     public void A_language_model_refuses_a_validation_set_and_a_classifier_cannot_write()
     {

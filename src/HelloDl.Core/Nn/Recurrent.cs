@@ -5,7 +5,7 @@ namespace HelloDl.Nn;
 
 /// <summary>
 /// Symbol sequences [N, T] (values 0..symbols-1, -1 for padding) through an embedding and
-/// stacked GRU layers, a step at a time for all rows at once: the last state of the top layer
+/// stacked GRU layers, each layer over all steps of all rows in one op: the last state of the top layer
 /// [N, hidden] (a classifier reads each sequence's own last state, as padding carries it
 /// through), or with <see cref="EveryStep"/> the top layer's state at every step, time-major
 /// [T·N, hidden] (a language model predicts from each). Parameters: embedding.weight/bias, then
@@ -43,18 +43,15 @@ public sealed class GruEncoder : Module
     {
         if (input.Rank != 2) throw new ArgumentException($"A GRU reads sequences [N, T]; got {input}.", nameof(input));
         int rows = input.Dim(0), length = input.Dim(1);
-        var states = InitialStates(tape, rows);
         // A classifier stops after the longest sequence: the steps after it would only carry states.
         int steps = EveryStep ? length : LongestSequence(input.Data, rows, length);
-        var tops = EveryStep ? new Tensor[steps] : null;
-        var column = new float[rows];
+        // Time-major symbols: row t·N + n is step t of sequence n.
+        var symbols = new float[steps * rows];
         for (int t = 0; t < steps; t++)
-        {
-            for (int n = 0; n < rows; n++) column[n] = input.Data[n * length + t];
-            var top = Step(tape, column, states);
-            if (tops is not null) tops[t] = top;
-        }
-        return tops is null ? states[^1] : Concat.Apply(tape, 0, tops);
+            for (int n = 0; n < rows; n++) symbols[t * rows + n] = input.Data[n * length + t];
+        var states = RunLayers(tape, symbols, InitialStates(tape, rows));
+        var top = states[^1];
+        return EveryStep ? top : Slice.Apply(tape, top, 0, (steps - 1) * rows, rows);
     }
 
     /// <summary>States of zero for every layer, [rows, hidden] each, not trained.</summary>
@@ -76,29 +73,38 @@ public sealed class GruEncoder : Module
     /// </summary>
     public Tensor Step(Tape tape, ReadOnlySpan<float> symbols, Tensor[] states)
     {
+        var next = RunLayers(tape, symbols, states);
+        for (int k = 0; k < Layers; k++) states[k] = next[k];
+        return states[^1];
+    }
+
+    /// <summary>Time-major symbols [T·N] through the embedding and every layer from <paramref name="initial"/>; each layer's states [T·N, H].</summary>
+    Tensor[] RunLayers(Tape tape, ReadOnlySpan<float> symbols, Tensor[] initial)
+    {
         int rows = symbols.Length;
         var features = tape.NewTensor(rows, 1, 2);
         var pairs = features.Data;
         float[]? mask = null;
-        for (int n = 0; n < rows; n++)
+        for (int i = 0; i < rows; i++)
         {
-            bool present = symbols[n] >= 0;
-            (pairs[2 * n], pairs[2 * n + 1]) = present ? (symbols[n], 1f) : (-1f, 0f);
+            bool present = symbols[i] >= 0;
+            (pairs[2 * i], pairs[2 * i + 1]) = present ? (symbols[i], 1f) : (-1f, 0f);
             if (present) continue;
             if (mask is null)
             {
                 mask = tape.Rent(rows);
                 mask.AsSpan(0, rows).Fill(1);
             }
-            mask[n] = 0;
+            mask[i] = 0;
         }
         var x = EmbeddingBag.Apply(tape, features, _embedding.Value, _embeddingBias.Value);
+        var layers = new Tensor[Layers];
         for (int k = 0; k < Layers; k++)
         {
             var (weightIh, weightHh, biasIh, biasHh) = _layers[k];
-            x = states[k] = GruCell.Apply(tape, x, states[k], weightIh.Value, weightHh.Value, biasIh.Value, biasHh.Value, mask);
+            x = layers[k] = GruLayer.Apply(tape, x, initial[k], weightIh.Value, weightHh.Value, biasIh.Value, biasHh.Value, mask);
         }
-        return x;
+        return layers;
     }
 
     static int LongestSequence(ReadOnlySpan<float> input, int rows, int length)

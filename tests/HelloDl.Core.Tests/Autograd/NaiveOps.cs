@@ -58,22 +58,32 @@ public static class NaiveOps
         return new(product.Shape, y);
     }
 
-    /// <summary>A GRU step written out gate by gate, PyTorch's equations; masked rows keep h.</summary>
-    public static Expected GruCell(Tensor x, Tensor h, Tensor weightIh, Tensor weightHh, Tensor biasIh, Tensor biasHh, float[]? mask)
+    /// <summary>A GRU layer written out step by step and gate by gate, PyTorch's equations, time-major; masked rows keep h.</summary>
+    public static Expected GruLayer(Tensor x, Tensor initial, Tensor weightIh, Tensor weightHh, Tensor biasIh, Tensor biasHh, float[]? mask)
     {
-        int rows = x.Dim(0), inputs = x.Dim(1), hidden = h.Dim(1);
-        double[] xs = Values(x), hs = Values(h), wi = Values(weightIh), wh = Values(weightHh), bi = Values(biasIh), bh = Values(biasHh), y = new double[rows * hidden];
-        double Input(int n, int gate) { double sum = bi[gate]; for (int k = 0; k < inputs; k++) sum += xs[n * inputs + k] * wi[gate * inputs + k]; return sum; }
-        double Hidden(int n, int gate) { double sum = bh[gate]; for (int k = 0; k < hidden; k++) sum += hs[n * hidden + k] * wh[gate * hidden + k]; return sum; }
+        int rows = x.Dim(0), sequences = initial.Dim(0), inputs = x.Dim(1), hidden = initial.Dim(1);
+        double[] xs = Values(x), wi = Values(weightIh), wh = Values(weightHh), bi = Values(biasIh), bh = Values(biasHh), y = new double[rows * hidden];
+        double[] h = Values(initial);
         static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
-        for (int n = 0; n < rows; n++)
-            for (int j = 0; j < hidden; j++)
+        for (int start = 0; start < rows; start += sequences)
+        {
+            var next = new double[sequences * hidden];
+            for (int n = 0; n < sequences; n++)
             {
-                if (mask is not null && mask[n] == 0) { y[n * hidden + j] = hs[n * hidden + j]; continue; }
-                double r = Sigmoid(Input(n, j) + Hidden(n, j)), z = Sigmoid(Input(n, hidden + j) + Hidden(n, hidden + j));
-                double candidate = Math.Tanh(Input(n, 2 * hidden + j) + r * Hidden(n, 2 * hidden + j));
-                y[n * hidden + j] = (1 - z) * candidate + z * hs[n * hidden + j];
+                int row = start + n;
+                double Input(int gate) { double sum = bi[gate]; for (int k = 0; k < inputs; k++) sum += xs[row * inputs + k] * wi[gate * inputs + k]; return sum; }
+                double Hidden(int gate) { double sum = bh[gate]; for (int k = 0; k < hidden; k++) sum += h[n * hidden + k] * wh[gate * hidden + k]; return sum; }
+                for (int j = 0; j < hidden; j++)
+                {
+                    if (mask is not null && mask[row] == 0) { next[n * hidden + j] = h[n * hidden + j]; continue; }
+                    double r = Sigmoid(Input(j) + Hidden(j)), z = Sigmoid(Input(hidden + j) + Hidden(hidden + j));
+                    double candidate = Math.Tanh(Input(2 * hidden + j) + r * Hidden(2 * hidden + j));
+                    next[n * hidden + j] = (1 - z) * candidate + z * h[n * hidden + j];
+                }
             }
+            h = next;
+            Array.Copy(next, 0, y, start * hidden, next.Length);
+        }
         return new([rows, hidden], y);
     }
 

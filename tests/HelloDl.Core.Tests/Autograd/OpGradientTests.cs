@@ -54,17 +54,22 @@ public sealed class OpGradientTests
             },
             (tape, x) => Linear.Apply(tape, x[0], x[1], x[2], relu: true), x => NaiveOps.Linear(x[0], x[1], x[2], relu: true), Step: 1e-3f);
 
-        // Every input is trained: x (an embedding's output), h (the previous step's), both weights and both biases.
+        // Backpropagation through time over 1 to 4 steps: x (an embedding's output), both weights and both
+        // biases are trained; h0 is data. With a mask, some sequences end early and carry their state.
         foreach (bool masked in new[] { false, true })
         {
             float[]? gruMask = null;
-            yield return new(masked ? "GruCell with padded rows" : "GruCell", typeof(GruCell), r =>
+            Tensor gruInitial = Tensor.FromArray([0f], 1, 1);
+            yield return new(masked ? "GruLayer with padded steps" : "GruLayer", typeof(GruLayer), r =>
                 {
-                    int rows = Size(r), inputs = Size(r, 1, 6), hidden = Size(r, 1, 5);
-                    gruMask = masked ? Enumerable.Range(0, rows).Select(i => i % 3 == 1 ? 0f : 1f).ToArray() : null;
-                    return [Input(r, [rows, inputs]), Input(r, [rows, hidden]), Input(r, [3 * hidden, inputs]), Input(r, [3 * hidden, hidden]), Input(r, [3 * hidden]), Input(r, [3 * hidden])];
+                    int sequences = Size(r, 1, 3), steps = Size(r, 1, 4), inputs = Size(r, 1, 5), hidden = Size(r, 1, 4);
+                    gruInitial = Tensor.FromArray(Enumerable.Range(0, sequences * hidden).Select(_ => r.NextSingle() - 0.5f).ToArray(), sequences, hidden);
+                    // Sequence n has n + 1 fewer steps than the longest when masked: once padded, always padded.
+                    gruMask = masked ? Enumerable.Range(0, steps * sequences).Select(i => i / sequences < steps - i % sequences ? 1f : 0f).ToArray() : null;
+                    return [Input(r, [steps * sequences, inputs]), Input(r, [3 * hidden, inputs]), Input(r, [3 * hidden, hidden]), Input(r, [3 * hidden]), Input(r, [3 * hidden])];
                 },
-                (tape, x) => GruCell.Apply(tape, x[0], x[1], x[2], x[3], x[4], x[5], gruMask), x => NaiveOps.GruCell(x[0], x[1], x[2], x[3], x[4], x[5], gruMask));
+                (tape, x) => GruLayer.Apply(tape, x[0], gruInitial, x[1], x[2], x[3], x[4], gruMask),
+                x => NaiveOps.GruLayer(x[0], gruInitial, x[1], x[2], x[3], x[4], gruMask));
         }
 
         // Ids repeat within a row and some pairs are padding (id -1), as hashed documents have them.

@@ -142,11 +142,17 @@ Describe 'A training run killed with SIGKILL' {
     It 'leaves a checkpoint that loads and resumes bit-exactly, wherever it was killed' {
         $checkpoint = Join-Path $TestDrive 'killed.safetensors'
         $arguments = @{ Count = 20000; Epochs = 10 }
+        # The uninterrupted run first: it is the reference, and its length says when to kill. A fixed
+        # delay missed every run on a CPU that trains all ten epochs in a second.
+        $reference = Join-Path $TestDrive 'reference.safetensors'
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        (Start-Training ($arguments + @{ ModelPath = $reference })).WaitForExit()
+        $runMs = [int]$clock.ElapsedMilliseconds
         $random = [Random]::new(7)
         $kills = 0
         foreach ($attempt in 1..4) {
             $process = Start-Training ($arguments + @{ CheckpointPath = $checkpoint })
-            Start-Sleep -Milliseconds (1500 + $random.Next(2500))
+            Start-Sleep -Milliseconds ($runMs * (20 + $random.Next(60)) / 100)   # 20-80% into a whole run's time
             if (-not $process.HasExited) { & kill -KILL $process.Id; $kills++ }
             $process.WaitForExit()
             if (Test-Path -LiteralPath $checkpoint) {
@@ -157,9 +163,7 @@ Describe 'A training run killed with SIGKILL' {
         $kills | Should -BeGreaterThan 0
         $resumed = Join-Path $TestDrive 'resumed.safetensors'
         (Start-Training ($arguments + @{ CheckpointPath = $checkpoint; ModelPath = $resumed })).WaitForExit()
-        $reference = Join-Path $TestDrive 'reference.safetensors'
-        (Start-Training ($arguments + @{ ModelPath = $reference })).WaitForExit()
-        Write-Host "    killed $kills time(s) in 4 starts; resumed to the end"
+        Write-Host "    killed $kills time(s) in 4 starts (a whole run takes $runMs ms); resumed to the end"
         Same-Values (Import-HelloModel $resumed) (Import-HelloModel $reference) | Should -BeTrue
     }
 }

@@ -67,7 +67,9 @@ public sealed class Trainer
     public static Trainer ResumeFrom(string checkpointPath, Model model, TrainingOptions options, Action<string>? warning = null)
     {
         var saved = ModelFile.LoadCheckpoint(checkpointPath, warning);
-        if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount)
+        // Text settings too: the same weights read other features under other hashing or lengths.
+        if (saved.Model.Architecture != model.Architecture || !saved.Model.ClassNames.SequenceEqual(model.ClassNames) || saved.Model.ParameterCount != model.ParameterCount
+            || saved.Model.TextFeatures != model.TextFeatures || saved.Model.Sequences != model.Sequences || saved.Model.Objective != model.Objective)
             throw new CheckpointMismatchException(CheckpointErrorIds.ModelMismatch, checkpointPath, $"it holds a {saved.Model} checkpoint, not one for a {model}.");
         if (options.Optimizer is OptimizerKind asked && asked != saved.Optimizer)
             throw new CheckpointMismatchException(CheckpointErrorIds.OptimizerMismatch, checkpointPath,

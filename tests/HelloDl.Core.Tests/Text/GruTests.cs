@@ -97,6 +97,12 @@ public sealed class GruTests
         var resumed = Fresh();
         _ = Trainer.ResumeFrom(checkpoint, resumed, options).Run(set).ToList();
         Assert.Equal(straight.Values, resumed.Values);
+
+        // The same shapes under other reading settings are another model.
+        var other = Model.Create(architecture, set.ClassNames, seed: 5, hiddenSize: 8,
+            textFeatures: new HashedNgrams { Buckets = 1 << 10, MaximumFeatures = 32, CharacterNgram = 3 }, sequences: new ByteSequences { Length = 12 }, objective: objective);
+        var mismatch = Assert.Throws<CheckpointMismatchException>(() => Trainer.ResumeFrom(checkpoint, other, options));
+        Assert.Equal(CheckpointErrorIds.ModelMismatch, mismatch.ErrorId);
     }
 
     [Fact]

@@ -167,6 +167,8 @@ Describe 'Gru models through the cmdlets' {
         $writer = New-HelloModel Gru -Objective NextCharacter -HiddenSize 4
         { Start-HelloTraining $Model $Training -Objective NextCharacter } | Should -Throw -ErrorId 'ObjectiveDoesNotMatch*'
         { New-HelloModel Mlp -Objective NextCharacter } | Should -Throw -ErrorId 'ObjectiveNotSupported*'
+        { Invoke-HelloClassify $writer -Text 'hello' } | Should -Throw -ErrorId 'ModelIsLanguageModel*'
+        { Measure-HelloModel $writer $Check } | Should -Throw -ErrorId 'ModelIsLanguageModel*'
         { Start-HelloTraining $writer $Training -ValidationSet $Check } | Should -Throw -ErrorId 'LanguageModelNotValidated*'
     }
 }

@@ -23,9 +23,10 @@ public static class Classifier
     /// <summary>The default threshold below which an answer is marked not confident.</summary>
     public const float DefaultMinimumConfidence = 0.9f;
 
-    /// <exception cref="ArgumentException">An input the model does not read: an image for a text model, a document for an image model.</exception>
+    /// <exception cref="ArgumentException">An input the model does not read (an image for a text model, a document for an image model); a language model (ParamName 'model').</exception>
     public static ClassificationResult[] Classify(Model model, IReadOnlyList<ClassifierInput> inputs, float minimumConfidence = DefaultMinimumConfidence)
     {
+        RequireClassifier(model);
         if (inputs.FirstOrDefault(i => model.ReadsText ? i.Image is not null : i.Text is not null) is { } misfit)
             throw new ArgumentException($"{misfit.Path ?? "An input"} is {(misfit.Image is null ? "a document" : "an image")}; the {model.Architecture} model reads {model.Input.ItemNoun}.", nameof(inputs));
         var present = inputs.Where(i => (model.ReadsText ? i.Text : i.Image as object) is not null).ToList();
@@ -74,6 +75,14 @@ public static class Classifier
             };
         }
         return results;
+    }
+
+    /// <summary>Refuses a language model, which predicts next bytes, not classes (ParamName 'model').</summary>
+    /// <exception cref="ArgumentException">The model is a language model.</exception>
+    public static void RequireClassifier(Model model)
+    {
+        if (model.Objective != Objective.Classify)
+            throw new ArgumentException($"{model} predicts next characters, not classes: write text with it (Get-HelloText), or classify with a model made without -Objective.", nameof(model));
     }
 
     /// <summary>The first <paramref name="maximumCount"/> images of <paramref name="data"/> that the model classifies wrongly, in the data set's order.</summary>

@@ -41,6 +41,7 @@ public static class DatasetPrediction
     /// <exception cref="ArgumentException">The data set's class count is not the model's, or it holds items the model does not read.</exception>
     public static IEnumerable<PredictedBatch> Batches(Model model, Dataset data, bool calibrated = true, CancellationToken cancellation = default)
     {
+        Classifier.RequireClassifier(model);
         if (data.ClassNames.Count != model.ClassNames.Count)
             throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
         if (!model.Input.Reads(data))

@@ -76,6 +76,13 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
     [ValidateRange(0.0, 1.0)]
     public float MinimumConfidence { get; set; } = Classifier.DefaultMinimumConfidence;
 
+    protected override void BeginProcessing()
+    {
+        if (Model!.Objective != Objective.Classify)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"{Model} predicts next characters, not classes: write text with Get-HelloText."),
+                "ModelIsLanguageModel", ErrorCategory.InvalidArgument, Model));
+    }
+
     protected override void ProcessRecord()
     {
         switch (ParameterSetName)

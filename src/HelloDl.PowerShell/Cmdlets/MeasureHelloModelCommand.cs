@@ -38,6 +38,11 @@ public sealed class MeasureHelloModelCommand : HelloCmdlet, IDisposable
             evaluation = Evaluator.Evaluate(Model!, Dataset, cancellation: _stop.Token);
             WriteProgress(new ProgressRecord(2, "Measuring", "Done") { RecordType = ProgressRecordType.Completed });
         }
+        catch (ArgumentException e) when (e.ParamName == "model")
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "ModelIsLanguageModel", ErrorCategory.InvalidArgument, Model));
+            return;
+        }
         catch (ArgumentException e)
         {
             ThrowTerminatingError(new ErrorRecord(e, Model!.Input.Reads(Dataset!) ? "ClassesDoNotMatch" : "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, Dataset));

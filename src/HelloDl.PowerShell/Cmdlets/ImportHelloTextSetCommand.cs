@@ -83,6 +83,7 @@ public sealed class ImportHelloTextSetCommand : HelloCmdlet
                 _sources.Add(path);
                 for (int i = 0; i < list.Count; i++)
                 {
+                    if (Stopping) return;   // Ctrl+C: a folder of many files need not be read to its end
                     if (list.Count > 1) WriteProgress(new ProgressRecord(1, $"Importing {path}", $"{i:N0} of {list.Count:N0} files") { PercentComplete = (int)(100L * i / list.Count) });
                     ReadFile(list[i]);
                 }

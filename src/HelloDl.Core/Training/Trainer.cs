@@ -187,7 +187,8 @@ public sealed class Trainer
             : HoldOutFraction(training, validation) is > 0 and var fraction ? training.TrainingCountAfterPartition(fraction) : training.Count;
         if (_options.BatchSize > trainedOn)
             throw new ArgumentOutOfRangeException(nameof(TrainingOptions.BatchSize), _options.BatchSize,
-                $"A batch of {_options.BatchSize} is larger than the {trainedOn:N0} images trained on{(trainedOn < training.Count ? $" (of {training.Name}'s {training.Count:N0}, after holding out a validation part)" : "")}.");
+                $"A batch of {_options.BatchSize} is larger than the {trainedOn:N0} {(LanguageModel is null ? training.ItemNoun : "windows")} trained on"
+                + (LanguageModel is null && trainedOn < training.Count ? $" (of {training.Name}'s {training.Count:N0}, after holding out a validation part)." : "."));
     }
 
     /// <summary>

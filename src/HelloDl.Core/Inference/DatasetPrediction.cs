@@ -11,15 +11,15 @@ public sealed class PredictedBatch
 
     internal PredictedBatch(float[] probabilities, int classes) { _probabilities = probabilities; Classes = classes; }
 
-    /// <summary>The data set index of the batch's first image.</summary>
+    /// <summary>The data set index of the batch's first item.</summary>
     public int First { get; private set; }
     public int Count => _labels.Length;
     public int Classes { get; }
-    /// <summary>The class index of each image.</summary>
+    /// <summary>The class index of each item.</summary>
     public ReadOnlySpan<int> Labels => _labels;
     /// <summary>[Count, Classes] class probabilities, row by row.</summary>
     public ReadOnlySpan<float> Probabilities => _probabilities.AsSpan(0, Count * Classes);
-    public ReadOnlySpan<float> Row(int image) => _probabilities.AsSpan(image * Classes, Classes);
+    public ReadOnlySpan<float> Row(int item) => _probabilities.AsSpan(item * Classes, Classes);
 
     internal Span<float> Fill(int first, int[] labels)
     {

@@ -194,7 +194,7 @@ public sealed class Trainer
     /// <summary>
     /// The sets a <see cref="Run"/> trains and validates on: as given, or without a validation set
     /// the training set split into the two (<see cref="TrainingOptions.HoldOutFraction"/>), the
-    /// same way every time for a seed, so that a resumed run holds out the same images.
+    /// same way every time for a seed, so that a resumed run holds out the same items.
     /// A language model trains on windows cut from the corpus, with no validation set.
     /// </summary>
     public (Dataset Training, Dataset? Validation) SetsFor(Dataset training, Dataset? validation) =>

@@ -33,12 +33,17 @@ public static class TextSampler
         float[] scores = [];
         foreach (byte b in context) scores = Feed(b);
         var written = new List<byte>();
-        // Characters, not bytes: a multi-byte character is complete only with its last byte.
-        while (Encoding.UTF8.GetCharCount(written.ToArray()) < length && written.Count < 4 * length)
+        // Characters, not bytes: a multi-byte character is complete only with its last byte, which
+        // the decoder (it keeps the bytes of a character begun) tells as each byte comes.
+        var decoder = Encoding.UTF8.GetDecoder();
+        Span<char> decoded = stackalloc char[2];
+        int characters = 0;
+        while (characters < length && written.Count < 4 * length)
         {
             cancellation.ThrowIfCancellationRequested();
             byte next = Draw(scores, temperature, random);
             written.Add(next);
+            characters += decoder.GetChars([next], decoded, flush: false);
             scores = Feed(next);
         }
         return Encoding.UTF8.GetString(written.ToArray());

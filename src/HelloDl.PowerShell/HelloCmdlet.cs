@@ -56,11 +56,16 @@ public abstract class HelloCmdlet : PSCmdlet
     protected void WriteFileItem(string path) => WriteObject(InvokeProvider.Item.Get([path], force: false, literalPath: true), enumerateCollection: true);
 
     /// <summary>The error record for an image file that cannot be read: the Core's stable id, ImageFileMissing, or ImageFileReadFailed.</summary>
-    protected static ErrorRecord ImageFileError(string path, Exception error) => error switch
+    protected static ErrorRecord ImageFileError(string path, Exception error) => ReadError(path, error, "Image");
+
+    /// <summary>The error record for a text file that cannot be read: the Core's stable id, TextFileMissing, or TextFileReadFailed.</summary>
+    protected static ErrorRecord TextFileError(string path, Exception error) => ReadError(path, error, "Text");
+
+    static ErrorRecord ReadError(string path, Exception error, string kind) => error switch
     {
         FileProblemException problem => FileError(problem),
-        FileNotFoundException => new ErrorRecord(error, "ImageFileMissing", ErrorCategory.ObjectNotFound, path),
-        _ => new ErrorRecord(error, "ImageFileReadFailed", ErrorCategory.ReadError, path),
+        FileNotFoundException => new ErrorRecord(error, $"{kind}FileMissing", ErrorCategory.ObjectNotFound, path),
+        _ => new ErrorRecord(error, $"{kind}FileReadFailed", ErrorCategory.ReadError, path),
     };
 
     /// <summary>The error record for a file that cannot be used; its id is the Core's stable id, its target the file.</summary>

@@ -108,15 +108,12 @@ public sealed class ImportHelloTextSetCommand : HelloCmdlet
         try
         {
             _documents.Add(new LabelledDocument(TextFiles.Read(file.Path, MaximumFileSize), file.Label, file.Path));
-            return;
         }
-        catch (TextSetException e) { WriteError(FileError(e)); }
-        catch (FileNotFoundException e) { WriteError(new ErrorRecord(e, "TextFileMissing", ErrorCategory.ObjectNotFound, file.Path)); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TextSetException or IOException or UnauthorizedAccessException)
         {
-            WriteError(new ErrorRecord(e, "TextFileReadFailed", ErrorCategory.ReadError, file.Path));
+            WriteError(TextFileError(file.Path, e));
+            _failed++;
         }
-        _failed++;
     }
 
     void ReadCsv(string path)
@@ -129,11 +126,9 @@ public sealed class ImportHelloTextSetCommand : HelloCmdlet
             _documents.AddRange(documents);
             _sources.Add(path);
         }
-        catch (TextSetException e) { ThrowTerminatingError(FileError(e)); }
-        catch (FileNotFoundException e) { ThrowTerminatingError(new ErrorRecord(e, "TextFileMissing", ErrorCategory.ObjectNotFound, path)); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TextSetException or IOException or UnauthorizedAccessException)
         {
-            ThrowTerminatingError(new ErrorRecord(e, "TextFileReadFailed", ErrorCategory.ReadError, path));
+            ThrowTerminatingError(TextFileError(path, e));
         }
     }
 

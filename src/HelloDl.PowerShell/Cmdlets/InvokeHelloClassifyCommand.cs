@@ -144,11 +144,9 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
         {
             Add(new ClassifierInput(null, Path: path, Text: TextFiles.Read(path)));
         }
-        catch (TextSetException e) { WriteError(FileError(e)); }
-        catch (FileNotFoundException e) { WriteError(new ErrorRecord(e, "TextFileMissing", ErrorCategory.ObjectNotFound, path)); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TextSetException or IOException or UnauthorizedAccessException)
         {
-            WriteError(new ErrorRecord(e, "TextFileReadFailed", ErrorCategory.ReadError, path));
+            WriteError(TextFileError(path, e));
         }
     }
 

@@ -44,8 +44,7 @@ public static class DatasetPrediction
         Classifier.RequireClassifier(model);
         if (data.ClassNames.Count != model.ClassNames.Count)
             throw new ArgumentException($"The model knows {model.ClassNames.Count} classes but {data.Name} has {data.ClassNames.Count}.");
-        if (!model.Input.Reads(data))
-            throw new ArgumentException($"{data.Name} holds {data.ItemNoun}; the {model.Architecture} model reads {model.Input.ItemNoun}.");
+        model.RequireReads(data, nameof(data));
         return Iterate(model, data, calibrated, cancellation);
     }
 

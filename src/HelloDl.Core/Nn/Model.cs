@@ -99,6 +99,14 @@ public sealed class Model
     public bool ReadsText => Input is ITextEncoder;
     /// <summary>How pixels become inputs; the identity for a text model, which reads no pixels.</summary>
     public InputNormalization Normalization => Input is ImageInput images ? images.Normalization : InputNormalization.Unit;
+    /// <summary>Refuses a data set of items the model does not read (text for an image model, images for a text model).</summary>
+    /// <exception cref="ArgumentException">It holds other items; ParamName is <paramref name="parameter"/>.</exception>
+    public void RequireReads(Dataset data, string parameter)
+    {
+        if (!Input.Reads(data))
+            throw new ArgumentException($"{data.Name} holds {data.ItemNoun}; the {Architecture} model reads {Input.ItemNoun}.", parameter);
+    }
+
     /// <summary>How a TextNgram model hashes documents; null for other architectures.</summary>
     public HashedNgrams? TextFeatures => (Input as HashedTextInput)?.Features;
     /// <summary>How many bytes a Gru model reads; null for other architectures.</summary>

@@ -176,8 +176,7 @@ public sealed class Trainer
         foreach (var (set, name) in new[] { (training, nameof(training)), (validation, nameof(validation)) })
         {
             if (set is null) continue;
-            if (!_model.Input.Reads(set))
-                throw new ArgumentException($"{set.Name} holds {set.ItemNoun}; the {_model.Architecture} model reads {_model.Input.ItemNoun}.", name);
+            _model.RequireReads(set, name);
             if (LanguageModel is null && !set.ClassNames.SequenceEqual(_model.ClassNames))
                 throw new ArgumentException($"{set.Name} has classes '{string.Join(" ", set.ClassNames)}' but the model has '{string.Join(" ", _model.ClassNames)}'.", name);
         }

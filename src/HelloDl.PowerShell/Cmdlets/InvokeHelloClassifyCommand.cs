@@ -94,9 +94,8 @@ public sealed class InvokeHelloClassifyCommand : HelloCmdlet
                 foreach (var sample in Sample!) Add(new ClassifierInput(sample.Image, Dataset: sample.Dataset, Index: sample.Index, Actual: sample.ClassName));
                 break;
             case DatasetSet:
-                if (!Model!.Input.Reads(Dataset!))
-                    ThrowTerminatingError(new ErrorRecord(new ArgumentException($"{Dataset!.Name} holds {Dataset.ItemNoun}; the {Model.Architecture} model reads {Model.Input.ItemNoun}."),
-                        "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, Dataset));
+                try { Model!.RequireReads(Dataset!, nameof(Dataset)); }
+                catch (ArgumentException e) { ThrowTerminatingError(new ErrorRecord(e, "DatasetKindDoesNotMatch", ErrorCategory.InvalidArgument, Dataset)); }
                 for (int i = 0; i < Dataset!.Count; i++)
                 {
                     var actual = Dataset.ClassNames[Dataset.GetLabel(i)];

@@ -18,8 +18,8 @@ public abstract class Dataset
     {
         if (classNames.Length is < 1 or > 256) throw new ArgumentException($"{name}: {classNames.Length} classes; a data set holds 1 to 256.", nameof(classNames));
         if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Length) throw new ArgumentException($"{name}: class names must be distinct.", nameof(classNames));
-        if (labels.FirstOrDefault(l => l >= classNames.Length) is var bad && bad >= classNames.Length)
-            throw new ArgumentException($"{name}: label {bad} is not a class index.", nameof(labels));
+        int bad = Array.FindIndex(labels, l => l >= classNames.Length);
+        if (bad >= 0) throw new ArgumentException($"{name}: label {labels[bad]} of item {bad} is not a class index.", nameof(labels));
         Name = name;
         Split = split;
         Source = source;

@@ -6,7 +6,7 @@ namespace HelloDl.Nn;
 /// <summary>The networks of hello-dl's chapters, layer for layer, with the parameter names model files use.</summary>
 public static class Architectures
 {
-    /// <param name="hiddenSize">The Mlp's first and the TextNgram's hidden width; null for <see cref="DefaultHiddenSize"/>.</param>
+    /// <param name="hiddenSize">The Mlp's first, the TextNgram's and each Gru layer's hidden width; null for <see cref="DefaultHiddenSize"/>.</param>
     /// <param name="textFeatures">How a TextNgram model hashes documents; null for the defaults.</param>
     /// <param name="sequences">How many bytes a Gru model reads; null for the defaults.</param>
     /// <param name="objective">NextCharacter: a Gru that predicts from every step, not only the last.</param>
@@ -26,7 +26,7 @@ public static class Architectures
         };
     }
 
-    /// <summary>The hidden width of architectures that have one (hello-dl's MLP: 128; TextNgram: 32), 0 for the others.</summary>
+    /// <summary>The hidden width of architectures that have one (hello-dl's MLP: 128; TextNgram: 32; Gru: 128), 0 for the others.</summary>
     public static int DefaultHiddenSize(Architecture architecture) => architecture switch
     {
         Architecture.Mlp => 128,
@@ -37,9 +37,6 @@ public static class Architectures
 
     /// <summary>Whether <see cref="Build"/> reads a hidden width for the architecture.</summary>
     public static bool HasHiddenSize(Architecture architecture) => DefaultHiddenSize(architecture) > 0;
-
-    /// <summary>Whether the architecture reads text (documents) rather than images.</summary>
-    public static bool ReadsText(Architecture architecture) => architecture is Architecture.TextNgram or Architecture.Gru;
 
     /// <summary>The Gru's stacked layers (hello-dl: 3) and the width of its byte embedding.</summary>
     public const int GruLayers = 3, GruEmbedding = 64;

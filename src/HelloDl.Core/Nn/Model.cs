@@ -111,7 +111,7 @@ public sealed class Model
     public HashedNgrams? TextFeatures => (Input as HashedTextInput)?.Features;
     /// <summary>How many bytes a Gru model reads; null for other architectures.</summary>
     public ByteSequences? Sequences => (Input as ByteSequenceInput)?.Settings;
-    /// <summary>Width of the MLP's first hidden layer or the TextNgram's hidden layer (0 for other architectures).</summary>
+    /// <summary>Width of the MLP's first hidden layer, the TextNgram's hidden layer or each Gru layer (0 for other architectures).</summary>
     public int HiddenSize { get; }
 
     /// <summary>Divides the logits before softmax when reporting confidence (1 = uncalibrated).</summary>
@@ -314,7 +314,8 @@ public sealed class Model
         foreach (var row in rows)
             text.Append(row.Name.PadRight(nameWidth)).Append(row.Layer.PadRight(layerWidth)).Append(row.OutputShape.PadRight(shapeWidth))
                 .Append(row.Parameters.ToString("N0").PadLeft(10)).Append('\n');
-        text.Append($"Total: {ParameterCount:N0} parameters ({WeightCount:N0} weights, {BiasCount:N0} biases); input {Tensor.ShapeText(InputShape)}; classes {string.Join(" ", ClassNames)}");
+        text.Append($"Total: {ParameterCount:N0} parameters ({WeightCount:N0} weights, {BiasCount:N0} biases); input {Tensor.ShapeText(InputShape)}; "
+            + (Objective == Objective.NextCharacter ? "predicts the next of 256 byte values" : $"classes {string.Join(" ", ClassNames)}"));
         return text.ToString();
     }
 

@@ -283,9 +283,14 @@ public static class ModelFile
         var textFeatures = architecture == Architecture.TextNgram ? ReadSettings<HashedNgrams>(Required(TextFeaturesKey), TextFeaturesKey, path, f => f.Validate()) : null;
         var sequences = architecture == Architecture.Gru ? ReadSettings<ByteSequences>(Required(TextSequencesKey), TextSequencesKey, path, s => s.Validate()) : null;
         var objective = Objective.Classify;
-        if (metadata.TryGetValue(ObjectiveKey, out var objectiveName)
-            && (!Enum.GetNames<Objective>().Contains(objectiveName, StringComparer.Ordinal) || (objective = Enum.Parse<Objective>(objectiveName)) != Objective.Classify && architecture != Architecture.Gru))
-            throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"objective '{objectiveName}' is not one the {architecture} architecture has.");
+        if (metadata.TryGetValue(ObjectiveKey, out var objectiveName))
+        {
+            // By name only: Enum.TryParse would also take "1".
+            bool known = Enum.GetNames<Objective>().Contains(objectiveName, StringComparer.Ordinal);
+            if (known) objective = Enum.Parse<Objective>(objectiveName);
+            if (!known || (objective != Objective.Classify && architecture != Architecture.Gru))
+                throw new ModelFileException(ModelFileErrorIds.BadHeader, path, $"objective '{objectiveName}' is not one the {architecture} architecture has.");
+        }
         if (objective == Objective.NextCharacter && !classNames.SequenceEqual(ByteSequenceInput.ByteClasses))
             throw new ModelFileException(ModelFileErrorIds.BadHeader, path, "a language model's classes are the 256 byte values 00..ff.");
         var model = Model.Create(architecture, classNames, seed: 0, Architectures.HasHiddenSize(architecture) ? hiddenSize : null, textFeatures, sequences, objective);

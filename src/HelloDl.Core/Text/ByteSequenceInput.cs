@@ -60,7 +60,6 @@ public class ByteSequenceInput : ITextEncoder
         destination[used..].Fill(-1);
     }
 
-
     byte[][] EncodeAll(TextDataset data)
     {
         var encoded = new byte[data.Count][];
@@ -108,10 +107,11 @@ public sealed class NextByteInput(ByteSequences settings) : ByteSequenceInput(se
         int size = Settings.Length + 1, count = (bytes.Count - 1) / Settings.Length;
         if (count < 1) throw new ArgumentException($"{corpus.Name} holds {bytes.Count:N0} bytes; a language model needs at least {size:N0} (one window).", nameof(corpus));
         var all = bytes.ToArray();
-        // Latin-1 maps each byte to one char and back, so a window's string is exactly its bytes.
-        var windows = Enumerable.Range(0, count).Select(w => Encoding.Latin1.GetString(all, w * Settings.Length, size)).ToList();
-        var windowSet = TextDataset.FromDocuments($"{corpus.Name}-windows", corpus.Source, ["text"], windows, new int[count]);
-        Remember(windowSet, windows.Select(w => Encoding.Latin1.GetBytes(w)).ToArray());
+        var windows = Enumerable.Range(0, count).Select(w => all.AsSpan(w * Settings.Length, size).ToArray()).ToArray();
+        // The set's documents are the windows' bytes as Latin-1, which maps each byte to one char;
+        // the bytes themselves are remembered, so they are read as they are, not as text again.
+        var windowSet = TextDataset.FromDocuments($"{corpus.Name}-windows", corpus.Source, ["text"], windows.Select(Encoding.Latin1.GetString).ToList(), new int[count]);
+        Remember(windowSet, windows);
         return windowSet;
     }
 }

@@ -77,7 +77,7 @@ public sealed class NewHelloModelCommand : HelloCmdlet
         if (SequenceLength is not null && architecture != Nn.Architecture.Gru)
             WriteWarning($"-SequenceLength applies to the Gru architecture only; the {architecture} model ignores it.");
         if (HiddenSize is not null && (!Architectures.HasHiddenSize(architecture!.Value) || From is not null))
-            WriteWarning(From is null ? $"-HiddenSize applies to the Mlp and TextNgram architectures only; the {architecture} model ignores it." : "-HiddenSize is ignored with -From: the copy has the trained model's sizes.");
+            WriteWarning(From is null ? $"-HiddenSize applies to the Mlp, TextNgram and Gru architectures only; the {architecture} model ignores it." : "-HiddenSize is ignored with -From: the copy has the trained model's sizes.");
         try
         {
             if (From is null)

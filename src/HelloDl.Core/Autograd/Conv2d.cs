@@ -33,25 +33,31 @@ public sealed class Conv2d : Op
         return ConvGeometry.For(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), weight.Dim(2), weight.Dim(3), stride, padding);
     }
 
-    internal override void Backward(Tape tape) => BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, null, null, _geometry);
+    internal override void Backward(Tape tape) => BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, null, null, null, _geometry);
 
-    /// <summary>The gradients of a convolution (followed by a pooling when <paramref name="pool"/> is given) into x, weight and bias.</summary>
-    internal static void BackwardThroughConvolution(Tape tape, Tensor x, Tensor weight, Tensor bias, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax, ConvGeometry g)
+    /// <summary>
+    /// The gradients of a convolution (followed by a pooling when <paramref name="pool"/> is given,
+    /// and a GELU when <paramref name="geluSlope"/> is) into x, weight and bias.
+    /// </summary>
+    internal static void BackwardThroughConvolution(Tape tape, Tensor x, Tensor weight, Tensor bias, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax,
+        float[]? geluSlope, ConvGeometry g)
     {
         int outputs = weight.Dim(0);
         // A parameter without a gradient still gets its sum computed, into scratch that is dropped.
         var dWeight = weight.RequiresGrad ? tape.GradOf(weight) : tape.Rent(weight.Length).AsSpan(0, weight.Length);
         var dBias = bias.RequiresGrad ? tape.GradOf(bias) : tape.Rent(outputs).AsSpan(0, outputs);
         var dx = x.RequiresGrad ? tape.GradOf(x) : [];
-        Convolution.Backward(x.Data, weight.Data, dy, pool, argmax, dWeight, dBias, dx, tape.Rent(Convolution.BackwardScratch(g, outputs)), g, outputs);
+        Convolution.Backward(x.Data, weight.Data, dy, pool, argmax, geluSlope, dWeight, dBias, dx, tape.Rent(Convolution.BackwardScratch(g, outputs)), g, outputs);
     }
 }
 
 /// <summary>
-/// A convolution and the max pooling after it as one op (hello-dl's conv → pool pairs): the
-/// convolution's output is pooled group by group while in cache and never stored whole; backward
-/// rebuilds each group's output gradient from the pooled one and the recorded winners. Same
-/// results as <see cref="Conv2d"/> then <see cref="MaxPool2d"/>.
+/// A convolution and the max pooling after it as one op (hello-dl's conv → pool pairs), and the
+/// GELU after that when asked (hello-dl's conv → pool → GELU): the convolution's output is pooled
+/// group by group while in cache and never stored whole, the GELU applied to the pooled values
+/// there; backward rebuilds each group's output gradient from the pooled one, GELU's recorded
+/// derivatives and the recorded winners. Same results as <see cref="Conv2d"/> then
+/// <see cref="MaxPool2d"/> (then <see cref="Gelu"/>).
 /// </summary>
 public sealed class Conv2dMaxPool : Op
 {
@@ -59,21 +65,24 @@ public sealed class Conv2dMaxPool : Op
     readonly ConvGeometry _geometry;
     readonly PoolGeometry _pool;
     readonly float[] _argmax;
+    readonly float[]? _geluSlope;
 
-    Conv2dMaxPool(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, PoolGeometry pool, float[] argmax)
-    { _x = x; _weight = weight; _bias = bias; _geometry = geometry; _pool = pool; _argmax = argmax; }
+    Conv2dMaxPool(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, PoolGeometry pool, float[] argmax, float[]? geluSlope)
+    { _x = x; _weight = weight; _bias = bias; _geometry = geometry; _pool = pool; _argmax = argmax; _geluSlope = geluSlope; }
 
-    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride, int padding, int poolKernel, int poolStride, bool ceilMode)
+    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride, int padding, int poolKernel, int poolStride, bool ceilMode,
+        bool gelu = false)
     {
         var g = Conv2d.GeometryOf(x, weight, bias, stride, padding);
         var pool = MaxPool2d.Geometry(g.OutputHeight, g.OutputWidth, poolKernel, poolStride, ceilMode);
         var y = tape.NewTensor(g.Batch, weight.Dim(0), pool.OutputHeight, pool.OutputWidth);
         var argmax = tape.Recording ? tape.Rent(y.Length) : null;
-        Convolution.Forward(x.Data, weight.Data, bias.Data, y.Data, g, weight.Dim(0), pool, argmax);
-        tape.Record(new Conv2dMaxPool(x, weight, bias, g, pool, argmax ?? []), y, x, weight, bias);
+        var geluSlope = gelu && tape.Recording ? tape.Rent(y.Length) : null;
+        Convolution.Forward(x.Data, weight.Data, bias.Data, y.Data, g, weight.Dim(0), pool, argmax, gelu, geluSlope);
+        tape.Record(new Conv2dMaxPool(x, weight, bias, g, pool, argmax ?? [], geluSlope), y, x, weight, bias);
         return y;
     }
 
     internal override void Backward(Tape tape) =>
-        Conv2d.BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, _pool, _argmax, _geometry);
+        Conv2d.BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, _pool, _argmax, _geluSlope, _geometry);
 }

@@ -29,22 +29,34 @@ public static unsafe class Activations
             float* input = px, output = py, slope = pd;
             Parallelism.For((length + ChunkLength - 1) / ChunkLength, (long)length * 32, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (chunk) =>
             {
-                int i = chunk * ChunkLength, end = Math.Min(length, i + ChunkLength);
-                for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
-                {
-                    var v = Vector256.Load(input + i);
-                    var gauss = ExpNegativeHalfSquare(v);
-                    var phi = Cdf(v, gauss);
-                    (v * phi).Store(output + i);
-                    if (wantDerivative) (phi + v * gauss * Vector256.Create(InvSqrt2Pi)).Store(slope + i);
-                }
-                for (; i < end; i++)
-                {
-                    float value = input[i], gauss = MathF.Exp(-0.5f * value * value), phi = CdfScalar(value, gauss);
-                    output[i] = value * phi;
-                    if (wantDerivative) slope[i] = phi + value * gauss * InvSqrt2Pi;
-                }
+                int start = chunk * ChunkLength;
+                GeluRun(input + start, output + start, wantDerivative ? slope + start : null, Math.Min(length, start + ChunkLength) - start);
             });
+        }
+    }
+
+    /// <summary>
+    /// GELU over one run on the calling thread (output may be the input): the whole-tensor op's
+    /// pieces, and the epilogue a convolution applies to its pooled planes while they are in cache.
+    /// <paramref name="slope"/> (null: not wanted) gets the derivative.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GeluRun(float* input, float* output, float* slope, int count)
+    {
+        int i = 0;
+        for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var v = Vector256.Load(input + i);
+            var gauss = ExpNegativeHalfSquare(v);
+            var phi = Cdf(v, gauss);
+            (v * phi).Store(output + i);
+            if (slope != null) (phi + v * gauss * Vector256.Create(InvSqrt2Pi)).Store(slope + i);
+        }
+        for (; i < count; i++)
+        {
+            float value = input[i], gauss = MathF.Exp(-0.5f * value * value), phi = CdfScalar(value, gauss);
+            output[i] = value * phi;
+            if (slope != null) slope[i] = phi + value * gauss * InvSqrt2Pi;
         }
     }
 
@@ -61,6 +73,7 @@ public static unsafe class Activations
     /// (relative error about 1e-7). Arguments below -87 give e^-87 rather than a denormal, which
     /// is zero for every use here.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> ExpNegativeHalfSquare(Vector256<float> x)
     {
         var t = Vector256.Max(x * x * Vector256.Create(-0.5f * 1.44269504088896341f), Vector256.Create(-125.5f));
@@ -78,6 +91,7 @@ public static unsafe class Activations
     }
 
     /// <summary>Φ(x) from x and e^{-x²/2}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Cdf(Vector256<float> x, Vector256<float> gauss)
     {
         var z = Vector256.Abs(x) * Vector256.Create(InvSqrt2);

@@ -11,7 +11,8 @@ namespace HelloDl.Kernels;
 /// take whole groups. The weights are packed for the multiply once per call, not once per group.
 /// With one image per group, W·cols is already that image's slice of the NCHW output, so nothing
 /// is reshuffled. A max pooling after the convolution can run inside it: each group's output is
-/// pooled while in cache and never written out whole (hello-dl's first layer: 5.5 MB per batch of 64).
+/// pooled while in cache and never written out whole (hello-dl's first layer: 5.5 MB per batch of 64),
+/// and a GELU after the pooling applied to it there too.
 /// </summary>
 public static unsafe class Convolution
 {
@@ -50,19 +51,22 @@ public static unsafe class Convolution
     /// <summary>
     /// y = conv(x, weight) + bias: [N, O, OH, OW], or with <paramref name="pool"/> the max pooling of
     /// that, [N, O, PH, PW], with each winner's index within its OH x OW plane in <paramref name="argmax"/> (when given).
+    /// With <paramref name="gelu"/> (pooling only) y is GELU of the pooled values, and
+    /// <paramref name="geluSlope"/> (when given) gets GELU's derivative at each.
     /// </summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, ConvGeometry g, int outputs,
-        PoolGeometry? pool = null, float[]? argmax = null)
+        PoolGeometry? pool = null, float[]? argmax = null, bool gelu = false, float[]? geluSlope = null)
     {
+        if (gelu && !pool.HasValue) throw new ArgumentException("The GELU epilogue follows a pooling.", nameof(gelu));
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
         int perGroup = ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
         var packed = PackWeights(weight, transpose: false, outputs, patch);
         int packedLength = packed.Length;
         bool pooling = pool.HasValue;
         var window = pool.GetValueOrDefault();
-        fixed (float* px = x, pw = packed, pb = bias, py = y, pa = argmax)
+        fixed (float* px = x, pw = packed, pb = bias, py = y, pa = argmax, ps = geluSlope)
         {
-            float* input = px, w = pw, b = pb, output = py, winners = pa;
+            float* input = px, w = pw, b = pb, output = py, winners = pa, slopes = ps;
             Parallelism.For(groups, (long)outputs * g.Columns * patch, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (group) =>
             {
                 int first = group * perGroup, images = Math.Min(perGroup, g.Batch - first), width = images * positions;
@@ -80,6 +84,7 @@ public static unsafe class Convolution
                 float* product = Scratch(ref _product, (long)outputs * width);
                 Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, new Span<float>(product, outputs * width), width);
                 for (int i = 0; i < images; i++)
+                {
                     for (int o = 0; o < outputs; o++)
                     {
                         float* plane = product + o * width + i * positions;
@@ -94,6 +99,11 @@ public static unsafe class Convolution
                         Pooling.MaxForwardPlane(plane, g.OutputHeight, g.OutputWidth, output + pooledAt, winners == null ? null : winners + pooledAt, window);
                         TensorPrimitives.Add(new ReadOnlySpan<float>(output + pooledAt, window.Positions), b[o], new Span<float>(output + pooledAt, window.Positions));
                     }
+                    if (!gelu) continue;
+                    // The whole image at once: its pooled planes are contiguous, and short (2x2) planes alone would run scalar.
+                    long imageAt = (long)(first + i) * outputs * window.Positions;
+                    Activations.GeluRun(output + imageAt, output + imageAt, slopes == null ? null : slopes + imageAt, outputs * window.Positions);
+                }
             });
         }
     }
@@ -103,11 +113,12 @@ public static unsafe class Convolution
 
     /// <summary>
     /// From the output gradient dy (of the convolution, or of its pooling when <paramref name="pool"/>
-    /// is given, with the winners <see cref="Forward"/> recorded): dWeight [O, C·KH·KW] += Σ dY colsᵀ,
+    /// is given, with the winners <see cref="Forward"/> recorded, and of the GELU after it when
+    /// <paramref name="geluSlope"/> holds that GELU's derivatives): dWeight [O, C·KH·KW] += Σ dY colsᵀ,
     /// dBias [O] += Σ dY and, unless <paramref name="dx"/> is empty, dx [N, C, H, W] += fold(Wᵀ dY).
     /// The patch matrices are recomputed from x, group by group.
     /// </summary>
-    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax,
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax, float[]? geluSlope,
         Span<float> dWeight, Span<float> dBias, Span<float> dx, Span<float> scratch, ConvGeometry g, int outputs)
     {
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width, perProduct = ImagesPerProduct(g);
@@ -120,9 +131,9 @@ public static unsafe class Convolution
         bool transposed = patch < outputs;
         var window = pool.GetValueOrDefault();
         bool pooled = pool.HasValue;
-        fixed (float* px = x, pdy = dy, pa = argmax, pw = packed, pdx = dx, ps = scratch)
+        fixed (float* px = x, pdy = dy, pa = argmax, pg = geluSlope, pw = packed, pdx = dx, ps = scratch)
         {
-            float* input = px, gradOut = pdy, winners = pa, w = pw, gradIn = pdx, partials = ps;
+            float* input = px, gradOut = pdy, winners = pa, slopes = pg, w = pw, gradIn = pdx, partials = ps;
             Parallelism.For(groups, (long)outputs * g.Columns * patch * (wantInput ? 2 : 1), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (group) =>
             {
                 float* partial = partials + (long)group * partialSize;
@@ -135,7 +146,7 @@ public static unsafe class Convolution
                 {
                     int images = Math.Min(perProduct, end - first), width = images * positions;
                     var dyGroup = pooled
-                        ? ScatterPooled(gradOut, winners, first, images, outputs, positions, window.Positions)
+                        ? ScatterPooled(gradOut, winners, slopes, first, images, outputs, positions, window.Positions)
                         : GatherGroup(gradOut + (long)first * outputs * positions, images, outputs, positions);
                     float* cols = Scratch(ref _cols, (long)patch * width);
                     for (int i = 0; i < images; i++) Im2Col.Unfold(input + (long)(first + i) * imageSize, cols + i * positions, width, g);
@@ -200,9 +211,12 @@ public static unsafe class Convolution
         return new ReadOnlySpan<float>(gathered, outputs * width);
     }
 
-    /// <summary>The convolution's dY [O, images·P] for pooled gradients [N, O, PH·PW]: each goes to its window's winner, the rest is 0.</summary>
+    /// <summary>
+    /// The convolution's dY [O, images·P] for pooled gradients [N, O, PH·PW]: each goes to its
+    /// window's winner (times the GELU's derivative there, when <paramref name="slopes"/> is not null), the rest is 0.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static ReadOnlySpan<float> ScatterPooled(float* dPooled, float* winners, int first, int images, int outputs, int positions, int pooledPositions)
+    static ReadOnlySpan<float> ScatterPooled(float* dPooled, float* winners, float* slopes, int first, int images, int outputs, int positions, int pooledPositions)
     {
         int width = images * positions;
         float* target = Scratch(ref _product, (long)outputs * width);
@@ -212,7 +226,10 @@ public static unsafe class Convolution
             {
                 long from = ((long)(first + i) * outputs + o) * pooledPositions;
                 float* plane = target + o * width + i * positions;
-                for (int p = 0; p < pooledPositions; p++) plane[(int)winners[from + p]] += dPooled[from + p];
+                if (slopes == null)
+                    for (int p = 0; p < pooledPositions; p++) plane[(int)winners[from + p]] += dPooled[from + p];
+                else
+                    for (int p = 0; p < pooledPositions; p++) plane[(int)winners[from + p]] += dPooled[from + p] * slopes[from + p];
             }
         return new ReadOnlySpan<float>(target, outputs * width);
     }

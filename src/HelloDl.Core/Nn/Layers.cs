@@ -49,9 +49,12 @@ public sealed class Conv2dLayer : Module
     public override string Describe => $"Conv2d({InputChannels}→{OutputChannels}, {Kernel}x{Kernel})";
     public override Tensor Forward(Tape tape, Tensor input) => Conv2d.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding);
 
-    /// <summary>This convolution and then <paramref name="pool"/>, as one op (same result, less memory traffic).</summary>
-    public Tensor ForwardPooled(Tape tape, Tensor input, MaxPool2dLayer pool) =>
-        Conv2dMaxPool.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding, pool.Kernel, pool.Stride, pool.CeilMode);
+    /// <summary>
+    /// This convolution and then <paramref name="pool"/>, and a GELU when <paramref name="gelu"/>, as
+    /// one op (same result, less memory traffic).
+    /// </summary>
+    public Tensor ForwardPooled(Tape tape, Tensor input, MaxPool2dLayer pool, bool gelu = false) =>
+        Conv2dMaxPool.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding, pool.Kernel, pool.Stride, pool.CeilMode, gelu);
 
     public override int[] OutputShape(int[] inputShape)
     {
@@ -151,12 +154,13 @@ public sealed class Sequential : Module
         for (int i = 0; i < Children.Count; i++)
         {
             var next = i + 1 < Children.Count ? Children[i + 1].Module : null;
-            // A convolution straight into max pooling, or a linear layer into a ReLU, runs as one
-            // op: the output is finished while still in cache.
+            // A convolution straight into max pooling (and a GELU after it), or a linear layer into
+            // a ReLU, runs as one op: the output is finished while still in cache.
             if (Children[i].Module is Conv2dLayer convolution && next is MaxPool2dLayer pool)
             {
-                input = convolution.ForwardPooled(tape, input, pool);
-                i++;
+                bool gelu = i + 2 < Children.Count && Children[i + 2].Module is ActivationLayer { Kind: ActivationKind.Gelu };
+                input = convolution.ForwardPooled(tape, input, pool, gelu);
+                i += gelu ? 2 : 1;
             }
             else if (Children[i].Module is LinearLayer linear && next is ActivationLayer { IsRelu: true })
             {

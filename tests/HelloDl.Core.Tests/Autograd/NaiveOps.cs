@@ -10,7 +10,8 @@ public static class NaiveOps
 {
     static double[] Values(Tensor t) => t.Data.ToArray().Select(v => (double)v).ToArray();
 
-    public static Expected Elementwise(Tensor x, Func<double, double> f) => new(x.Shape, Values(x).Select(f).ToArray());
+    public static Expected Elementwise(Expected x, Func<double, double> f) => new(x.Shape, x.Values.Select(f).ToArray());
+    public static Expected Elementwise(Tensor x, Func<double, double> f) => Elementwise(new Expected(x.Shape, Values(x)), f);
 
     /// <summary>NumPy broadcasting: shapes aligned at the end, a dimension of 1 stretches.</summary>
     public static Expected Broadcast(Tensor a, Tensor b, Func<double, double, double> f)

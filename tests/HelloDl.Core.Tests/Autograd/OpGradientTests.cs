@@ -165,6 +165,11 @@ public sealed class OpGradientTests
                 r => [Input(r, [2, 2, size, size]), Input(r, [3, 2, kernel, kernel]), Input(r, [3])],
                 (tape, x) => Conv2dMaxPool.Apply(tape, x[0], x[1], x[2], 1, 0, poolKernel, poolStride, ceil),
                 x => NaiveOps.MaxPool2d(NaiveOps.Conv2d(x[0], x[1], x[2], 1, 0), poolKernel, poolStride, ceil), Step: 1e-3f);
+        foreach (var (poolKernel, ceil, size) in new[] { (2, false, 8), (2, true, 9) })
+            yield return new($"Conv2dMaxPool with GELU, pool {poolKernel}{(ceil ? " ceil" : "")} on {size}", typeof(Conv2dMaxPool),
+                r => [Input(r, [2, 2, size, size]), Input(r, [3, 2, 3, 3]), Input(r, [3])],
+                (tape, x) => Conv2dMaxPool.Apply(tape, x[0], x[1], x[2], 1, 0, poolKernel, poolKernel, ceil, gelu: true),
+                x => NaiveOps.Elementwise(NaiveOps.MaxPool2d(NaiveOps.Conv2d(x[0], x[1], x[2], 1, 0), poolKernel, poolKernel, ceil), NaiveOps.Gelu), Step: 1e-3f);
 
         // Dropout's output is random: the gradient is checked against the same mask, the forward has no reference.
         yield return new("Dropout", typeof(Dropout), r => [Input(r, [Size(r), 8])], (tape, x) => Dropout.Apply(tape, x[0], 0.5f), null);
@@ -270,10 +275,13 @@ public sealed class OpGradientTests
     }
 
     [Theory]
-    [InlineData(1, 8, 28, false)]    // hello-dl's first layer: 28 -> 26 -> 13, one image per product
-    [InlineData(8, 16, 13, true)]    // second: 13 -> 11 -> 6 (ceil), several images per product
-    [InlineData(16, 8, 6, false)]    // third: 6 -> 4 -> 2
-    public void Fused_convolution_and_pooling_match_the_two_ops_and_the_reference(int channels, int outputs, int size, bool ceil)
+    [InlineData(1, 8, 28, false, false)]    // hello-dl's first layer: 28 -> 26 -> 13, one image per product
+    [InlineData(8, 16, 13, true, false)]    // second: 13 -> 11 -> 6 (ceil), several images per product
+    [InlineData(16, 8, 6, false, false)]    // third: 6 -> 4 -> 2
+    [InlineData(1, 8, 28, false, true)]     // each with the GELU after the pooling, as hello-dl's CNN has it
+    [InlineData(8, 16, 13, true, true)]
+    [InlineData(16, 8, 6, false, true)]
+    public void Fused_convolution_and_pooling_match_the_separate_ops_and_the_reference(int channels, int outputs, int size, bool ceil, bool gelu)
     {
         var random = new Random(channels + outputs + size);
         var x = Input(random, [5, channels, size, size]);
@@ -285,8 +293,9 @@ public sealed class OpGradientTests
         {
             var tape = new Tape();
             foreach (var t in new[] { x, weight, bias }) t.Grad.Clear();
-            var y = fused ? Conv2dMaxPool.Apply(tape, x, weight, bias, 1, 0, 2, 2, ceil)
+            var y = fused ? Conv2dMaxPool.Apply(tape, x, weight, bias, 1, 0, 2, 2, ceil, gelu)
                 : MaxPool2d.Apply(tape, Conv2d.Apply(tape, x, weight, bias), 2, 2, ceil);
+            if (gelu && !fused) y = Gelu.Apply(tape, y);
             tape.BackwardFrom(y, upstream.AsSpan(0, y.Length));
             return (y.Data.ToArray(), x.Grad.ToArray(), weight.Grad.ToArray(), bias.Grad.ToArray());
         }
@@ -299,6 +308,7 @@ public sealed class OpGradientTests
             for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4f * Math.Max(1, Math.Abs(a[i])), $"[{i}] {a[i]} vs {b[i]}");
         }
         var expected = NaiveOps.MaxPool2d(NaiveOps.Conv2d(x, weight, bias, 1, 0), 2, 2, ceil);
+        if (gelu) expected = NaiveOps.Elementwise(expected, NaiveOps.Gelu);
         for (int i = 0; i < expected.Values.Length; i++)
             Assert.True(Math.Abs(together.Output[i] - expected.Values[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected.Values[i])), $"[{i}] {together.Output[i]} vs reference {expected.Values[i]}");
     }

@@ -10,8 +10,9 @@ namespace HelloDl.PowerShell;
 /// process where another module already loaded a different version of the same assembly.
 /// PowerShell loads modules into the default context; when it cannot find HelloDl.Core there,
 /// the Resolving handler hands it over from the private context, and everything Core references
-/// is then resolved inside that context. On import the kernels start compiling in the background
-/// (<see cref="Kernels.KernelWarmup"/>), while a script loads its data.
+/// is then resolved inside that context. On import a first training run is rehearsed in the
+/// background (<see cref="Training.TrainingWarmup"/>: the kernels compiled, then one batch of each
+/// image model), while a script loads its data.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -30,11 +31,11 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         _registered = true;
     }
 
-    public void OnImport() => StartKernelWarmup();
+    public void OnImport() => StartWarmup();
 
     // Its own method, so HelloDl.Core is first needed when this runs (after Register), not when OnImport is compiled.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    static void StartKernelWarmup() => Kernels.KernelWarmup.Start();
+    static void StartWarmup() => Training.TrainingWarmup.Start();
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {

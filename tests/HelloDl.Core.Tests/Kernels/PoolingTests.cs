@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using HelloDl.Kernels;
 
 namespace HelloDl.Tests.Kernels;
@@ -5,14 +6,33 @@ namespace HelloDl.Tests.Kernels;
 public sealed class PoolingTests
 {
     [Theory]
-    [InlineData(26, 26)]   // hello-dl's first pooling: 13 windows a row, eight of them vectorised
+    [InlineData(26, 26)]   // hello-dl's first pooling: 13 windows a row (AVX2: eight vectorised, five one by one)
     [InlineData(11, 11)]   // ceil mode: the last window of a row and of the plane is cut by the edge
     [InlineData(4, 4)]
     [InlineData(5, 33)]
+    [InlineData(3, 64)]    // two whole sixteen-window steps
+    [InlineData(2, 67)]    // three steps, the last one window, cut by the edge
     [InlineData(1, 1)]
     public void Maxima_with_and_without_winners_are_the_window_maxima_and_their_first_position(int height, int width)
     {
-        foreach (bool ties in new[] { false, true }) Check(height, width, ties);
+        bool saved = Pooling.SixteenWide;
+        try
+        {
+            // Every path this CPU runs: sixteen windows at a time (AVX-512), eight (AVX2) and the scalar rest.
+            foreach (bool sixteenWide in Avx512F.IsSupported ? new[] { true, false } : [false])
+            {
+                Pooling.SixteenWide = sixteenWide;
+                foreach (bool ties in new[] { false, true }) Check(height, width, ties);
+            }
+        }
+        finally { Pooling.SixteenWide = saved; }
+    }
+
+    [Fact]
+    public void Sixteen_wide_pooling_is_refused_without_AVX512()
+    {
+        if (Avx512F.IsSupported) return;
+        Assert.Throws<PlatformNotSupportedException>(() => Pooling.SixteenWide = true);
     }
 
     static void Check(int height, int width, bool ties)

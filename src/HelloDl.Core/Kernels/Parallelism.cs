@@ -59,7 +59,12 @@ public static class Parallelism
             EnsureWorkers(threads - 1);
             var job = new Job(body, pieces);
             _current = job;
-            _generation++;
+            // A full fence between publishing the job and counting sleepers (a worker counts itself,
+            // then checks for a job): with a plain store, x86 may let the count be read before the
+            // store is seen, and a worker that just went to sleep would miss this job.
+#pragma warning disable CS0420 // Interlocked on a volatile field is atomic and fenced as intended
+            Interlocked.Increment(ref _generation);
+#pragma warning restore CS0420
             int sleeping = Volatile.Read(ref _sleepingWorkers);
             if (sleeping > 0) Wake.Release(Math.Min(sleeping, threads - 1));
             job.Work();

@@ -146,7 +146,7 @@ public static unsafe class Convolution
                 {
                     int images = Math.Min(perProduct, end - first), width = images * positions;
                     var dyGroup = pooled
-                        ? ScatterPooled(gradOut, winners, slopes, first, images, outputs, positions, window.Positions)
+                        ? ScatterPooled(gradOut, winners, slopes, first, images, outputs, g, window)
                         : GatherGroup(gradOut + (long)first * outputs * positions, images, outputs, positions);
                     float* cols = Scratch(ref _cols, (long)patch * width);
                     for (int i = 0; i < images; i++) Im2Col.Unfold(input + (long)(first + i) * imageSize, cols + i * positions, width, g);
@@ -216,10 +216,24 @@ public static unsafe class Convolution
     /// window's winner (times the GELU's derivative there, when <paramref name="slopes"/> is not null), the rest is 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static ReadOnlySpan<float> ScatterPooled(float* dPooled, float* winners, float* slopes, int first, int images, int outputs, int positions, int pooledPositions)
+    static ReadOnlySpan<float> ScatterPooled(float* dPooled, float* winners, float* slopes, int first, int images, int outputs, ConvGeometry g, PoolGeometry window)
     {
-        int width = images * positions;
+        int positions = g.Positions, pooledPositions = window.Positions, width = images * positions;
         float* target = Scratch(ref _product, (long)outputs * width);
+        // Whole planes written from their windows, sixteen at a time, with nothing to clear first, where
+        // rows are long enough to pay for the masked stores: hello-dl's first layer (13 windows a row)
+        // took a quarter less backward time; its second (6) took the same, its third (2) 4% more.
+        if (Pooling.SixteenWide && window is { Kernel: 2, Stride: 2, OutputWidth: >= 8 })
+        {
+            for (int i = 0; i < images; i++)
+                for (int o = 0; o < outputs; o++)
+                {
+                    long from = ((long)(first + i) * outputs + o) * pooledPositions;
+                    Pooling.WinnersPlane2x2(dPooled + from, winners + from, slopes == null ? null : slopes + from,
+                        target + o * width + i * positions, g.OutputHeight, g.OutputWidth, window);
+                }
+            return new ReadOnlySpan<float>(target, outputs * width);
+        }
         new Span<float>(target, outputs * width).Clear();
         for (int i = 0; i < images; i++)
             for (int o = 0; o < outputs; o++)

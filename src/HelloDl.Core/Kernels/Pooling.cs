@@ -198,6 +198,57 @@ public static unsafe class Pooling
         }
     }
 
+    /// <summary>
+    /// The gradient of a 2x2, stride 2 pooling's input plane [height, width], written whole: each
+    /// window's gradient (times <paramref name="slopes"/>, a GELU's derivatives after the pooling,
+    /// when not null) at its winner, 0 elsewhere, including rows and columns no window covers.
+    /// Sixteen windows at a time with AVX-512 (see <see cref="SixteenWide"/>): each window's
+    /// gradient goes to the one of its four places its winner names, the even and odd columns are
+    /// interleaved, and the two rows stored under a mask. Adding window by window into a cleared
+    /// plane was a third of the first layer's backward time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void WinnersPlane2x2(float* dPooled, float* winners, float* slopes, float* plane, int height, int width, PoolGeometry window)
+    {
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var firstColumns = Vector512.ConvertToSingle(lane * 2);
+        var lowerHalf = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        var upperHalf = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        int outHeight = window.OutputHeight, outWidth = window.OutputWidth;
+        for (int oy = 0; oy < outHeight; oy++)
+        {
+            int y0 = 2 * oy, y1 = Math.Min(y0 + 1, height - 1);
+            float* row0 = plane + y0 * width, row1 = plane + y1 * width;
+            // On to the row's last column, which floor mode leaves to no window when the width is odd.
+            for (int ox = 0; 2 * ox < width; ox += 16)
+            {
+                int at = oy * outWidth + ox;
+                var windows = Vector512.LessThan(lane, Vector512.Create(outWidth - ox)).AsSingle();
+                var gradient = Avx512F.MaskLoad(dPooled + at, windows, Vector512<float>.Zero);
+                if (slopes != null) gradient *= Avx512F.MaskLoad(slopes + at, windows, Vector512<float>.Zero);
+                var winner = Avx512F.MaskLoad(winners + at, windows, Vector512.Create(-1f));
+                var topLeft = Vector512.Create((float)(y0 * width + 2 * ox)) + firstColumns;
+                var below = Vector512.Create((float)((y1 - y0) * width));
+                // A window cut by the right edge has no odd column; its "top right" index is another
+                // window's, which its winner never is.
+                var even0 = Vector512.ConditionalSelect(Vector512.Equals(winner, topLeft), gradient, Vector512<float>.Zero);
+                var odd0 = Vector512.ConditionalSelect(Vector512.Equals(winner, topLeft + Vector512<float>.One), gradient, Vector512<float>.Zero);
+                var columns = Vector512.Create(width - 2 * ox);
+                var leftColumns = Vector512.LessThan(lane, columns).AsSingle();
+                var rightColumns = Vector512.LessThan(lane + Vector512.Create(16), columns).AsSingle();
+                Avx512F.MaskStore(row0 + 2 * ox, leftColumns, Avx512F.PermuteVar16x32x2(even0, lowerHalf, odd0));
+                Avx512F.MaskStore(row0 + 2 * ox + 16, rightColumns, Avx512F.PermuteVar16x32x2(even0, upperHalf, odd0));
+                if (y1 == y0) continue;   // a window cut by the bottom edge: its one row is done
+                var even1 = Vector512.ConditionalSelect(Vector512.Equals(winner, topLeft + below), gradient, Vector512<float>.Zero);
+                var odd1 = Vector512.ConditionalSelect(Vector512.Equals(winner, topLeft + below + Vector512<float>.One), gradient, Vector512<float>.Zero);
+                Avx512F.MaskStore(row1 + 2 * ox, leftColumns, Avx512F.PermuteVar16x32x2(even1, lowerHalf, odd1));
+                Avx512F.MaskStore(row1 + 2 * ox + 16, rightColumns, Avx512F.PermuteVar16x32x2(even1, upperHalf, odd1));
+            }
+        }
+        // Rows no window covers (floor mode, odd height).
+        if (2 * outHeight < height) new Span<float>(plane + 2 * outHeight * width, (height - 2 * outHeight) * width).Clear();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int Bit(bool condition) => Unsafe.As<bool, byte>(ref condition);
 

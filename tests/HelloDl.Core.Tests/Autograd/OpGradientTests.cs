@@ -1,5 +1,6 @@
 using HelloDl.Autograd;
 using HelloDl.Tensors;
+using HelloDl.Kernels;
 using static HelloDl.Tests.Autograd.GradientCheck;
 
 namespace HelloDl.Tests.Autograd;
@@ -281,13 +282,31 @@ public sealed class OpGradientTests
     [InlineData(1, 8, 28, false, true)]     // each with the GELU after the pooling, as hello-dl's CNN has it
     [InlineData(8, 16, 13, true, true)]
     [InlineData(16, 8, 6, false, true)]
+    [InlineData(2, 4, 13, false, false)]    // floor mode on 11: the last row and column belong to no window
+    [InlineData(2, 4, 35, false, true)]     // floor mode on 33: sixteen windows a row and a column left over
+    [InlineData(2, 4, 19, true, false)]     // ceil mode on 17: nine windows a row, the last cut by the edge
     public void Fused_convolution_and_pooling_match_the_separate_ops_and_the_reference(int channels, int outputs, int size, bool ceil, bool gelu)
+    {
+        bool saved = Pooling.SixteenWide;
+        try
+        {
+            // Every path this CPU runs for the pooling and its gradient.
+            foreach (bool sixteenWide in System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? new[] { true, false } : [false])
+            {
+                Pooling.SixteenWide = sixteenWide;
+                CheckFusedConvolution(channels, outputs, size, ceil, gelu);
+            }
+        }
+        finally { Pooling.SixteenWide = saved; }
+    }
+
+    static void CheckFusedConvolution(int channels, int outputs, int size, bool ceil, bool gelu)
     {
         var random = new Random(channels + outputs + size);
         var x = Input(random, [5, channels, size, size]);
         var weight = Input(random, [outputs, channels, 3, 3]);
         var bias = Input(random, [outputs]);
-        var upstream = Enumerable.Range(0, 5 * outputs * 13 * 13).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var upstream = Enumerable.Range(0, 5 * outputs * size * size).Select(_ => random.NextSingle() - 0.5f).ToArray();
 
         (float[] Output, float[] Dx, float[] DWeight, float[] DBias) Run(bool fused)
         {

@@ -116,7 +116,9 @@ public static unsafe class Gemm
             return;
         }
         long sharedLength = splitColumns ? (long)mPanels * MR * job.K : (long)nPanels * nr * job.K;
-        if (!(splitColumns && job.HasPackedA) && sharedLength <= MaximumSharedPack)
+        // Threads splitting the columns all read A: packed once ahead, unless it is read where it lies.
+        bool sharedIsReadInPlace = splitColumns && job.ReadsAInPlace(Math.Min(NC, n));
+        if (!(splitColumns && job.HasPackedA) && !sharedIsReadInPlace && sharedLength <= MaximumSharedPack)
         {
             var shared = Grow(ref _shared, (int)sharedLength);
             fixed (float* pShared = shared)
@@ -180,6 +182,9 @@ public static unsafe class Gemm
         int PaddedM => (_m + MR - 1) / MR * MR;
         int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
+        /// <summary>Whether blocks of <paramref name="columns"/> columns read A where it lies (see <see cref="Kernel512Rows"/>).</summary>
+        public bool ReadsAInPlace(int columns) => _packedA == null && !_transA && _path == SimdPath.Avx512 && columns <= UnpackedAPanels * PanelWidth;
+
         public Job WithPackedA(float* packed) => new(_a, _transA, packed, _b, _transB, _packedB, _c, _m, _n, _k, _accumulate, _path);
         public Job WithPackedB(float* packed) => new(_a, _transA, _packedA, _b, _transB, packed, _c, _m, _n, _k, _accumulate, _path);
 
@@ -226,12 +231,13 @@ public static unsafe class Gemm
                         float* blockB = pB;
                         if (_packedB != null) blockB = _packedB + (long)p0 * PaddedN + (long)jc * kc;
                         else PackB(pB, p0, kc, jc, nc, nr);
+                        bool rowsOfA = ReadsAInPlace(nc);
                         for (int ic = i0; ic < i1; ic += MC)
                         {
                             int mc = Math.Min(MC, i1 - ic);
                             float* blockA = pA;
                             if (_packedA != null) blockA = _packedA + (long)p0 * PaddedM + (long)ic * kc;
-                            else PackA(pA, p0, kc, ic, mc);
+                            else if (!rowsOfA) PackA(pA, p0, kc, ic, mc);
                             for (int jr = 0; jr < nc; jr += nr)
                             {
                                 int ncols = Math.Min(nr, nc - jr);
@@ -239,10 +245,10 @@ public static unsafe class Gemm
                                 for (int ir = 0; ir < mc; ir += MR)
                                 {
                                     int mr = Math.Min(MR, mc - ir);
-                                    float* tileA = blockA + ir * kc;
                                     float* dst = _c + (long)(ic + ir) * _n + jc + jr;
-                                    if (_path == SimdPath.Avx512) Kernel512(tileA, tileB, kc, dst, _n, mr, ncols, add);
-                                    else Kernel256(tileA, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
+                                    if (rowsOfA) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
+                                    else if (_path == SimdPath.Avx512) Kernel512(blockA + ir * kc, tileB, kc, dst, _n, mr, ncols, add);
+                                    else Kernel256(blockA + ir * kc, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
                                 }
                             }
                         }
@@ -367,6 +373,48 @@ public static unsafe class Gemm
     /// second use on the edge path the register allocator, lacking profile data (fully optimised
     /// code compiled at first call), spilled all twelve on every iteration, four times slower.
     /// </summary>
+    /// <summary>
+    /// Up to this many column panels per block, A is read where it lies (<see cref="Kernel512Rows"/>)
+    /// rather than packed: measured faster or equal at every shape the bench times, up to 512³ (16
+    /// panels per block here); larger blocks, on CPUs with larger L2, keep packing.
+    /// </summary>
+    const int UnpackedAPanels = 16;
+
+    /// <summary>
+    /// As <see cref="Kernel512"/>, with A's six rows read where they lie (<paramref name="lda"/>
+    /// floats apart) rather than from a packed panel. A short A used by few column panels (an MLP
+    /// layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one
+    /// scalar move per element. Rows past <paramref name="mr"/> repeat the last; their sums are dropped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    static void Kernel512Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
+    {
+        float* tile = stackalloc float[MR * 32];
+        bool whole = mr == MR && nc == 32;
+        float* target = whole ? c : tile;
+        long stride = whole ? ldc : 32;
+        bool addHere = whole && add;
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda;
+        float* a3 = a + Math.Min(3, mr - 1) * lda, a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a0[p]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[p]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[p]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[p]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[p]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[p]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            b += 32;
+        }
+        Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
+        Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
+        if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {

@@ -3,6 +3,7 @@ using HelloDl.Kernels;
 
 namespace HelloDl.Tests.Kernels;
 
+[Collection(nameof(GlobalKernelSettings))]
 public sealed class PoolingTests
 {
     [Theory]

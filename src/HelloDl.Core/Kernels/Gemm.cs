@@ -368,12 +368,6 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// 6 x 32 tile with twelve 512-bit accumulators. Where they go is settled before the loop (C
-    /// itself for a whole tile, a stack tile for an edge one), so the loop has one way out: with a
-    /// second use on the edge path the register allocator, lacking profile data (fully optimised
-    /// code compiled at first call), spilled all twelve on every iteration, four times slower.
-    /// </summary>
-    /// <summary>
     /// Up to this many column panels per block, A is read where it lies (<see cref="Kernel512Rows"/>)
     /// rather than packed: measured faster or equal at every shape the bench times, up to 512³ (16
     /// panels per block here); larger blocks, on CPUs with larger L2, keep packing.
@@ -415,6 +409,12 @@ public static unsafe class Gemm
         if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
     }
 
+    /// <summary>
+    /// 6 x 32 tile with twelve 512-bit accumulators. Where they go is settled before the loop (C
+    /// itself for a whole tile, a stack tile for an edge one), so the loop has one way out: with a
+    /// second use on the edge path the register allocator, lacking profile data (fully optimised
+    /// code compiled at first call), spilled all twelve on every iteration, four times slower.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {

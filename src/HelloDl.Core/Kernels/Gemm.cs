@@ -379,6 +379,7 @@ public static unsafe class Gemm
     /// floats apart) rather than from a packed panel. A short A used by few column panels (an MLP
     /// layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one
     /// scalar move per element. Rows past <paramref name="mr"/> repeat the last; their sums are dropped.
+    /// A kernel of its own, not a parameter of Kernel512, whose loop's register use is fragile (see there).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)

@@ -15,8 +15,9 @@ public static unsafe class Pooling
 {
     /// <summary>
     /// Whether 2x2 pooling takes sixteen windows at a time with AVX-512, masked at a row's end,
-    /// rather than eight with AVX2 and the rest one by one (on by default where the CPU has
-    /// AVX-512). Settable, to what this CPU runs, so that tests check every path.
+    /// rather than eight with AVX2 and the rest one by one, and writes its gradient the same way
+    /// (<see cref="WinnersPlane2x2"/>); on by default where the CPU has AVX-512. Settable, to what
+    /// this CPU runs, so that tests check every path.
     /// </summary>
     /// <exception cref="PlatformNotSupportedException">Set to true on a CPU without AVX-512.</exception>
     public static bool SixteenWide

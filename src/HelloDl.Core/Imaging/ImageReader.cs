@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Tiff;
@@ -80,24 +82,40 @@ public static class ImageReader
             int width = image.Width;
             image.ProcessPixelRows(rows =>
             {
-                for (int y = 0; y < rows.Height; y++)
-                {
-                    var row = rows.GetRowSpan(y);
-                    for (int x = 0; x < row.Length; x++)
-                    {
-                        var p = row[x];
-                        // Rec. 601 luma, then alpha over white paper.
-                        float luma = (0.299f * p.R + 0.587f * p.G + 0.114f * p.B) / 255f;
-                        float alpha = p.A / 255f;
-                        pixels[y * width + x] = alpha * luma + (1 - alpha);
-                    }
-                }
+                for (int y = 0; y < rows.Height; y++) Brightness(rows.GetRowSpan(y), pixels.AsSpan(y * width, width));
             });
             return new LuminanceImage(image.Width, image.Height, pixels);
         }
         catch (Exception e) when (IsDecoderFailure(e))
         {
             throw new ImageReadException(ImageErrorIds.Corrupt, path, $"the image data is corrupt or truncated ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>
+    /// Rec. 601 luma of each pixel, then its alpha laid over white paper; eight pixels at a time,
+    /// with the same operations in the same order as one at a time, so both give the same floats.
+    /// </summary>
+    static void Brightness(ReadOnlySpan<Rgba32> row, Span<float> brightness)
+    {
+        var packed = MemoryMarshal.Cast<Rgba32, uint>(row);
+        var (red, green, blue) = (Vector256.Create(0.299f), Vector256.Create(0.587f), Vector256.Create(0.114f));
+        var (full, channel) = (Vector256.Create(255f), Vector256.Create(0xFFu));
+        int x = 0;
+        for (; x <= packed.Length - Vector256<uint>.Count; x += Vector256<uint>.Count)
+        {
+            var p = Vector256.Create(packed.Slice(x));
+            var luma = (red * Vector256.ConvertToSingle((p & channel).AsInt32()) + green * Vector256.ConvertToSingle(((p >> 8) & channel).AsInt32())
+                + blue * Vector256.ConvertToSingle(((p >> 16) & channel).AsInt32())) / full;
+            var alpha = Vector256.ConvertToSingle((p >> 24).AsInt32()) / full;
+            (alpha * luma + (Vector256<float>.One - alpha)).CopyTo(brightness.Slice(x));
+        }
+        for (; x < row.Length; x++)
+        {
+            var p = row[x];
+            float luma = (0.299f * p.R + 0.587f * p.G + 0.114f * p.B) / 255f;
+            float alpha = p.A / 255f;
+            brightness[x] = alpha * luma + (1 - alpha);
         }
     }
 }

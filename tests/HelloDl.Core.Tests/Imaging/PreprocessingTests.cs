@@ -96,6 +96,27 @@ public sealed class PreprocessingTests : IDisposable
         Assert.True(original.Pixels.Zip(back.Pixels).Count(p => Math.Abs(p.First - p.Second) > 40) <= 8);
     }
 
+    [Fact]
+    public void Every_pixel_gets_its_luma_over_white_exactly_whatever_its_place_in_a_row()
+    {
+        // 37 columns: four runs of eight and a tail of five, each pixel its own colour and alpha.
+        var random = new Random(7);
+        var expected = new float[37 * 9];
+        using (var image = new Image<Rgba32>(37, 9))
+        {
+            for (int y = 0; y < 9; y++)
+                for (int x = 0; x < 37; x++)
+                {
+                    var p = new Rgba32((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256));
+                    image[x, y] = p;
+                    float luma = (0.299f * p.R + 0.587f * p.G + 0.114f * p.B) / 255f, alpha = p.A / 255f;
+                    expected[y * 37 + x] = alpha * luma + (1 - alpha);
+                }
+            image.SaveAsPng(_temp.File("colours.png"));
+        }
+        Assert.Equal(expected, ImageReader.Read(_temp.File("colours.png")).Pixels);
+    }
+
     /// <summary>The digit's ink cut to its bounding box, as brightness (dark ink on white, or light on black).</summary>
     static LuminanceImage TightCrop(GrayImage digit, bool lightOnDark = false)
     {

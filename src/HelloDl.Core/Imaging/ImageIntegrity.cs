@@ -365,20 +365,44 @@ public static class ImageIntegrity
         return offset;
     }
 
-    /// <summary>The CRC-32 of PNG chunks (ISO 3309, reflected polynomial 0xEDB88320).</summary>
+    /// <summary>
+    /// The CRC-32 of PNG chunks (ISO 3309, reflected polynomial 0xEDB88320), eight bytes a step
+    /// (slicing by 8: table k holds a byte's CRC followed by k zero bytes). A byte a step, it was a
+    /// quarter of checking a scanned PNG.
+    /// </summary>
     static class Crc32
     {
-        static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
+        static readonly uint[] Tables = CreateTables();
+
+        static uint[] CreateTables()
         {
-            uint c = (uint)n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            return c;
-        }).ToArray();
+            var tables = new uint[8 * 256];
+            for (uint n = 0; n < 256; n++)
+            {
+                uint c = n;
+                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+                tables[n] = c;
+            }
+            for (int k = 1; k < 8; k++)
+                for (int n = 0; n < 256; n++)
+                {
+                    uint previous = tables[(k - 1) * 256 + n];
+                    tables[k * 256 + n] = (previous >> 8) ^ tables[previous & 0xFF];
+                }
+            return tables;
+        }
 
         public static uint Of(ReadOnlySpan<byte> data)
         {
+            var t = Tables;
             uint crc = 0xFFFFFFFF;
-            foreach (byte b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            for (; data.Length >= 8; data = data[8..])
+            {
+                uint low = BinaryPrimitives.ReadUInt32LittleEndian(data) ^ crc, high = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+                crc = t[7 * 256 + (low & 0xFF)] ^ t[6 * 256 + ((low >> 8) & 0xFF)] ^ t[5 * 256 + ((low >> 16) & 0xFF)] ^ t[4 * 256 + (low >> 24)]
+                    ^ t[3 * 256 + (high & 0xFF)] ^ t[2 * 256 + ((high >> 8) & 0xFF)] ^ t[256 + ((high >> 16) & 0xFF)] ^ t[high >> 24];
+            }
+            foreach (byte b in data) crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8);
             return crc ^ 0xFFFFFFFF;
         }
     }

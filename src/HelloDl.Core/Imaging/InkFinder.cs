@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace HelloDl.Imaging;
 
 /// <summary>A connected piece of ink: its pixels' bounding box, area and label in the component map.</summary>
@@ -110,25 +114,16 @@ public static class InkFinder
     /// </summary>
     static (InkMap Map, float PaperNoise, bool InkSetTheBar) Analyse(int width, int height, float[] lum, float scale, bool dropLines)
     {
-        var paper = PaperBrightness(lum, width, height);
-        var ink = new float[lum.Length];
-        // The paper's own texture sets the bar: median ink plus many of its deviations. (Ink, its
-        // histogram and its strongest value in one pass.)
+        // Every pixel's ink is written before it is read.
+        var ink = GC.AllocateUninitializedArray<float>(lum.Length);
+        // The paper's own texture sets the bar: median ink plus many of its deviations.
         Span<int> counts = stackalloc int[QuantileBins];
         counts.Clear();
-        float strongest = 0;
-        for (int i = 0; i < ink.Length; i++)
-        {
-            float value = Math.Clamp(1 - lum[i] / Math.Max(paper[i], 0.05f), 0, 1);
-            ink[i] = value;
-            counts[Bin(value)]++;
-            strongest = Math.Max(strongest, value);
-        }
-        System.Buffers.ArrayPool<float>.Shared.Return(paper);
+        float strongest = InkOnPaper(lum, width, height, ink, counts);
         float median = Quantile(counts, ink.Length, 0.5f);
         float paperNoise = Quantile(counts, ink.Length, 0.25f) - Quantile(counts, ink.Length, 0.05f);
         counts.Clear();
-        foreach (float v in ink) counts[Bin(Math.Abs(v - median))]++;
+        CountBins(ink, counts, distanceFrom: median);
         float spread = Quantile(counts, ink.Length, 0.5f);
         // Relative to the strongest ink too, but loosely: one pale character next to bold ones must survive.
         float threshold = Math.Max(Math.Max(0.18f, median + 8 * spread), 0.2f * strongest);
@@ -138,18 +133,83 @@ public static class InkFinder
         var kept = KeepWriting(all, width, height, dropLines);
         var isKept = new bool[all.Count + 1];
         foreach (var component in kept) isKept[component.Label] = true;
-        for (int i = 0; i < labels.Length; i++) if (!isKept[labels[i]]) labels[i] = 0;
+        for (int i = NextLabelled(labels, 0); i >= 0; i = NextLabelled(labels, i + 1)) if (!isKept[labels[i]]) labels[i] = 0;
         // Hysteresis: the faint edges of a stroke belong to it when they touch it, not otherwise.
         GrowInto(labels, ink, width, height, Math.Max(0.02f, median + 3 * spread), kept, all.Count);
-        // The clean ink is written over the raw ink, pixel by pixel: one image-sized array fewer.
-        for (int i = 0; i < ink.Length; i++)
-            ink[i] = labels[i] != 0 ? Math.Clamp((ink[i] - median) / Math.Max(0.05f, strongest - median), 0, 1) : 0;
+        // The clean ink is written over the raw ink: one image-sized array fewer.
+        CleanInk(ink, labels, median, Math.Max(0.05f, strongest - median));
         return (new InkMap(width, height, ink, labels, kept, scale), paperNoise, threshold > 0.5f * strongest);
     }
 
     const int QuantileBins = 4096;
 
     static int Bin(float value) => Math.Clamp((int)(value * (QuantileBins - 1)), 0, QuantileBins - 1);
+
+    static Vector256<int> Bins(Vector256<float> values) => Vector256.Min(
+        Vector256.Max(Vector256.ConvertToInt32(values * Vector256.Create((float)(QuantileBins - 1))), Vector256<int>.Zero), Vector256.Create(QuantileBins - 1));
+
+    /// <summary>Counts the bins of <paramref name="values"/>, or of their distances from <paramref name="distanceFrom"/>, into <paramref name="counts"/>.</summary>
+    static void CountBins(ReadOnlySpan<float> values, Span<int> counts, float? distanceFrom = null) =>
+        CountBins(values, 1, values.Length, values.Length, counts, distanceFrom);
+
+    /// <summary>
+    /// Counts the bins of a block of <paramref name="rows"/> rows of <paramref name="rowLength"/>
+    /// values, <paramref name="stride"/> apart, (or of their distances from
+    /// <paramref name="distanceFrom"/>) into <paramref name="counts"/>: bins are found eight at a
+    /// time, the counting itself stays scalar. Returns the lowest and highest bin counted.
+    /// </summary>
+    static (int Lowest, int Highest) CountBins(ReadOnlySpan<float> values, int rows, int rowLength, int stride, Span<int> counts, float? distanceFrom = null)
+    {
+        Span<int> bins = stackalloc int[Vector256<int>.Count];
+        var lowest = Vector256.Create(QuantileBins);
+        var highest = Vector256.Create(-1);
+        bool distance = distanceFrom.HasValue;
+        float center = distanceFrom.GetValueOrDefault();
+        int low = QuantileBins, high = -1;
+        for (int row = 0; row < rows; row++)
+        {
+            var line = values.Slice(row * stride, rowLength);
+            int i = 0;
+            for (; i <= line.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var v = Vector256.Create(line.Slice(i));
+                var found = Bins(distance ? Vector256.Abs(v - Vector256.Create(center)) : v);
+                lowest = Vector256.Min(lowest, found);
+                highest = Vector256.Max(highest, found);
+                found.CopyTo(bins);
+                foreach (int bin in bins) counts[bin]++;
+            }
+            for (; i < line.Length; i++)
+            {
+                int bin = Bin(distance ? Math.Abs(line[i] - center) : line[i]);
+                counts[bin]++;
+                (low, high) = (Math.Min(low, bin), Math.Max(high, bin));
+            }
+        }
+        for (int lane = 0; lane < Vector256<int>.Count; lane++) (low, high) = (Math.Min(low, lowest[lane]), Math.Max(high, highest[lane]));
+        return (low, high);
+    }
+
+    /// <summary>The index of the first value above <paramref name="threshold"/> at or after <paramref name="from"/>, or -1: most of a page is paper, skipped eight pixels at a time.</summary>
+    internal static int NextAbove(ReadOnlySpan<float> values, int from, float threshold)
+    {
+        var bar = Vector256.Create(threshold);
+        int i = from;
+        for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            uint above = Vector256.GreaterThan(Vector256.Create(values.Slice(i)), bar).ExtractMostSignificantBits();
+            if (above != 0) return i + BitOperations.TrailingZeroCount(above);
+        }
+        for (; i < values.Length; i++) if (values[i] > threshold) return i;
+        return -1;
+    }
+
+    /// <summary>The index of the first labelled pixel at or after <paramref name="from"/>, or -1.</summary>
+    static int NextLabelled(int[] labels, int from)
+    {
+        int offset = labels.AsSpan(from).IndexOfAnyExcept(0);
+        return offset < 0 ? -1 : from + offset;
+    }
 
     /// <summary>
     /// The value below which <paramref name="fraction"/> of values in [0, 1] lie, from a fine
@@ -159,7 +219,7 @@ public static class InkFinder
     {
         Span<int> counts = stackalloc int[QuantileBins];
         counts.Clear();
-        foreach (float v in values) counts[Bin(v)]++;
+        CountBins(values, counts);
         return Quantile(counts, values.Length, fraction);
     }
 
@@ -185,25 +245,28 @@ public static class InkFinder
             int margin = Math.Max(2, Math.Max(c.Width, c.Height) / 20);
             boxes[c.Label] = (c.Left - margin, c.Top - margin, c.Right + margin, c.Bottom + margin);
         }
-        var queue = new Queue<int>();
-        for (int i = 0; i < labels.Length; i++) if (labels[i] != 0) queue.Enqueue(i);
-        while (queue.Count > 0)
+        // A pixel is queued once, when it is labelled, so an array as long as the image holds the whole queue.
+        var queue = ArrayPool<int>.Shared.Rent(labels.Length);
+        int head = 0, tail = 0;
+        for (int i = NextLabelled(labels, 0); i >= 0; i = NextLabelled(labels, i + 1)) queue[tail++] = i;
+        while (head < tail)
         {
-            int p = queue.Dequeue(), x = p % width, y = p / width;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++)
+            int p = queue[head++], y = p / width, x = p - y * width, label = labels[p];
+            var box = boxes[label];
+            bool inside = IsInside(x, y, width, height);
+            for (int k = 0; k < 8; k++)
+            {
+                int nx = x + NeighbourX[k], ny = y + NeighbourY[k];
+                if (!inside && ((uint)nx >= (uint)width || (uint)ny >= (uint)height)) continue;
+                int q = ny * width + nx;
+                if (labels[q] == 0 && ink[q] > low && nx >= box.Left && nx <= box.Right && ny >= box.Top && ny <= box.Bottom)
                 {
-                    int nx = x + dx, ny = y + dy;
-                    if ((uint)nx >= (uint)width || (uint)ny >= (uint)height) continue;
-                    int q = ny * width + nx;
-                    var box = boxes[labels[p]];
-                    if (labels[q] == 0 && ink[q] > low && nx >= box.Left && nx <= box.Right && ny >= box.Top && ny <= box.Bottom)
-                    {
-                        labels[q] = labels[p];
-                        queue.Enqueue(q);
-                    }
+                    labels[q] = label;
+                    queue[tail++] = q;
                 }
+            }
         }
+        ArrayPool<int>.Shared.Return(queue);
     }
 
     /// <summary>
@@ -246,13 +309,11 @@ public static class InkFinder
     }
 
     /// <summary>
-    /// The paper's brightness everywhere: the 90th percentile of each block (ink is dark and
-    /// sparse, so it barely moves it), the brightest of each block's neighbours (a block that a
-    /// thick stroke fills is not dark paper), then interpolated smoothly between block centres.
-    /// The array comes from the shared pool (it may be longer than the image) and goes back to it:
-    /// the kernel clearing fresh pages for image-sized arrays was a sixth of a scan's reading.
+    /// The paper's brightness block by block: the 90th percentile of each block (ink is dark and
+    /// sparse, so it barely moves it), then the brightest of each block's neighbours (a block that
+    /// a thick stroke fills is not dark paper).
     /// </summary>
-    static float[] PaperBrightness(float[] lum, int width, int height)
+    static (float[] Levels, int Block, int BlocksX, int BlocksY) PaperLevels(float[] lum, int width, int height)
     {
         int block = Math.Max(8, Math.Min(width, height) / 6);
         int blocksX = (width + block - 1) / block, blocksY = (height + block - 1) / block;
@@ -264,15 +325,7 @@ public static class InkFinder
             {
                 // Only the occupied range of bins is read and cleared: a block of bare paper fills a few hundred of 4,096.
                 int x0 = bx * block, x1 = Math.Min(width, (bx + 1) * block), y0 = by * block, y1 = Math.Min(height, (by + 1) * block);
-                int lowest = QuantileBins, highest = -1;
-                for (int y = y0; y < y1; y++)
-                    foreach (float v in lum.AsSpan(y * width + x0, x1 - x0))
-                    {
-                        int bin = Bin(v);
-                        counts[bin]++;
-                        lowest = Math.Min(lowest, bin);
-                        highest = Math.Max(highest, bin);
-                    }
+                var (lowest, highest) = CountBins(lum.AsSpan(y0 * width + x0), y1 - y0, x1 - x0, width, counts);
                 var occupied = counts[lowest..(highest + 1)];
                 levels[by * blocksX + bx] = Quantile(occupied, (x1 - x0) * (y1 - y0), 0.9f, lowest);
                 occupied.Clear();
@@ -287,8 +340,20 @@ public static class InkFinder
                         if ((uint)(by + dy) < (uint)blocksY && (uint)(bx + dx) < (uint)blocksX) level = Math.Max(level, levels[(by + dy) * blocksX + bx + dx]);
                 brightest[by * blocksX + bx] = level;
             }
-        levels = brightest;
-        // Bilinear between block centres; each column's blocks and weight are the same on every row.
+        return (brightest, block, blocksX, blocksY);
+    }
+
+    /// <summary>
+    /// Each pixel's ink, 1 - its brightness / the paper's there (clamped to 0..1), counted into
+    /// <paramref name="counts"/>; returns the strongest. The paper is interpolated bilinearly
+    /// between block centres one row at a time and never stored whole: the image-sized paper
+    /// array, and clearing it, were a third of finding a scan's ink.
+    /// </summary>
+    static float InkOnPaper(float[] lum, int width, int height, float[] ink, Span<int> counts)
+    {
+        var (levels, block, blocksX, blocksY) = PaperLevels(lum, width, height);
+        // Each column's blocks and weight are the same on every row, so a pair of block rows is
+        // blended across once; each image row then only blends that pair down.
         var column0 = new int[width]; var column1 = new int[width]; var columnWeight = new float[width];
         for (int x = 0; x < width; x++)
         {
@@ -297,53 +362,102 @@ public static class InkFinder
             column1[x] = Math.Min(column0[x] + 1, blocksX - 1);
             columnWeight[x] = fx - column0[x];
         }
-        var paper = System.Buffers.ArrayPool<float>.Shared.Rent(width * height);
+        var upper = new float[width]; var lower = new float[width];
+        int pairTop = -1;
+        Span<int> bins = stackalloc int[Vector256<int>.Count];
+        var strongestLanes = Vector256<float>.Zero;
+        float strongest = 0;
         for (int y = 0; y < height; y++)
         {
             float fy = Math.Clamp((y + 0.5f) / block - 0.5f, 0, blocksY - 1);
             int y0 = (int)fy, y1 = Math.Min(y0 + 1, blocksY - 1);
             float ay = fy - y0;
-            var row = paper.AsSpan(y * width, width);
-            for (int x = 0; x < width; x++)
+            if (y0 != pairTop)
             {
-                float ax = columnWeight[x];
-                int x0 = column0[x], x1 = column1[x];
-                row[x] = (levels[y0 * blocksX + x0] * (1 - ax) + levels[y0 * blocksX + x1] * ax) * (1 - ay)
-                    + (levels[y1 * blocksX + x0] * (1 - ax) + levels[y1 * blocksX + x1] * ax) * ay;
+                for (int x = 0; x < width; x++)
+                {
+                    float ax = columnWeight[x];
+                    upper[x] = levels[y0 * blocksX + column0[x]] * (1 - ax) + levels[y0 * blocksX + column1[x]] * ax;
+                    lower[x] = levels[y1 * blocksX + column0[x]] * (1 - ax) + levels[y1 * blocksX + column1[x]] * ax;
+                }
+                pairTop = y0;
+            }
+            var lumRow = lum.AsSpan(y * width, width);
+            var inkRow = ink.AsSpan(y * width, width);
+            var (keep, take) = (Vector256.Create(1 - ay), Vector256.Create(ay));
+            int i = 0;
+            for (; i <= width - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var paper = Vector256.Create(upper.AsSpan(i)) * keep + Vector256.Create(lower.AsSpan(i)) * take;
+                var value = Vector256.Min(Vector256.Max(Vector256<float>.One - Vector256.Create(lumRow.Slice(i)) / Vector256.Max(paper, Vector256.Create(0.05f)), Vector256<float>.Zero), Vector256<float>.One);
+                value.CopyTo(inkRow.Slice(i));
+                strongestLanes = Vector256.Max(strongestLanes, value);
+                Bins(value).CopyTo(bins);
+                foreach (int bin in bins) counts[bin]++;
+            }
+            for (; i < width; i++)
+            {
+                float value = Math.Clamp(1 - lumRow[i] / Math.Max(upper[i] * (1 - ay) + lower[i] * ay, 0.05f), 0, 1);
+                inkRow[i] = value;
+                counts[Bin(value)]++;
+                strongest = Math.Max(strongest, value);
             }
         }
-        return paper;
+        for (int lane = 0; lane < Vector256<float>.Count; lane++) strongest = Math.Max(strongest, strongestLanes[lane]);
+        return strongest;
     }
 
-    /// <summary>8-connected components of pixels above the threshold (iterative flood fill).</summary>
+    /// <summary>Labelled pixels' ink stretched from the paper's median to the strongest (<paramref name="range"/>), clamped to 0..1; everything else paper.</summary>
+    static void CleanInk(float[] ink, int[] labels, float median, float range)
+    {
+        int i = 0;
+        for (; i <= ink.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var value = Vector256.Min(Vector256.Max((Vector256.Create(ink.AsSpan(i)) - Vector256.Create(median)) / Vector256.Create(range), Vector256<float>.Zero), Vector256<float>.One);
+            var paper = Vector256.Equals(Vector256.Create(labels.AsSpan(i)), Vector256<int>.Zero).AsSingle();
+            Vector256.ConditionalSelect(paper, Vector256<float>.Zero, value).CopyTo(ink.AsSpan(i));
+        }
+        for (; i < ink.Length; i++) ink[i] = labels[i] != 0 ? Math.Clamp((ink[i] - median) / range, 0, 1) : 0;
+    }
+
+    // A pixel's eight neighbours, row by row as a raster scan meets them (growing depends on the order).
+    static ReadOnlySpan<int> NeighbourX => [-1, 0, 1, -1, 1, -1, 0, 1];
+    static ReadOnlySpan<int> NeighbourY => [-1, -1, -1, 0, 0, 1, 1, 1];
+
+    /// <summary>Whether all eight neighbours of (x, y) lie in the image, so none needs checking.</summary>
+    static bool IsInside(int x, int y, int width, int height) => (uint)(x - 1) < (uint)(width - 2) && (uint)(y - 1) < (uint)(height - 2);
+
+    /// <summary>8-connected components of pixels above the threshold (iterative flood fill), labelled in the order a raster scan meets them.</summary>
     static (int[] Labels, List<InkComponent> Components) Components(float[] ink, int width, int height, float threshold)
     {
         var labels = new int[ink.Length];
         var components = new List<InkComponent>();
-        var stack = new Stack<int>();
-        for (int start = 0; start < ink.Length; start++)
+        // A pixel is pushed once, when it is labelled, so an array as long as the image holds the whole stack.
+        var stack = ArrayPool<int>.Shared.Rent(ink.Length);
+        for (int start = NextAbove(ink, 0, threshold); start >= 0; start = NextAbove(ink, start + 1, threshold))
         {
-            if (labels[start] != 0 || ink[start] <= threshold) continue;
+            if (labels[start] != 0) continue;
             int label = components.Count + 1;
-            int left = width, right = -1, top = height, bottom = -1, area = 0;
+            int left = width, right = -1, top = height, bottom = -1, area = 0, depth = 0;
             labels[start] = label;
-            stack.Push(start);
-            while (stack.Count > 0)
+            stack[depth++] = start;
+            while (depth > 0)
             {
-                int p = stack.Pop(), x = p % width, y = p / width;
+                int p = stack[--depth], y = p / width, x = p - y * width;
                 area++;
                 left = Math.Min(left, x); right = Math.Max(right, x); top = Math.Min(top, y); bottom = Math.Max(bottom, y);
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int nx = x + dx, ny = y + dy;
-                        if ((uint)nx >= (uint)width || (uint)ny >= (uint)height) continue;
-                        int q = ny * width + nx;
-                        if (labels[q] == 0 && ink[q] > threshold) { labels[q] = label; stack.Push(q); }
-                    }
+                bool inside = IsInside(x, y, width, height);
+                for (int k = 0; k < 8; k++)
+                {
+                    int nx = x + NeighbourX[k], ny = y + NeighbourY[k];
+                    if (!inside && ((uint)nx >= (uint)width || (uint)ny >= (uint)height)) continue;
+                    int q = ny * width + nx;
+                    if (labels[q] == 0 && ink[q] > threshold) { labels[q] = label; stack[depth++] = q; }
+                }
             }
             components.Add(new InkComponent(label, left, top, right, bottom, area));
         }
+        ArrayPool<int>.Shared.Return(stack);
         return (labels, components);
     }
 

@@ -24,14 +24,20 @@ public static class MnistPreprocessor
     public static GrayImage? FromInk(InkMap map, IReadOnlySet<int> components, int firstColumn, int lastColumn)
     {
         int width = map.Width, height = map.Height;
+        // Looked up for every inked pixel: an array by label, where a set's hashing was a tenth of preparing a scan.
+        var chosen = new bool[components.Count == 0 ? 1 : Math.Max(1, components.Max() + 1)];
+        foreach (int label in components) if (label >= 0) chosen[label] = true;
+        bool IsChosen(int label) => (uint)label < (uint)chosen.Length && chosen[label];
         int left = width, right = -1, top = height, bottom = -1;
         for (int y = 0; y < height; y++)
-            for (int x = firstColumn; x <= lastColumn; x++)
+        {
+            var row = map.Ink.AsSpan(y * width + firstColumn, lastColumn - firstColumn + 1);
+            for (int x = InkFinder.NextAbove(row, 0, 0); x >= 0; x = InkFinder.NextAbove(row, x + 1, 0))
             {
-                int i = y * width + x;
-                if (map.Ink[i] <= 0 || !components.Contains(map.Labels[i])) continue;
-                left = Math.Min(left, x); right = Math.Max(right, x); top = Math.Min(top, y); bottom = Math.Max(bottom, y);
+                if (!IsChosen(map.Labels[y * width + firstColumn + x])) continue;
+                left = Math.Min(left, firstColumn + x); right = Math.Max(right, firstColumn + x); top = Math.Min(top, y); bottom = Math.Max(bottom, y);
             }
+        }
         if (right < 0) return null;
         int boxWidth = right - left + 1, boxHeight = bottom - top + 1;
         var crop = new float[boxWidth * boxHeight];
@@ -39,7 +45,7 @@ public static class MnistPreprocessor
             for (int x = 0; x < boxWidth; x++)
             {
                 int i = (top + y) * width + left + x;
-                if (components.Contains(map.Labels[i])) crop[y * boxWidth + x] = map.Ink[i];
+                if (IsChosen(map.Labels[i])) crop[y * boxWidth + x] = map.Ink[i];
             }
         // A pale character (a pencil digit beside inked ones) is brought up to MNIST's strength;
         // ink that is already strong is left as drawn.

@@ -33,7 +33,10 @@ public static class CharacterFiles
     {
         try
         {
-            return new CharacterFile(path, MnistPreprocessor.ToMnist(ImageReader.Read(path)), null);
+            // Only the 28x28 image leaves, so the page's pixels and file bytes are pooled.
+            var image = ImageReader.Read(path, pooled: true);
+            try { return new CharacterFile(path, MnistPreprocessor.ToMnist(image), null); }
+            finally { image.Release(); }
         }
         catch (Exception e) when (e is ImageReadException or IOException or UnauthorizedAccessException)
         {

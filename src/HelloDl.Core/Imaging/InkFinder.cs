@@ -17,9 +17,23 @@ public sealed record InkComponent(int Label, int Left, int Top, int Right, int B
 /// </summary>
 public sealed class InkMap
 {
-    internal InkMap(int width, int height, float[] ink, int[] labels, IReadOnlyList<InkComponent> components, float scale)
+    internal InkMap(int width, int height, float[] ink, int[] labels, IReadOnlyList<InkComponent> components, float scale, bool pooled = false)
     {
-        Width = width; Height = height; Ink = ink; Labels = labels; Components = components; Scale = scale;
+        Width = width; Height = height; Ink = ink; Labels = labels; Components = components; Scale = scale; _pooled = pooled;
+    }
+
+    bool _pooled;
+
+    /// <summary>
+    /// Gives arrays rented from the shared pools back (a map found with pooling, whose arrays may
+    /// be longer than the image); the map must not be read afterwards. Does nothing otherwise.
+    /// </summary>
+    internal void Release()
+    {
+        if (!_pooled) return;
+        _pooled = false;
+        ArrayPool<float>.Shared.Return(Ink);
+        ArrayPool<int>.Shared.Return(Labels);
     }
 
     public int Width { get; }
@@ -56,19 +70,27 @@ public static class InkFinder
     /// <summary>Spread of the palest quarter of ink values below which paper counts as quiet (no texture).</summary>
     const float QuietPaper = 0.03f;
 
-    public static InkMap Find(LuminanceImage image)
+    public static InkMap Find(LuminanceImage image) => Find(image, pooled: false);
+
+    /// <summary>
+    /// The ink map, with its two image-sized arrays rented from the shared pools when
+    /// <paramref name="pooled"/> (the caller then calls <see cref="InkMap.Release"/>): reading a
+    /// folder of scans otherwise allocated a megabyte a page on the large object heap, and the
+    /// collections that churn set off kept two threads from reading twice as fast as one.
+    /// </summary>
+    internal static InkMap Find(LuminanceImage image, bool pooled)
     {
         var (width, height, lum, scale) = Resize(image);
         if (BorderMedian(lum, width, height) < 0.45f)
         {
             // Light ink on a dark board: inverted into a new array, since lum may be the caller's own pixels.
-            var inverted = new float[lum.Length];
-            for (int i = 0; i < lum.Length; i++) inverted[i] = 1 - lum[i];
+            var inverted = new float[width * height];
+            for (int i = 0; i < inverted.Length; i++) inverted[i] = 1 - lum[i];
             lum = inverted;
         }
         // In an image the size of one character, a long thin stroke is a 1 or an l, not a ruled line.
         bool oneCharacter = Math.Max(image.Width, image.Height) <= CharacterSide;
-        var (map, paperNoise, inkSetTheBar) = Analyse(width, height, lum, scale, dropLines: !oneCharacter);
+        var (map, paperNoise, inkSetTheBar) = Analyse(width, height, lum, scale, dropLines: !oneCharacter, pooled);
         bool reachesFrame = map.Components.Any(c => c.Left == 0 || c.Top == 0 || c.Right == width - 1 || c.Bottom == height - 1);
         // So much ink that it set the bar for itself, where the paper between the strokes is quiet
         // or the image is the size of one character. (A photo of a wall's texture, noisy all over
@@ -76,19 +98,21 @@ public static class InkFinder
         bool inkEverywhere = inkSetTheBar && (paperNoise < QuietPaper || oneCharacter);
         if (!reachesFrame && !inkEverywhere) return map;
         // A character cut tightly or drawn thick: laid in a margin of its own paper it is sparse ink again.
-        var framed = InMargin(width, height, lum, scale, dropLines: !oneCharacter);
-        return framed.IsBlank ? map : framed;
+        var framed = InMargin(width, height, lum, scale, dropLines: !oneCharacter, pooled);
+        if (framed.IsBlank) return map;
+        map.Release();
+        return framed;
     }
 
     /// <summary>The ink of the image analysed inside a paper margin half its longer side wide, reported in the image's own frame.</summary>
-    static InkMap InMargin(int width, int height, float[] lum, float scale, bool dropLines)
+    static InkMap InMargin(int width, int height, float[] lum, float scale, bool dropLines, bool pooled)
     {
         int margin = Math.Max(width, height) / 2, outerWidth = width + 2 * margin, outerHeight = height + 2 * margin;
-        float paper = Quantile01(lum, 0.9f);
+        float paper = Quantile01(lum.AsSpan(0, width * height), 0.9f);
         var outer = new float[outerWidth * outerHeight];
         Array.Fill(outer, paper);
         for (int y = 0; y < height; y++) lum.AsSpan(y * width, width).CopyTo(outer.AsSpan((y + margin) * outerWidth + margin));
-        var (found, _, _) = Analyse(outerWidth, outerHeight, outer, scale, dropLines);
+        var (found, _, _) = Analyse(outerWidth, outerHeight, outer, scale, dropLines, pooled);
         var ink = new float[width * height];
         var labels = new int[width * height];
         var boxes = new Dictionary<int, InkComponent>();
@@ -104,6 +128,7 @@ public static class InkFinder
             }
         // In the order the analysis found them, as an unframed map lists them.
         var components = found.Components.Where(c => boxes.ContainsKey(c.Label)).Select(c => boxes[c.Label]).ToList();
+        found.Release();
         return new InkMap(width, height, ink, labels, components, scale);
     }
 
@@ -112,33 +137,44 @@ public static class InkFinder
     /// are; and whether the ink's threshold came out over half the strongest ink, as it does when
     /// ink, not paper, is the common tone.
     /// </summary>
-    static (InkMap Map, float PaperNoise, bool InkSetTheBar) Analyse(int width, int height, float[] lum, float scale, bool dropLines)
+    static (InkMap Map, float PaperNoise, bool InkSetTheBar) Analyse(int width, int height, float[] lum, float scale, bool dropLines, bool pooled)
     {
+        int pixels = width * height;
         // Every pixel's ink is written before it is read.
-        var ink = GC.AllocateUninitializedArray<float>(lum.Length);
+        var ink = pooled ? ArrayPool<float>.Shared.Rent(pixels) : GC.AllocateUninitializedArray<float>(pixels);
         // The paper's own texture sets the bar: median ink plus many of its deviations.
         Span<int> counts = stackalloc int[QuantileBins];
         counts.Clear();
         float strongest = InkOnPaper(lum, width, height, ink, counts);
-        float median = Quantile(counts, ink.Length, 0.5f);
-        float paperNoise = Quantile(counts, ink.Length, 0.25f) - Quantile(counts, ink.Length, 0.05f);
+        float median = Quantile(counts, pixels, 0.5f);
+        float paperNoise = Quantile(counts, pixels, 0.25f) - Quantile(counts, pixels, 0.05f);
         counts.Clear();
-        CountBins(ink, counts, distanceFrom: median);
-        float spread = Quantile(counts, ink.Length, 0.5f);
+        CountBins(ink.AsSpan(0, pixels), counts, distanceFrom: median);
+        float spread = Quantile(counts, pixels, 0.5f);
         // Relative to the strongest ink too, but loosely: one pale character next to bold ones must survive.
         float threshold = Math.Max(Math.Max(0.18f, median + 8 * spread), 0.2f * strongest);
-        if (strongest < 0.2f) return (new InkMap(width, height, ink, new int[ink.Length], [], scale), paperNoise, threshold > 0.5f * strongest);
+        if (strongest < 0.2f) return (new InkMap(width, height, ink, NoLabels(pixels, pooled), [], scale, pooled), paperNoise, threshold > 0.5f * strongest);
 
-        var (labels, all) = Components(ink, width, height, threshold);
+        var labels = NoLabels(pixels, pooled);
+        var all = Components(ink, labels, width, height, threshold);
         var kept = KeepWriting(all, width, height, dropLines);
         var isKept = new bool[all.Count + 1];
         foreach (var component in kept) isKept[component.Label] = true;
-        for (int i = NextLabelled(labels, 0); i >= 0; i = NextLabelled(labels, i + 1)) if (!isKept[labels[i]]) labels[i] = 0;
+        for (int i = NextLabelled(labels, pixels, 0); i >= 0; i = NextLabelled(labels, pixels, i + 1)) if (!isKept[labels[i]]) labels[i] = 0;
         // Hysteresis: the faint edges of a stroke belong to it when they touch it, not otherwise.
         GrowInto(labels, ink, width, height, Math.Max(0.02f, median + 3 * spread), kept, all.Count);
         // The clean ink is written over the raw ink: one image-sized array fewer.
-        CleanInk(ink, labels, median, Math.Max(0.05f, strongest - median));
-        return (new InkMap(width, height, ink, labels, kept, scale), paperNoise, threshold > 0.5f * strongest);
+        CleanInk(ink.AsSpan(0, pixels), labels, median, Math.Max(0.05f, strongest - median));
+        return (new InkMap(width, height, ink, labels, kept, scale, pooled), paperNoise, threshold > 0.5f * strongest);
+    }
+
+    /// <summary>An image's labels, all 0 (paper): rented and cleared when pooled.</summary>
+    static int[] NoLabels(int pixels, bool pooled)
+    {
+        if (!pooled) return new int[pixels];
+        var labels = ArrayPool<int>.Shared.Rent(pixels);
+        Array.Clear(labels, 0, pixels);
+        return labels;
     }
 
     const int QuantileBins = 4096;
@@ -204,10 +240,10 @@ public static class InkFinder
         return -1;
     }
 
-    /// <summary>The index of the first labelled pixel at or after <paramref name="from"/>, or -1.</summary>
-    static int NextLabelled(int[] labels, int from)
+    /// <summary>The index of the first labelled pixel at or after <paramref name="from"/> among the first <paramref name="pixels"/>, or -1.</summary>
+    static int NextLabelled(int[] labels, int pixels, int from)
     {
-        int offset = labels.AsSpan(from).IndexOfAnyExcept(0);
+        int offset = labels.AsSpan(from, pixels - from).IndexOfAnyExcept(0);
         return offset < 0 ? -1 : from + offset;
     }
 
@@ -246,9 +282,10 @@ public static class InkFinder
             boxes[c.Label] = (c.Left - margin, c.Top - margin, c.Right + margin, c.Bottom + margin);
         }
         // A pixel is queued once, when it is labelled, so an array as long as the image holds the whole queue.
-        var queue = ArrayPool<int>.Shared.Rent(labels.Length);
+        int pixels = width * height;
+        var queue = ArrayPool<int>.Shared.Rent(pixels);
         int head = 0, tail = 0;
-        for (int i = NextLabelled(labels, 0); i >= 0; i = NextLabelled(labels, i + 1)) queue[tail++] = i;
+        for (int i = NextLabelled(labels, pixels, 0); i >= 0; i = NextLabelled(labels, pixels, i + 1)) queue[tail++] = i;
         while (head < tail)
         {
             int p = queue[head++], y = p / width, x = p - y * width, label = labels[p];
@@ -408,14 +445,14 @@ public static class InkFinder
     }
 
     /// <summary>Labelled pixels' ink stretched from the paper's median to the strongest (<paramref name="range"/>), clamped to 0..1; everything else paper.</summary>
-    static void CleanInk(float[] ink, int[] labels, float median, float range)
+    static void CleanInk(Span<float> ink, int[] labels, float median, float range)
     {
         int i = 0;
         for (; i <= ink.Length - Vector256<float>.Count; i += Vector256<float>.Count)
         {
-            var value = Vector256.Min(Vector256.Max((Vector256.Create(ink.AsSpan(i)) - Vector256.Create(median)) / Vector256.Create(range), Vector256<float>.Zero), Vector256<float>.One);
+            var value = Vector256.Min(Vector256.Max((Vector256.Create(ink.Slice(i)) - Vector256.Create(median)) / Vector256.Create(range), Vector256<float>.Zero), Vector256<float>.One);
             var paper = Vector256.Equals(Vector256.Create(labels.AsSpan(i)), Vector256<int>.Zero).AsSingle();
-            Vector256.ConditionalSelect(paper, Vector256<float>.Zero, value).CopyTo(ink.AsSpan(i));
+            Vector256.ConditionalSelect(paper, Vector256<float>.Zero, value).CopyTo(ink.Slice(i));
         }
         for (; i < ink.Length; i++) ink[i] = labels[i] != 0 ? Math.Clamp((ink[i] - median) / range, 0, 1) : 0;
     }
@@ -427,14 +464,17 @@ public static class InkFinder
     /// <summary>Whether all eight neighbours of (x, y) lie in the image, so none needs checking.</summary>
     static bool IsInside(int x, int y, int width, int height) => (uint)(x - 1) < (uint)(width - 2) && (uint)(y - 1) < (uint)(height - 2);
 
-    /// <summary>8-connected components of pixels above the threshold (iterative flood fill), labelled in the order a raster scan meets them.</summary>
-    static (int[] Labels, List<InkComponent> Components) Components(float[] ink, int width, int height, float threshold)
+    /// <summary>
+    /// 8-connected components of pixels above the threshold (iterative flood fill), labelled into
+    /// <paramref name="labels"/> (all 0 on entry) in the order a raster scan meets them.
+    /// </summary>
+    static List<InkComponent> Components(float[] ink, int[] labels, int width, int height, float threshold)
     {
-        var labels = new int[ink.Length];
         var components = new List<InkComponent>();
+        var inked = ink.AsSpan(0, width * height);
         // A pixel is pushed once, when it is labelled, so an array as long as the image holds the whole stack.
-        var stack = ArrayPool<int>.Shared.Rent(ink.Length);
-        for (int start = NextAbove(ink, 0, threshold); start >= 0; start = NextAbove(ink, start + 1, threshold))
+        var stack = ArrayPool<int>.Shared.Rent(inked.Length);
+        for (int start = NextAbove(inked, 0, threshold); start >= 0; start = NextAbove(inked, start + 1, threshold))
         {
             if (labels[start] != 0) continue;
             int label = components.Count + 1;
@@ -458,7 +498,7 @@ public static class InkFinder
             components.Add(new InkComponent(label, left, top, right, bottom, area));
         }
         ArrayPool<int>.Shared.Return(stack);
-        return (labels, components);
+        return components;
     }
 
     /// <summary>Drops ruled lines (long and thin) when asked, then specks (tiny next to the writing).</summary>

@@ -12,9 +12,13 @@ public static class MnistPreprocessor
     /// <summary>The MNIST-style image of a photo or scan of one character, or null when it holds no writing.</summary>
     public static GrayImage? ToMnist(LuminanceImage image)
     {
-        var map = InkFinder.Find(image);
-        if (map.IsBlank) return null;
-        return FromInk(map, map.Components.Select(c => c.Label).ToHashSet(), 0, map.Width - 1);
+        // Only the 28x28 image leaves: the ink map's arrays go back to the pool.
+        var map = InkFinder.Find(image, pooled: true);
+        try
+        {
+            return map.IsBlank ? null : FromInk(map, map.Components.Select(c => c.Label).ToHashSet(), 0, map.Width - 1);
+        }
+        finally { map.Release(); }
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using HelloDl.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace HelloDl.Tests.Imaging;
 
@@ -267,6 +268,67 @@ public sealed class PreprocessingTests : IDisposable
             else Assert.Equal(MnistPreprocessor.ToMnist(ImageReader.Read(paths[i]))!.Pixels, read[i].Image!.Pixels);   // as read one by one
         }
         Assert.Equal(ImageErrorIds.NotAnImage, Assert.IsType<ImageReadException>(read[3].Error).ErrorId);
+    }
+
+    /// <summary>A scan-like page, a dark board with light chalk, and a digit cropped to its ink (which takes the margin path), as files.</summary>
+    List<string> PagesOfEveryKind()
+    {
+        // Large pages before small ones: in a batch, smaller pages then get pooled arrays longer
+        // than themselves that still hold a larger page's pixels and ink.
+        var random = new Random(5);
+        var paths = new List<string>();
+        (int Width, int Height)[] sizes = [(600, 520), (130, 120), (420, 260), (200, 600), (150, 140)];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            paths.Add(_temp.File($"page-{i}.{(i % 2 == 0 ? "png" : "jpg")}"));
+            ScanSimulator.WriteSingleCharacter(Digit(i), random, paths[^1], pageSize: sizes[i]);
+        }
+        using (var board = ScanSimulator.SingleCharacter(Digit(5), random, (300, 240)))
+        {
+            board.Mutate(x => x.Invert());
+            paths.Add(_temp.File("board.png"));
+            board.SaveAsPng(paths[^1]);
+        }
+        var crop = TightCrop(Digit(8));
+        using (var cropped = new Image<L8>(crop.Width, crop.Height))
+        {
+            for (int y = 0; y < crop.Height; y++)
+                for (int x = 0; x < crop.Width; x++) cropped[x, y] = new L8((byte)MathF.Round(crop.Pixels[y * crop.Width + x] * 255));
+            cropped.Mutate(x => x.Resize(crop.Width * 4, crop.Height * 4));
+            paths.Add(_temp.File("cropped.png"));
+            cropped.SaveAsPng(paths[^1]);
+        }
+        return paths;
+    }
+
+    [Fact]
+    public void Ink_is_found_from_the_image_alone_when_its_pooled_array_runs_on()
+    {
+        foreach (string path in PagesOfEveryKind())
+        {
+            var image = ImageReader.Read(path);
+            // Twenty times the image again, mid grey: enough to move any quantile taken over the whole array.
+            var longer = Enumerable.Repeat(0.5f, image.Pixels.Length * 21).ToArray();
+            image.Pixels.CopyTo(longer, 0);
+            var alone = InkFinder.Find(image);
+            var pooled = InkFinder.Find(new LuminanceImage(image.Width, image.Height, longer, pooled: true), pooled: true);
+            Assert.Equal(alone.Components, pooled.Components);
+            Assert.Equal(alone.Ink, pooled.Ink.AsSpan(0, image.Width * image.Height).ToArray());
+            pooled.Release();
+        }
+    }
+
+    [Fact]
+    public void Pages_read_in_a_batch_from_pooled_arrays_match_pages_read_alone()
+    {
+        var paths = PagesOfEveryKind();
+        var alone = paths.Select(path => MnistPreprocessor.ToMnist(ImageReader.Read(path))).ToList();
+        Assert.All(alone, Assert.NotNull);
+        for (int round = 0; round < 2; round++)
+        {
+            var batch = CharacterFiles.Read(paths);
+            for (int i = 0; i < paths.Count; i++) Assert.Equal(alone[i]!.Pixels, batch[i].Image!.Pixels);
+        }
     }
 
     [Fact] public void Empty_file() => ReadFails(ImageErrorIds.Empty, "empty.png", []);

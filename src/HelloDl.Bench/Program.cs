@@ -223,7 +223,13 @@ if (Wants("files"))
             return f;
         }).ToList();
         FilesPerSecond(classifier, pngs.Take(100).Concat(scans.Take(100)).ToList());   // warm-up: decoders and JIT
-        double pngRate = FilesPerSecond(classifier, pngs), jpegRate = FilesPerSecond(classifier, jpegs), scanRate = FilesPerSecond(classifier, scans);
+        double pngRate = FilesPerSecond(classifier, pngs), jpegRate = FilesPerSecond(classifier, jpegs);
+        // What the pages cost the garbage collector: a page's arrays are over the large object heap's threshold.
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        int fullCollectionsBefore = GC.CollectionCount(2);
+        double scanRate = FilesPerSecond(classifier, scans);
+        double pageKilobytes = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / 1024.0 / scans.Count;
+        int fullCollections = GC.CollectionCount(2) - fullCollectionsBefore;
         // The bound the issue sets: ImageSharp decoding the same files alone, on one thread.
         double decodeRate = 0;
         for (int round = 0; round < 2; round++)
@@ -259,7 +265,8 @@ if (Wants("files"))
         Console.WriteLine($"- 1,000 PNG digits (28x28): {pngRate:N0} files/s");
         Console.WriteLine($"- 200 JPEG scans (600x400): {jpegRate:N0} files/s");
         Console.WriteLine($"- 1,000 scan-like pages (120-600 px, half PNG, half JPEG): {scanRate:N0} files/s end to end on {allThreads} threads; " +
-            $"ImageSharp decoding alone on one thread {decodeRate:N0} files/s; reading and finding ink on one thread {readRate:N0} files/s");
+            $"ImageSharp decoding alone on one thread {decodeRate:N0} files/s; reading and finding ink on one thread {readRate:N0} files/s; " +
+            $"{pageKilobytes:N0} KB allocated a page, {fullCollections} full collections in all");
         Console.WriteLine($"- Integrity checks: walking a page's structure before decoding {integrityMs:F3} ms (PNG {pngWalkMs:F3}, JPEG {jpegWalkMs:F3}; {integrityMs * readRate / 10:F1}% of reading and finding its ink on one thread); " +
             $"importing the CNN's model file ({new FileInfo(modelPath).Length:N0} bytes) {modelLoadMs:F2} ms, of which its SHA-256 checksum {sumMs:F2} ms");
         summary.Add(("Invoke-HelloClassify files/s, 1,000 PNG digits 28x28", "", $"{pngRate:N0}", ""));

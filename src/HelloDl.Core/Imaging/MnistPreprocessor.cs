@@ -28,9 +28,10 @@ public static class MnistPreprocessor
     public static GrayImage? FromInk(InkMap map, IReadOnlySet<int> components, int firstColumn, int lastColumn)
     {
         int width = map.Width, height = map.Height;
-        // Looked up for every inked pixel: an array by label, where a set's hashing was a tenth of preparing a scan.
-        var chosen = new bool[components.Count == 0 ? 1 : Math.Max(1, components.Max() + 1)];
-        foreach (int label in components) if (label >= 0) chosen[label] = true;
+        // Looked up for every inked pixel of the crop: an array by label (no label in the map is
+        // larger than its components'), rather than hashing into the set each time.
+        var chosen = new bool[map.Components.Select(c => c.Label).DefaultIfEmpty(0).Max() + 1];
+        foreach (int label in components) if ((uint)label < (uint)chosen.Length) chosen[label] = true;
         bool IsChosen(int label) => (uint)label < (uint)chosen.Length && chosen[label];
         int left = width, right = -1, top = height, bottom = -1;
         for (int y = 0; y < height; y++)

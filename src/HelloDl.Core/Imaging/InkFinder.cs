@@ -338,11 +338,11 @@ public static class InkFinder
 
     static float BorderMedian(float[] lum, int width, int height)
     {
-        var border = new List<float>();
-        for (int x = 0; x < width; x++) { border.Add(lum[x]); border.Add(lum[(height - 1) * width + x]); }
-        for (int y = 0; y < height; y++) { border.Add(lum[y * width]); border.Add(lum[y * width + width - 1]); }
-        border.Sort();
-        return border[border.Count / 2];
+        var border = new float[2 * width + 2 * height];
+        for (int x = 0; x < width; x++) (border[2 * x], border[2 * x + 1]) = (lum[x], lum[(height - 1) * width + x]);
+        for (int y = 0; y < height; y++) (border[2 * width + 2 * y], border[2 * width + 2 * y + 1]) = (lum[y * width], lum[y * width + width - 1]);
+        // The value a sort would put in the middle, without sorting: sorting was a twentieth of finding a page's ink.
+        return MnistPreprocessor.ValueAtRank(border, border.Length / 2);
     }
 
     /// <summary>

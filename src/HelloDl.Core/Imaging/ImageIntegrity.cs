@@ -49,12 +49,47 @@ public static class ImageIntegrity
         offset >= 0 && length >= 0 && offset + length <= bytes.Length ? bytes.Slice((int)offset, (int)length)
         : throw new EndOfData($"the file ends inside {what} (byte {offset:N0}, {length:N0} bytes; the file has {bytes.Length:N0}): it is truncated.");
 
+    /// <summary>
+    /// What walking a whole PNG's chunks found: its header, where its image data lies, and whether
+    /// a chunk changes what its pixels decode to (transparency, or EXIF that may turn the image).
+    /// </summary>
+    /// <param name="StandardMethods">Compression and filter method both 0, the only ones PNG defines.</param>
+    internal sealed record PngLayout(int Width, int Height, int BitDepth, int ColorType, bool Interlaced, bool StandardMethods,
+        IReadOnlyList<(int Offset, int Length)> ImageData, bool HasTransparency, bool HasExif)
+    {
+        public int Channels => ColorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, 6 => 4, _ => 0 };
+        /// <summary>Whether the decoder can read it at all and would not refuse it as too large.</summary>
+        public bool IsDecodable => Channels != 0 && BitDepth is 1 or 2 or 4 or 8 or 16 && (long)Width * Height <= ImageReader.MaxPixels;
+        /// <summary>The image data's length inflated: filtered rows with one filter byte each, per Adam7 pass when interlaced.</summary>
+        public long ImageBytes => PngImageBytes(Width, Height, Channels * BitDepth, Interlaced);
+    }
+
+    /// <summary>The chunks of a PNG walked (see <see cref="PngLayout"/>), or the problem that stops the walk.</summary>
+    internal static (string ErrorId, string Problem)? WalkPng(ReadOnlySpan<byte> bytes, out PngLayout? layout)
+    {
+        layout = null;
+        try { return WalkPngChunks(bytes, out layout); }
+        catch (EndOfData end) { return (ImageErrorIds.Truncated, end.Message); }
+    }
+
     // PNG: chunks (length, type, data, CRC) up to IEND, every CRC right, and the image data
     // inflating to exactly the rows the header promises.
     static (string, string)? Png(ReadOnlySpan<byte> bytes)
     {
+        if (WalkPngChunks(bytes, out var layout) is { } problem) return problem;
+        // What the decoder cannot read, or will refuse as too large, is left to it.
+        if (!layout!.IsDecodable) return null;
+        var scratch = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try { return InflatePng(bytes, layout, scratch, keep: false); }
+        finally { ArrayPool<byte>.Shared.Return(scratch); }
+    }
+
+    static (string, string)? WalkPngChunks(ReadOnlySpan<byte> bytes, out PngLayout? layout)
+    {
+        layout = null;
         long offset = 8;
         int width = 0, height = 0, bitDepth = 0, colorType = 0, interlace = 0;
+        bool standardMethods = false, transparency = false, exif = false;
         var imageData = new List<(int Offset, int Length)>();
         while (true)
         {
@@ -71,40 +106,47 @@ public static class ImageIntegrity
                 width = (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32BigEndian(data));
                 height = (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32BigEndian(data[4..]));
                 (bitDepth, colorType, interlace) = (data[8], data[9], data[12]);
+                standardMethods = data[10] == 0 && data[11] == 0;
             }
             if (type == "IDAT") imageData.Add(((int)offset + 8, (int)length));
+            transparency |= type == "tRNS";
+            // EXIF comes in its own chunk, or as text in ImageMagick's older way.
+            exif |= type == "eXIf" || (type is "tEXt" or "zTXt" or "iTXt" && data.StartsWith("Raw profile type"u8));
             if (type == "IEND") break;
             offset += 12 + length;
         }
-        int channels = colorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, 6 => 4, _ => 0 };
-        // What the decoder cannot read, or will refuse as too large, is left to it.
-        if (channels == 0 || bitDepth is not (1 or 2 or 4 or 8 or 16) || (long)width * height > ImageReader.MaxPixels) return null;
-        long expected = PngImageBytes(width, height, channels * bitDepth, interlace == 1);
-        // The IDAT chunks' data, joined, and the inflater's output go to pooled arrays: a scanned
-        // page's are over the large object heap's threshold, and one new array each per page set
-        // off collections that held back reading on all cores.
-        int compressed = imageData.Sum(chunk => chunk.Length);
+        layout = new PngLayout(width, height, bitDepth, colorType, interlace == 1, standardMethods, imageData, transparency, exif);
+        return null;
+    }
+
+    /// <summary>
+    /// Inflates a PNG's image data into <paramref name="output"/>: all of it, which must have
+    /// room for <see cref="PngLayout.ImageBytes"/>, when <paramref name="keep"/>; else through it
+    /// as scratch, only to count. The problem when the data is damaged or ends early.
+    /// </summary>
+    internal static (string ErrorId, string Problem)? InflatePng(ReadOnlySpan<byte> bytes, PngLayout layout, Span<byte> output, bool keep)
+    {
+        long expected = layout.ImageBytes;
+        // The IDAT chunks' data, joined, goes to a pooled array: a scanned page's is over the large
+        // object heap's threshold, and a new array per page set off collections that held back
+        // reading on all cores.
+        int compressed = layout.ImageData.Sum(chunk => chunk.Length);
         var joined = ArrayPool<byte>.Shared.Rent(Math.Max(1, compressed));
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         long inflated = 0;
         try
         {
             int at = 0;
-            foreach (var (chunkOffset, chunkLength) in imageData)
+            foreach (var (chunkOffset, chunkLength) in layout.ImageData)
             {
                 bytes.Slice(chunkOffset, chunkLength).CopyTo(joined.AsSpan(at));
                 at += chunkLength;
             }
             using var inflater = new ZLibStream(new MemoryStream(joined, 0, compressed, writable: false), CompressionMode.Decompress);
             int read;
-            while (inflated < expected && (read = inflater.Read(buffer)) > 0) inflated += read;
+            while (inflated < expected && (read = inflater.Read(keep ? output.Slice((int)inflated, (int)(expected - inflated)) : output)) > 0) inflated += read;
         }
         catch (InvalidDataException e) { return Corrupt($"its image data cannot be inflated ({e.Message})."); }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(joined);
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        finally { ArrayPool<byte>.Shared.Return(joined); }
         return inflated < expected ? Truncated($"its image data ends after {inflated:N0} of {expected:N0} bytes: the image is incomplete.") : null;
     }
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Tiff;
 using SixLabors.ImageSharp.Metadata;
 using SixLabors.ImageSharp.PixelFormats;
@@ -82,6 +83,7 @@ public static class ImageReader
         using var stream = new MemoryStream(bytes, 0, length, writable: false);
         var format = Image.DetectFormat(FirstFrameOnly, stream);
         if (format is null) throw new ImageReadException(ImageErrorIds.NotAnImage, path, NotAnImageProblem);
+        if (format == PngFormat.Instance && PngPixels.TryRead(bytes.AsSpan(0, length), path, pooled) is { } png) return png;
         // Before the decoder sees it: on a cut-off file it fails with whatever exception the
         // missing bytes lead to, or succeeds with the missing part painted grey, and a forged
         // BMP header makes it allocate the palette it claims before reading any of it.
@@ -124,7 +126,7 @@ public static class ImageReader
     /// Rec. 601 luma of each pixel, then its alpha laid over white paper; eight pixels at a time,
     /// with the same operations in the same order as one at a time, so both give the same floats.
     /// </summary>
-    static void Brightness(ReadOnlySpan<Rgba32> row, Span<float> brightness)
+    internal static void Brightness(ReadOnlySpan<Rgba32> row, Span<float> brightness)
     {
         var packed = MemoryMarshal.Cast<Rgba32, uint>(row);
         var (red, green, blue) = (Vector256.Create(0.299f), Vector256.Create(0.587f), Vector256.Create(0.114f));

@@ -142,7 +142,7 @@ public sealed class ImageIntegrityTests
         Assert.Contains("short.png", error.Message);
     }
 
-    static List<(string Type, byte[] Data)> PngChunks(byte[] png)
+    internal static List<(string Type, byte[] Data)> PngChunks(byte[] png)
     {
         var chunks = new List<(string, byte[])>();
         for (int offset = 8; offset < png.Length;)
@@ -154,7 +154,7 @@ public sealed class ImageIntegrityTests
         return chunks;
     }
 
-    static void WritePngChunk(Stream to, string type, byte[] data)
+    internal static void WritePngChunk(Stream to, string type, byte[] data)
     {
         var body = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
         uint crc = 0xFFFFFFFF;

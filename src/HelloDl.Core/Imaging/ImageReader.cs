@@ -12,7 +12,8 @@ using SixLabors.ImageSharp.Processing;
 namespace HelloDl.Imaging;
 
 /// <summary>
-/// Decodes image files (PNG, JPEG, BMP, GIF, TIFF, WebP, ...) with ImageSharp, within bounds a
+/// Decodes image files (PNG, JPEG, BMP, GIF, TIFF, WebP, ...) with ImageSharp (the common kinds of
+/// PNG with <see cref="PngPixels"/>, from the data the integrity check inflates), within bounds a
 /// hostile file cannot push past: the file size, the pixel count (checked from the header before
 /// decoding) and one frame only. A file must be whole (<see cref="ImageIntegrity"/>): a cut-off
 /// download is an error, never a partial image. EXIF orientation is applied and transparency is laid on white

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace HelloDl.Imaging;
@@ -450,6 +451,7 @@ public static class ImageIntegrity
             return tables;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static uint Of(ReadOnlySpan<byte> data)
         {
             var t = Tables;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SixLabors.ImageSharp;
@@ -127,6 +128,7 @@ public static class ImageReader
     /// Rec. 601 luma of each pixel, then its alpha laid over white paper; eight pixels at a time,
     /// with the same operations in the same order as one at a time, so both give the same floats.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Brightness(ReadOnlySpan<Rgba32> row, Span<float> brightness)
     {
         var packed = MemoryMarshal.Cast<Rgba32, uint>(row);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace HelloDl.Imaging;
@@ -54,6 +55,9 @@ public sealed class InkMap
 /// the paper's brightness is estimated block by block (so gradients, shadows and tinted paper
 /// drop out), light-on-dark boards are inverted, ink is thresholded against the paper's own
 /// noise, and connected components separate writing from specks and ruled lines.
+/// The per-pixel passes here, in PngPixels and in ImageReader are compiled fully optimised at
+/// first use, as the kernels are: with tiered, profile-guided compilation a fresh PowerShell read
+/// its first few hundred scans at half the speed of the later ones.
 /// </summary>
 public static class InkFinder
 {
@@ -194,6 +198,7 @@ public static class InkFinder
     /// <paramref name="distanceFrom"/>) into <paramref name="counts"/>: bins are found eight at a
     /// time, the counting itself stays scalar. Returns the lowest and highest bin counted.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static (int Lowest, int Highest) CountBins(ReadOnlySpan<float> values, int rows, int rowLength, int stride, Span<int> counts, float? distanceFrom = null)
     {
         Span<int> bins = stackalloc int[Vector256<int>.Count];
@@ -227,6 +232,7 @@ public static class InkFinder
     }
 
     /// <summary>The index of the first value above <paramref name="threshold"/> at or after <paramref name="from"/>, or -1: most of a page is paper, skipped eight pixels at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int NextAbove(ReadOnlySpan<float> values, int from, float threshold)
     {
         var bar = Vector256.Create(threshold);
@@ -272,6 +278,7 @@ public static class InkFinder
     /// Extends each labelled component into touching pixels whose ink exceeds <paramref name="low"/>,
     /// but only a few pixels beyond its own box, so it cannot creep along a ruled line it crosses.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void GrowInto(int[] labels, float[] ink, int width, int height, float low, List<InkComponent> components, int largestLabel)
     {
         // Indexed by label (labels run 1..largestLabel): this runs for every neighbour of every ink pixel.
@@ -350,6 +357,7 @@ public static class InkFinder
     /// sparse, so it barely moves it), then the brightest of each block's neighbours (a block that
     /// a thick stroke fills is not dark paper).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static (float[] Levels, int Block, int BlocksX, int BlocksY) PaperLevels(float[] lum, int width, int height)
     {
         int block = Math.Max(8, Math.Min(width, height) / 6);
@@ -386,6 +394,7 @@ public static class InkFinder
     /// between block centres one row at a time and never stored whole: the image-sized paper
     /// array, and clearing it, were a third of finding a scan's ink.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float InkOnPaper(float[] lum, int width, int height, float[] ink, Span<int> counts)
     {
         var (levels, block, blocksX, blocksY) = PaperLevels(lum, width, height);
@@ -445,6 +454,7 @@ public static class InkFinder
     }
 
     /// <summary>Labelled pixels' ink stretched from the paper's median to the strongest (<paramref name="range"/>), clamped to 0..1; everything else paper.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void CleanInk(Span<float> ink, int[] labels, float median, float range)
     {
         int i = 0;
@@ -468,6 +478,7 @@ public static class InkFinder
     /// 8-connected components of pixels above the threshold (iterative flood fill), labelled into
     /// <paramref name="labels"/> (all 0 on entry) in the order a raster scan meets them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static List<InkComponent> Components(float[] ink, int[] labels, int width, int height, float threshold)
     {
         var components = new List<InkComponent>();

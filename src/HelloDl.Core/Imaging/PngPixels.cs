@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SixLabors.ImageSharp.PixelFormats;
@@ -55,6 +56,7 @@ internal static class PngPixels
     }
 
     /// <summary>Undoes one row's filter in place (PNG specification, section 9); false for an unknown filter type.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static bool Unfilter(byte filter, Span<byte> row, ReadOnlySpan<byte> above, int bytesPerPixel)
     {
         switch (filter)
@@ -94,6 +96,7 @@ internal static class PngPixels
     /// Four bytes are read a step; for RGB the fourth is the next pixel's and is not written.
     /// Returns how many bytes it did; the rest are done one at a time.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int UnfilterPixels(byte filter, Span<byte> row, ReadOnlySpan<byte> above, int bytesPerPixel)
     {
         var left = Vector128<short>.Zero;
@@ -128,6 +131,7 @@ internal static class PngPixels
         Vector128.WidenLower(Vector128.CreateScalar(BinaryPrimitives.ReadUInt32LittleEndian(bytes)).AsByte()).AsInt16();
 
     /// <summary>A row's samples as the colours ImageSharp gives them: grey repeated in red, green and blue, opaque unless there is alpha.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static ReadOnlySpan<Rgba32> AsColours(ReadOnlySpan<byte> row, int channels, Span<Rgba32> colours)
     {
         switch (channels)

@@ -183,7 +183,7 @@ public static unsafe class Gemm
         int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
         /// <summary>Whether blocks of <paramref name="columns"/> columns read A where it lies (see <see cref="Kernel512Rows"/>).</summary>
-        public bool ReadsAInPlace(int columns) => _packedA == null && !_transA && _path == SimdPath.Avx512 && columns <= UnpackedAPanels * PanelWidth;
+        public bool ReadsAInPlace(int columns) => _packedA == null && !_transA && (_path is SimdPath.Avx512 or SimdPath.Avx2) && columns <= UnpackedAPanels * PanelWidth;
 
         public Job WithPackedA(float* packed) => new(_a, _transA, packed, _b, _transB, _packedB, _c, _m, _n, _k, _accumulate, _path);
         public Job WithPackedB(float* packed) => new(_a, _transA, _packedA, _b, _transB, packed, _c, _m, _n, _k, _accumulate, _path);
@@ -246,7 +246,8 @@ public static unsafe class Gemm
                                 {
                                     int mr = Math.Min(MR, mc - ir);
                                     float* dst = _c + (long)(ic + ir) * _n + jc + jr;
-                                    if (rowsOfA) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
+                                    if (rowsOfA && _path == SimdPath.Avx512) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
+                                    else if (rowsOfA) Kernel256Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
                                     else if (_path == SimdPath.Avx512) Kernel512(blockA + ir * kc, tileB, kc, dst, _n, mr, ncols, add);
                                     else Kernel256(blockA + ir * kc, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
                                 }
@@ -368,9 +369,10 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// Up to this many column panels per block, A is read where it lies (<see cref="Kernel512Rows"/>)
-    /// rather than packed: measured faster or equal at every shape the bench times, up to 512³ (16
-    /// panels per block here); larger blocks, on CPUs with larger L2, keep packing.
+    /// Up to this many column panels per block, A is read where it lies (<see cref="Kernel512Rows"/>,
+    /// <see cref="Kernel256Rows"/>) rather than packed: measured faster or equal at every shape the
+    /// bench times, up to 512³ (16 panels per block on Zen 5 and on Zen 3); larger blocks, on CPUs
+    /// with larger L2, keep packing.
     /// </summary>
     const int UnpackedAPanels = 16;
 
@@ -456,10 +458,19 @@ public static unsafe class Gemm
         v1.Store(c + 16);
     }
 
-    /// <summary>6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available.</summary>
+    /// <summary>
+    /// 6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available. As in
+    /// <see cref="Kernel512"/>, a whole tile is stored to C directly and only an edge tile goes
+    /// through the stack (storing every tile through it cost 4% of the MLP's inference on Zen 3).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
     {
+        float* tile = stackalloc float[MR * 16];
+        bool whole = mr == MR && nc == 16;
+        float* target = whole ? c : tile;
+        long stride = whole ? ldc : 16;
+        bool addHere = whole && add;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         if (fma)
@@ -494,11 +505,54 @@ public static unsafe class Gemm
                 b += 16;
             }
         }
+        Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
+        Store256(target + 3 * stride, c30, c31, addHere); Store256(target + 4 * stride, c40, c41, addHere); Store256(target + 5 * stride, c50, c51, addHere);
+        if (!whole) StoreTile(tile, 16, c, ldc, mr, nc, add);
+    }
+
+    /// <summary>
+    /// As <see cref="Kernel256"/> with FMA, A's six rows read where they lie (see <see cref="Kernel512Rows"/>):
+    /// packing A was a tenth of the MLP's inference on Zen 3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    static void Kernel256Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
+    {
         float* tile = stackalloc float[MR * 16];
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-        StoreTile(tile, 16, c, ldc, mr, nc, add);
+        bool whole = mr == MR && nc == 16;
+        float* target = whole ? c : tile;
+        long stride = whole ? ldc : 16;
+        bool addHere = whole && add;
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda;
+        float* a3 = a + Math.Min(3, mr - 1) * lda, a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda;
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a0[p]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a1[p]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a2[p]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a3[p]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a4[p]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a5[p]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
+            b += 16;
+        }
+        Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
+        Store256(target + 3 * stride, c30, c31, addHere); Store256(target + 4 * stride, c40, c41, addHere); Store256(target + 5 * stride, c50, c51, addHere);
+        if (!whole) StoreTile(tile, 16, c, ldc, mr, nc, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store256(float* c, Vector256<float> v0, Vector256<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector256.Load(c);
+            v1 += Vector256.Load(c + 8);
+        }
+        v0.Store(c);
+        v1.Store(c + 8);
     }
 
     /// <summary>C's mr x nc corner = (or +=) the tile's, eight floats at a time where they fit.</summary>

@@ -14,18 +14,29 @@ public readonly record struct PoolGeometry(int Kernel, int Stride, int OutputHei
 public static unsafe class Pooling
 {
     /// <summary>
-    /// Whether 2x2 pooling takes sixteen windows at a time with AVX-512, masked at a row's end,
-    /// rather than eight with AVX2 and the rest one by one, and writes its gradient the same way
-    /// (<see cref="WinnersPlane2x2"/>); on by default where the CPU has AVX-512. Settable, to what
-    /// this CPU runs, so that tests check every path.
+    /// Windows a 2x2 pooling takes at a time: 16 with AVX-512, 8 with AVX2 (masked at a row's end
+    /// either way), or 1; at 16 its gradient is written sixteen at a time too
+    /// (<see cref="WinnersPlane2x2"/>). The widest this CPU runs by default; settable to any it
+    /// runs, so that tests check every path.
     /// </summary>
-    /// <exception cref="PlatformNotSupportedException">Set to true on a CPU without AVX-512.</exception>
-    public static bool SixteenWide
+    /// <exception cref="ArgumentOutOfRangeException">Not 16, 8 or 1.</exception>
+    /// <exception cref="PlatformNotSupportedException">16 on a CPU without AVX-512, or 8 without AVX2.</exception>
+    public static int WindowsPerStep
     {
-        get => _sixteenWide;
-        set => _sixteenWide = !value || Avx512F.IsSupported ? value : throw new PlatformNotSupportedException("This CPU has no AVX-512.");
+        get => _windowsPerStep;
+        set => _windowsPerStep = value switch
+        {
+            16 => Avx512F.IsSupported ? value : throw new PlatformNotSupportedException("This CPU has no AVX-512."),
+            8 => Avx2.IsSupported ? value : throw new PlatformNotSupportedException("This CPU has no AVX2."),
+            1 => value,
+            _ => throw new ArgumentOutOfRangeException(nameof(value), value, "16, 8 or 1 windows at a time."),
+        };
     }
-    static bool _sixteenWide = Avx512F.IsSupported;
+    static int _windowsPerStep = Avx512F.IsSupported ? 16 : Avx2.IsSupported ? 8 : 1;
+
+    /// <summary>Every value of <see cref="WindowsPerStep"/> this CPU runs, widest first.</summary>
+    public static IReadOnlyList<int> WindowsPerStepChoices { get; } =
+        [.. new[] { 16, 8, 1 }.Where(step => step switch { 16 => Avx512F.IsSupported, 8 => Avx2.IsSupported, _ => true })];
 
     /// <summary>y = window maxima; argmax (when given: training needs it, inference does not) = index of each winner within its input plane.</summary>
     public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, float[]? argmax, int planes, int height, int width, PoolGeometry window)
@@ -74,9 +85,9 @@ public static unsafe class Pooling
     /// <summary>
     /// The common 2x2, stride 2 case without the general window loops; a window cut by the edge
     /// (ceil mode) repeats its last row or column, which cannot change the maximum or its first position.
-    /// Sixteen windows at a time with AVX-512 and no scalar rest (see <see cref="MaxWindows16"/>), or
-    /// eight at a time with AVX2 (the scalar 2x2 pooling was a seventh of a CNN's inference, and
-    /// finding the winners an eighth of its training) and the rest one by one. Branch-free: which of
+    /// Sixteen windows at a time with AVX-512 (see <see cref="MaxWindows16"/>) or eight with AVX2
+    /// (<see cref="MaxWindows8"/>), with no scalar rest (the scalar 2x2 pooling was a seventh of a
+    /// CNN's inference, and finding the winners an eighth of its training). Branch-free: which of
     /// four activations wins is a coin toss the branch predictor would lose half the time, so maxima
     /// come from maxss and winners from compare results used as 0/1.
     /// </summary>
@@ -88,15 +99,17 @@ public static unsafe class Pooling
             int y0 = 2 * oy, y1 = Math.Min(y0 + 1, height - 1);
             float* row0 = source + y0 * width, row1 = source + y1 * width, line = output + oy * outWidth;
             float* winnerLine = winners == null ? null : winners + oy * outWidth;
-            if (_sixteenWide)
+            if (_windowsPerStep == 16)
             {
                 MaxWindows16(row0, row1, y0 * width, (y1 - y0) * width, line, winnerLine, width, outWidth);
                 continue;
             }
-            int ox = !Avx2.IsSupported ? 0
-                : winners == null ? MaxValues8(row0, row1, line, width)
-                : MaxWinners8(row0, row1, y0 * width, (y1 - y0) * width, line, winnerLine, width);
-            for (; ox < outWidth; ox++)
+            if (_windowsPerStep == 8)
+            {
+                MaxWindows8(row0, row1, y0 * width, (y1 - y0) * width, line, winnerLine, width, outWidth);
+                continue;
+            }
+            for (int ox = 0; ox < outWidth; ox++)
             {
                 int x0 = 2 * ox, x1 = Math.Min(x0 + 1, width - 1);
                 float a = row0[x0], b = row0[x1], c = row1[x0], d = row1[x1];
@@ -113,45 +126,53 @@ public static unsafe class Pooling
     // Sixteen columns of a row as its even and odd columns, per 128-bit lane: windows 0 1 4 5 | 2 3 6 7.
     const byte EvenColumns = 0b10_00_10_00, OddColumns = 0b11_01_11_01, WindowOrder = 0b11_01_10_00;
 
-    /// <summary>The maxima of the whole windows of a row pair, eight at a time; returns the first window left to do.</summary>
+    /// <summary>
+    /// A row pair's windows eight at a time with AVX2, as <see cref="MaxWindows16"/> takes sixteen:
+    /// sixteen columns of each row loaded under a mask (vmaskmovps, nothing read past the row), so no
+    /// window is left to the scalar loop. hello-dl's CNN has 13, 6 and 2 windows a row, and on Zen 3
+    /// the scalar windows were a twentieth of its training. A short last step is stored element by
+    /// element (masked stores are slow on AMD); winners are chosen as the scalar loop chooses them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int MaxValues8(float* row0, float* row1, float* line, int width)
+    static void MaxWindows8(float* row0, float* row1, int rowStart, int rowStep, float* line, float* winnerLine, int width, int outWidth)
     {
-        int ox = 0;
-        for (; 2 * ox + 16 <= width; ox += 8)
-        {
-            var left = Avx.Max(Avx.LoadVector256(row0 + 2 * ox), Avx.LoadVector256(row1 + 2 * ox));
-            var right = Avx.Max(Avx.LoadVector256(row0 + 2 * ox + 8), Avx.LoadVector256(row1 + 2 * ox + 8));
-            var maxima = Avx.Max(Avx.Shuffle(left, right, EvenColumns), Avx.Shuffle(left, right, OddColumns));
-            Avx.Store(line + ox, Avx2.Permute4x64(maxima.AsDouble(), WindowOrder).AsSingle());
-        }
-        return ox;
-    }
-
-    /// <summary>As <see cref="MaxValues8"/>, with each winner's index in the plane, chosen as the scalar loop chooses it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int MaxWinners8(float* row0, float* row1, int rowStart, int rowStep, float* line, float* winnerLine, int width)
-    {
+        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        // Column offsets of the windows' even and odd columns, in the shuffled order.
+        var evenOffsets = Vector256.Create(0f, 2, 8, 10, 4, 6, 12, 14);
+        var oddColumns = Vector256.Create(1, 3, 9, 11, 5, 7, 13, 15);
         var one = Vector256.Create(1f);
         var down = Vector256.Create((float)rowStep);
-        // Column offsets 2k of the windows k in the shuffled order.
-        var offsets = Vector256.Create(0f, 2, 8, 10, 4, 6, 12, 14);
-        int ox = 0;
-        for (; 2 * ox + 16 <= width; ox += 8)
+        for (int ox = 0; ox < outWidth; ox += 8)
         {
-            var topLeft = Avx.LoadVector256(row0 + 2 * ox); var topRight = Avx.LoadVector256(row0 + 2 * ox + 8);
-            var bottomLeft = Avx.LoadVector256(row1 + 2 * ox); var bottomRight = Avx.LoadVector256(row1 + 2 * ox + 8);
-            var a = Avx.Shuffle(topLeft, topRight, EvenColumns); var b = Avx.Shuffle(topLeft, topRight, OddColumns);
-            var c = Avx.Shuffle(bottomLeft, bottomRight, EvenColumns); var d = Avx.Shuffle(bottomLeft, bottomRight, OddColumns);
-            var bWins = Avx.CompareGreaterThan(b, a); var dWins = Avx.CompareGreaterThan(d, c);
-            var top = Avx.Max(a, b); var bottom = Avx.Max(c, d);
-            var bottomWins = Avx.CompareGreaterThan(bottom, top);
-            var column = Avx.And(Avx.BlendVariable(bWins, dWins, bottomWins), one);
-            var winner = Vector256.Create((float)(rowStart + 2 * ox)) + offsets + column + Avx.And(bottomWins, down);
-            Avx.Store(line + ox, Avx2.Permute4x64(Avx.Max(top, bottom).AsDouble(), WindowOrder).AsSingle());
-            Avx.Store(winnerLine + ox, Avx2.Permute4x64(winner.AsDouble(), WindowOrder).AsSingle());
+            int columns = width - 2 * ox;
+            var leftHalf = Vector256.LessThan(lane, Vector256.Create(columns)).AsSingle();
+            var rightHalf = Vector256.LessThan(lane, Vector256.Create(columns - 8)).AsSingle();
+            float* top = row0 + 2 * ox, bottom = row1 + 2 * ox;
+            var topLeft = Avx.MaskLoad(top, leftHalf); var topRight = Avx.MaskLoad(top + 8, rightHalf);
+            var bottomLeft = Avx.MaskLoad(bottom, leftHalf); var bottomRight = Avx.MaskLoad(bottom + 8, rightHalf);
+            var a = Avx.Shuffle(topLeft, topRight, EvenColumns);
+            var c = Avx.Shuffle(bottomLeft, bottomRight, EvenColumns);
+            // A window cut by the edge has no odd column: it repeats the even one, which then stays the winner.
+            var hasOdd = Vector256.LessThan(oddColumns, Vector256.Create(columns)).AsSingle();
+            var b = Avx.BlendVariable(a, Avx.Shuffle(topLeft, topRight, OddColumns), hasOdd);
+            var d = Avx.BlendVariable(c, Avx.Shuffle(bottomLeft, bottomRight, OddColumns), hasOdd);
+            var upper = Avx.Max(a, b);
+            var lower = Avx.Max(c, d);
+            int windows = Math.Min(8, outWidth - ox);
+            Store(line + ox, Avx2.Permute4x64(Avx.Max(upper, lower).AsDouble(), WindowOrder).AsSingle(), windows);
+            if (winnerLine == null) continue;
+            var lowerWins = Avx.CompareGreaterThan(lower, upper);
+            var column = Avx.And(Avx.BlendVariable(Avx.CompareGreaterThan(b, a), Avx.CompareGreaterThan(d, c), lowerWins), one);
+            var winner = Vector256.Create((float)(rowStart + 2 * ox)) + evenOffsets + column + Avx.And(lowerWins, down);
+            Store(winnerLine + ox, Avx2.Permute4x64(winner.AsDouble(), WindowOrder).AsSingle(), windows);
         }
-        return ox;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* target, Vector256<float> values, int count)
+    {
+        if (count == 8) Avx.Store(target, values);
+        else for (int k = 0; k < count; k++) target[k] = values.GetElement(k);
     }
 
     /// <summary>
@@ -203,7 +224,7 @@ public static unsafe class Pooling
     /// The gradient of a 2x2, stride 2 pooling's input plane [height, width], written whole: each
     /// window's gradient (times <paramref name="slopes"/>, a GELU's derivatives after the pooling,
     /// when not null) at its winner, 0 elsewhere, including rows and columns no window covers.
-    /// Sixteen windows at a time with AVX-512 (see <see cref="SixteenWide"/>): each window's
+    /// Sixteen windows at a time with AVX-512 (see <see cref="WindowsPerStep"/>): each window's
     /// gradient goes to the one of its four places its winner names, the even and odd columns are
     /// interleaved, and the two rows stored under a mask. Adding window by window into a cleared
     /// plane was a third of the first layer's backward time.

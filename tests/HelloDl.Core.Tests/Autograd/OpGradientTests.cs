@@ -287,17 +287,17 @@ public sealed class OpGradientTests
     [InlineData(2, 4, 19, true, false)]     // ceil mode on 17: nine windows a row, the last cut by the edge
     public void Fused_convolution_and_pooling_match_the_separate_ops_and_the_reference(int channels, int outputs, int size, bool ceil, bool gelu)
     {
-        bool saved = Pooling.SixteenWide;
+        int saved = Pooling.WindowsPerStep;
         try
         {
             // Every path this CPU runs for the pooling and its gradient.
-            foreach (bool sixteenWide in System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? new[] { true, false } : [false])
+            foreach (int step in Pooling.WindowsPerStepChoices)
             {
-                Pooling.SixteenWide = sixteenWide;
+                Pooling.WindowsPerStep = step;
                 CheckFusedConvolution(channels, outputs, size, ceil, gelu);
             }
         }
-        finally { Pooling.SixteenWide = saved; }
+        finally { Pooling.WindowsPerStep = saved; }
     }
 
     static void CheckFusedConvolution(int channels, int outputs, int size, bool ceil, bool gelu)

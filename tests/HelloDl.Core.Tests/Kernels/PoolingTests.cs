@@ -7,7 +7,7 @@ namespace HelloDl.Tests.Kernels;
 public sealed class PoolingTests
 {
     [Theory]
-    [InlineData(26, 26)]   // hello-dl's first pooling: 13 windows a row (AVX2: eight vectorised, five one by one)
+    [InlineData(26, 26)]   // hello-dl's first pooling: 13 windows a row (AVX2: eight, then five under a mask)
     [InlineData(11, 11)]   // ceil mode: the last window of a row and of the plane is cut by the edge
     [InlineData(4, 4)]
     [InlineData(5, 33)]
@@ -16,24 +16,33 @@ public sealed class PoolingTests
     [InlineData(1, 1)]
     public void Maxima_with_and_without_winners_are_the_window_maxima_and_their_first_position(int height, int width)
     {
-        bool saved = Pooling.SixteenWide;
+        int saved = Pooling.WindowsPerStep;
         try
         {
-            // Every path this CPU runs: sixteen windows at a time (AVX-512), eight (AVX2) and the scalar rest.
-            foreach (bool sixteenWide in Avx512F.IsSupported ? new[] { true, false } : [false])
+            // Every path this CPU runs: sixteen windows at a time (AVX-512), eight (AVX2) and one by one.
+            Assert.Contains(1, Pooling.WindowsPerStepChoices);
+            foreach (int step in Pooling.WindowsPerStepChoices)
             {
-                Pooling.SixteenWide = sixteenWide;
+                Pooling.WindowsPerStep = step;
                 foreach (bool ties in new[] { false, true }) Check(height, width, ties);
             }
         }
-        finally { Pooling.SixteenWide = saved; }
+        finally { Pooling.WindowsPerStep = saved; }
     }
 
     [Fact]
-    public void Sixteen_wide_pooling_is_refused_without_AVX512()
+    public void Only_the_pooling_paths_this_CPU_runs_are_taken()
     {
-        if (Avx512F.IsSupported) return;
-        Assert.Throws<PlatformNotSupportedException>(() => Pooling.SixteenWide = true);
+        int saved = Pooling.WindowsPerStep;
+        try
+        {
+            Assert.Equal(Pooling.WindowsPerStepChoices[0], saved);
+            if (!Avx512F.IsSupported) Assert.Throws<PlatformNotSupportedException>(() => Pooling.WindowsPerStep = 16);
+            if (!Avx2.IsSupported) Assert.Throws<PlatformNotSupportedException>(() => Pooling.WindowsPerStep = 8);
+            Assert.Throws<ArgumentOutOfRangeException>(() => Pooling.WindowsPerStep = 4);
+            Assert.Equal(saved, Pooling.WindowsPerStep);
+        }
+        finally { Pooling.WindowsPerStep = saved; }
     }
 
     static void Check(int height, int width, bool ties)

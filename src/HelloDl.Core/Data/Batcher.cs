@@ -1,3 +1,4 @@
+using HelloDl.Kernels;
 using HelloDl.Tensors;
 
 namespace HelloDl.Data;
@@ -18,6 +19,16 @@ public sealed class Batcher
     readonly byte[] _scratch = [];
     int[] _stepTargets = [];
     readonly Dictionary<int, (Tensor Input, int[] Targets)> _buffers = [];
+    // The batch the threads are filling (see FillPiece): fields, not a closure, so a batch allocates nothing.
+    readonly Action<int> _fillPiece;
+    int _fillFirst, _fillCount, _fillPieces;
+    (Tensor Input, int[] Targets) _filling;
+
+    /// <summary>
+    /// Converting a pixel costs about as much as a dozen of the matrix kernels' multiply-adds
+    /// (Zen 3: 0.29 ns against 0.025), the unit in which <see cref="Parallelism"/> weighs work.
+    /// </summary>
+    const int PixelCost = 12;
 
     /// <param name="oversample">Repeat each class's items about (largest class count / its count) times in every epoch.</param>
     /// <exception cref="ArgumentException">The encoder does not read the data set's items, or augmentation of items that are not images.</exception>
@@ -38,6 +49,7 @@ public sealed class Batcher
         _random = random ?? new Random(0);
         _order = oversample ? Oversampled(data) : Enumerable.Range(0, data.Count).ToArray();
         _itemSize = Tensor.Size(encoder.ItemShape);
+        _fillPiece = FillPiece;
     }
 
     /// <summary>Every item, a rarer class's repeated (round(largest count / its count) times in all).</summary>
@@ -67,6 +79,16 @@ public sealed class Batcher
         int targetsPerItem = sequence?.TargetsPerItem ?? 1;
         if (!_buffers.TryGetValue(count, out var buffers))
             _buffers[count] = buffers = (new Tensor([count, .. _encoder.ItemShape]), new int[count * targetsPerItem]);
+        if (_augmentation is null && _encoder is ImageInput)
+        {
+            // Rows are independent, so the threads share them: converting a batch of 256 on one thread
+            // while the other waited was a tenth of the MLP's inference. (Text encoders prepare a data
+            // set's documents on first use, which two threads would do twice.)
+            (_fillFirst, _fillCount, _fillPieces, _filling) = (first, count, Math.Min(count, Parallelism.MaxThreads), buffers);
+            Parallelism.For(_fillPieces, (long)count * _itemSize * PixelCost, _fillPiece);
+            _filling = default;
+            return buffers;
+        }
         var input = buffers.Input.Data;
         for (int i = 0; i < count; i++)
         {
@@ -90,5 +112,16 @@ public sealed class Batcher
             }
         }
         return buffers;
+    }
+
+    void FillPiece(int piece)
+    {
+        var rows = _filling.Input.Data;
+        for (int i = _fillCount * piece / _fillPieces, end = _fillCount * (piece + 1) / _fillPieces; i < end; i++)
+        {
+            int item = _order[_fillFirst + i];
+            _encoder.Write(_data, item, rows.Slice(i * _itemSize, _itemSize));
+            _filling.Targets[i] = _data.GetLabel(item);
+        }
     }
 }

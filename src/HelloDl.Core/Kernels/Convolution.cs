@@ -96,8 +96,7 @@ public static unsafe class Convolution
                         }
                         // max(conv + b) = max(conv) + b: the bias is added to the pooled values only.
                         long pooledAt = ((long)(first + i) * outputs + o) * window.Positions;
-                        Pooling.MaxForwardPlane(plane, g.OutputHeight, g.OutputWidth, output + pooledAt, winners == null ? null : winners + pooledAt, window);
-                        TensorPrimitives.Add(new ReadOnlySpan<float>(output + pooledAt, window.Positions), b[o], new Span<float>(output + pooledAt, window.Positions));
+                        Pooling.MaxForwardPlane(plane, g.OutputHeight, g.OutputWidth, output + pooledAt, winners == null ? null : winners + pooledAt, window, b[o]);
                     }
                     if (!gelu) continue;
                     // The whole image at once: its pooled planes are contiguous, and short (2x2) planes alone would run scalar.

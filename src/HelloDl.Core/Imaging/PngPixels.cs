@@ -11,7 +11,7 @@ namespace HelloDl.Imaging;
 /// Reads the PNGs that scanners and phones write most (8 bits a sample; grey, grey and alpha, RGB
 /// or RGBA; not interlaced; no transparency chunk, no EXIF) straight to brightness, from the image
 /// data the integrity check has to inflate anyway. Checking a scanned PNG page and then decoding
-/// it with ImageSharp, which inflates the data a second time, took 3.5-3.9 ms; this takes 1.4-1.5
+/// it with ImageSharp, which inflates the data a second time, took 3.5-3.9 ms; this takes 1.4-1.6
 /// ms (scratch harness, Zen 5). The brightness is the same, float for float, as ImageSharp's pixels
 /// give; every other PNG is left to ImageSharp.
 /// </summary>

@@ -54,8 +54,8 @@ public static unsafe class Pooling
 
     /// <summary>
     /// Pools one plane [height, width] into output [OH, OW], <paramref name="offset"/> added to each
-    /// maximum (a convolution's bias: max(conv + b) = max(conv) + b, added here rather than by a call
-    /// per plane, which cost about as much as pooling the third layer's 2x2 windows); winners
+    /// maximum (a convolution's bias: max(conv + b) = max(conv) + b; added here rather than by a call
+    /// per plane, the CNN's one-thread inference on Zen 3 ran 2-12% faster in three pairs); winners
     /// (optional) get each maximum's index in the plane.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

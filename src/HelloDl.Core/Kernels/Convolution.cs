@@ -12,10 +12,18 @@ namespace HelloDl.Kernels;
 /// With one image per group, W·cols is already that image's slice of the NCHW output, so nothing
 /// is reshuffled. A max pooling after the convolution can run inside it: each group's output is
 /// pooled while in cache and never written out whole (hello-dl's first layer: 5.5 MB per batch of 64),
-/// and a GELU after the pooling applied to it there too.
+/// and a GELU after the pooling applied to it there too. 3x3 stride-1 layers with enough channels
+/// run their forward as Winograd F(2x2, 3x3) instead (<see cref="Winograd"/>), pooling in its tiles
+/// where the windows are the tiles.
 /// </summary>
 public static unsafe class Convolution
 {
+    /// <summary>
+    /// Whether 3x3 stride-1 layers with enough channels run their forward as Winograd F(2x2, 3x3)
+    /// (<see cref="Winograd"/>); on by default, settable so that tests and the bench compare both.
+    /// </summary>
+    public static bool UseWinograd { get; set; } = true;
+
     /// <summary>Columns a product should have at least: a few 32-wide register tiles.</summary>
     const int MinimumColumns = 256;
 
@@ -30,7 +38,8 @@ public static unsafe class Convolution
     [ThreadStatic] static float[]? _dcols;
     [ThreadStatic] static float[]? _packedWeights;
 
-    static float* Scratch(ref float[]? buffer, long length)
+    /// <summary>A pinned scratch buffer of at least <paramref name="length"/> floats (a thread-static one, grown when short).</summary>
+    internal static float* Scratch(ref float[]? buffer, long length)
     {
         if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>((int)length, pinned: true);
         return (float*)Unsafe.AsPointer(ref buffer[0]);
@@ -59,33 +68,44 @@ public static unsafe class Convolution
     {
         if (gelu && !pool.HasValue) throw new ArgumentException("The GELU epilogue follows a pooling.", nameof(gelu));
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
-        int perGroup = ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
-        var packed = PackWeights(weight, transpose: false, outputs, patch);
+        bool winograd = UseWinograd && Winograd.Suits(g);
+        int perGroup = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
+        var packed = winograd ? Winograd.TransformFilters(weight, outputs, g.Channels) : PackWeights(weight, transpose: false, outputs, patch);
         int packedLength = packed.Length;
         bool pooling = pool.HasValue;
         var window = pool.GetValueOrDefault();
+        bool tilesPooled = winograd && pooling && Winograd.PoolsTiles(g, window);
         fixed (float* px = x, pw = packed, pb = bias, py = y, pa = argmax, ps = geluSlope)
         {
             float* input = px, w = pw, b = pb, output = py, winners = pa, slopes = ps;
             Parallelism.For(groups, (long)outputs * g.Columns * patch, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (group) =>
             {
                 int first = group * perGroup, images = Math.Min(perGroup, g.Batch - first), width = images * positions;
-                float* cols = Scratch(ref _cols, (long)patch * width);
-                for (int i = 0; i < images; i++) Im2Col.Unfold(input + (long)(first + i) * imageSize, cols + i * positions, width, g);
-                var weights = new ReadOnlySpan<float>(w, packedLength);
-                var colsSpan = new ReadOnlySpan<float>(cols, patch * width);
-                if (!pooling && images == 1)
+                float* product = tilesPooled ? null : Scratch(ref _product, (long)outputs * width);
+                if (tilesPooled)
                 {
-                    var image = new Span<float>(output + (long)first * outputs * positions, outputs * positions);
-                    for (int o = 0; o < outputs; o++) image.Slice(o * positions, positions).Fill(b[o]);
-                    Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, image, positions, accumulate: true);
-                    return;
+                    long pooledAt = (long)first * outputs * window.Positions;
+                    Winograd.ConvolvePooled(input + (long)first * imageSize, images, g, outputs, w, b, output + pooledAt, winners == null ? null : winners + pooledAt);
                 }
-                float* product = Scratch(ref _product, (long)outputs * width);
-                Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, new Span<float>(product, outputs * width), width);
+                else if (winograd) Winograd.Convolve(input + (long)first * imageSize, images, g, outputs, w, product);
+                else
+                {
+                    float* cols = Scratch(ref _cols, (long)patch * width);
+                    for (int i = 0; i < images; i++) Im2Col.Unfold(input + (long)(first + i) * imageSize, cols + i * positions, width, g);
+                    var weights = new ReadOnlySpan<float>(w, packedLength);
+                    var colsSpan = new ReadOnlySpan<float>(cols, patch * width);
+                    if (!pooling && images == 1)
+                    {
+                        var image = new Span<float>(output + (long)first * outputs * positions, outputs * positions);
+                        for (int o = 0; o < outputs; o++) image.Slice(o * positions, positions).Fill(b[o]);
+                        Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, image, positions, accumulate: true);
+                        return;
+                    }
+                    Gemm.MultiplyPacked(weights, outputs, patch, colsSpan, false, new Span<float>(product, outputs * width), width);
+                }
                 for (int i = 0; i < images; i++)
                 {
-                    for (int o = 0; o < outputs; o++)
+                    for (int o = 0; o < outputs && !tilesPooled; o++)
                     {
                         float* plane = product + o * width + i * positions;
                         if (!pooling)

@@ -172,6 +172,16 @@ public sealed class OpGradientTests
                 (tape, x) => Conv2dMaxPool.Apply(tape, x[0], x[1], x[2], 1, 0, poolKernel, poolKernel, ceil, gelu: true),
                 x => NaiveOps.Elementwise(NaiveOps.MaxPool2d(NaiveOps.Conv2d(x[0], x[1], x[2], 1, 0), poolKernel, poolKernel, ceil), NaiveOps.Gelu), Step: 1e-3f);
 
+        // The Winograd forward (3x3 stride 1 with enough channels, Kernels/Winograd): plain, padded, and pooled in its tiles.
+        int winogradChannels = Math.Max(Winograd.MinimumChannels, System.Numerics.Vector<float>.Count);
+        foreach (var (padding, pooled, size) in new[] { (0, false, 6), (1, false, 5), (0, true, 9) })
+            yield return new($"Conv2d by Winograd, {winogradChannels} channels, padding {padding}{(pooled ? ", pooled in its tiles" : "")} on {size}",
+                pooled ? typeof(Conv2dMaxPool) : typeof(Conv2d),
+                r => [Input(r, [2, winogradChannels, size, size]), Input(r, [3, winogradChannels, 3, 3]), Input(r, [3])],
+                (tape, x) => pooled ? Conv2dMaxPool.Apply(tape, x[0], x[1], x[2], 1, padding, 2, 2, ceilMode: true) : Conv2d.Apply(tape, x[0], x[1], x[2], 1, padding),
+                x => pooled ? NaiveOps.MaxPool2d(NaiveOps.Conv2d(x[0], x[1], x[2], 1, padding), 2, 2, ceilMode: true) : NaiveOps.Conv2d(x[0], x[1], x[2], 1, padding),
+                Step: pooled ? 1e-3f : 1e-2f);
+
         // Dropout's output is random: the gradient is checked against the same mask, the forward has no reference.
         yield return new("Dropout", typeof(Dropout), r => [Input(r, [Size(r), 8])], (tape, x) => Dropout.Apply(tape, x[0], 0.5f), null);
 

@@ -1,0 +1,115 @@
+using HelloDl.Autograd;
+using HelloDl.Kernels;
+using HelloDl.Tensors;
+using HelloDl.Tests.Autograd;
+
+namespace HelloDl.Tests.Kernels;
+
+/// <summary>
+/// The Winograd forward against the naive double-precision convolution and against the im2col
+/// path, at hello-dl's own layer shapes and at awkward ones (odd outputs, padding, a pooling whose
+/// windows are not the tiles). The op catalogue checks its gradients.
+/// </summary>
+[Collection(nameof(GlobalKernelSettings))]
+public sealed class WinogradTests
+{
+    [Theory]
+    [InlineData(5, 32, 64, 13, 0, true)]    // hello-dl's c2: 11x11 outputs, pooled in ceil mode into the 6x6 tiles
+    [InlineData(17, 64, 128, 6, 0, false)]  // hello-dl's c3: 4x4 outputs, 2x2 tiles; 17 images make a short last group
+    [InlineData(3, 8, 5, 7, 1, false)]      // padding, odd output: floor-mode pooling drops the tiles' last row and column
+    [InlineData(2, 16, 7, 9, 2, true)]
+    public void Forward_matches_the_reference_and_the_im2col_path(int batch, int channels, int outputs, int size, int padding, bool ceil)
+    {
+        var random = new Random(batch * 1000 + channels + size);
+        var x = Values(random, batch * channels * size * size);
+        var weight = Values(random, outputs * channels * 9);
+        var bias = Values(random, outputs);
+        var g = ConvGeometry.For(batch, channels, size, size, 3, 3, 1, padding);
+        Assert.True(Winograd.Suits(g));
+        var expected = NaiveOps.Conv2d(Tensor.FromArray(x, batch, channels, size, size), Tensor.FromArray(weight, outputs, channels, 3, 3),
+            Tensor.FromArray(bias, outputs), 1, padding);
+        var window = MaxPool2d.Geometry(g.OutputHeight, g.OutputWidth, 2, 2, ceil);
+        var expectedPooled = NaiveOps.MaxPool2d(expected, 2, 2, ceil);
+
+        var plain = Run(x, weight, bias, g, outputs, null, winograd: true);
+        AssertClose(expected.Values, plain.Output);
+        var pooled = Run(x, weight, bias, g, outputs, window, winograd: true);
+        AssertClose(expectedPooled.Values, pooled.Output);
+        var im2col = Run(x, weight, bias, g, outputs, window, winograd: false);
+        Assert.Equal(im2col.Winners, pooled.Winners);
+        // GELU after the pooling, with its derivative kept for the backward.
+        var gelu = Run(x, weight, bias, g, outputs, window, winograd: true, gelu: true);
+        var geluIm2col = Run(x, weight, bias, g, outputs, window, winograd: false, gelu: true);
+        AssertClose(expectedPooled.Values.Select(NaiveOps.Gelu).ToArray(), gelu.Output);
+        AssertClose(geluIm2col.Slopes.Select(s => (double)s).ToArray(), gelu.Slopes);
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        var random = new Random(5);
+        var g = ConvGeometry.For(37, 32, 13, 13, 3, 3, 1, 0);
+        var x = Values(random, 37 * 32 * 13 * 13);
+        var weight = Values(random, 64 * 32 * 9);
+        var bias = Values(random, 64);
+        var window = MaxPool2d.Geometry(11, 11, 2, 2, ceilMode: true);
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            var one = Run(x, weight, bias, g, 64, window, winograd: true);
+            foreach (int threads in new[] { 2, 3 })
+            {
+                Parallelism.MaxThreads = threads;
+                var many = Run(x, weight, bias, g, 64, window, winograd: true);
+                Assert.Equal(one.Output, many.Output);
+                Assert.Equal(one.Winners, many.Winners);
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void Hello_dls_second_and_third_layers_take_it_and_pool_in_their_tiles_but_not_the_first()
+    {
+        var c1 = ConvGeometry.For(64, 1, 28, 28, 3, 3, 1, 0);
+        var c2 = ConvGeometry.For(64, 32, 13, 13, 3, 3, 1, 0);
+        var c3 = ConvGeometry.For(64, 64, 6, 6, 3, 3, 1, 0);
+        Assert.False(Winograd.Suits(c1));
+        Assert.True(Winograd.Suits(c2));
+        Assert.True(Winograd.Suits(c3));
+        Assert.True(Winograd.PoolsTiles(c2, MaxPool2d.Geometry(11, 11, 2, 2, ceilMode: true)));
+        Assert.True(Winograd.PoolsTiles(c3, MaxPool2d.Geometry(4, 4, 2, 2, ceilMode: false)));
+        // Floor mode on 11 leaves the tiles' last row out of every window; 3/2 windows overlap the tiles.
+        Assert.False(Winograd.PoolsTiles(c2, MaxPool2d.Geometry(11, 11, 2, 2, ceilMode: false)));
+        Assert.False(Winograd.PoolsTiles(c2, MaxPool2d.Geometry(11, 11, 3, 2, ceilMode: false)));
+        Assert.False(Winograd.Suits(ConvGeometry.For(1, 32, 13, 13, 3, 3, 2, 0)));
+        Assert.False(Winograd.Suits(ConvGeometry.For(1, 32, 13, 13, 5, 5, 1, 0)));
+    }
+
+    static (float[] Output, float[] Winners, float[] Slopes) Run(float[] x, float[] weight, float[] bias, ConvGeometry g, int outputs,
+        PoolGeometry? window, bool winograd, bool gelu = false)
+    {
+        bool saved = Convolution.UseWinograd;
+        try
+        {
+            Convolution.UseWinograd = winograd;
+            int length = g.Batch * outputs * (window?.Positions ?? g.Positions);
+            var y = new float[length];
+            var winners = window.HasValue ? new float[length] : [];
+            var slopes = gelu ? new float[length] : [];
+            Convolution.Forward(x, weight, bias, y, g, outputs, window, window.HasValue ? winners : null, gelu, gelu ? slopes : null);
+            return (y, winners, slopes);
+        }
+        finally { Convolution.UseWinograd = saved; }
+    }
+
+    static float[] Values(Random random, int count) => Enumerable.Range(0, count).Select(_ => random.NextSingle() * 2 - 1).ToArray();
+
+    static void AssertClose(double[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"[{i}] {actual[i]} vs {expected[i]}");
+    }
+}

@@ -47,7 +47,7 @@ public sealed class Conv2d : Op
         var dWeight = weight.RequiresGrad ? tape.GradOf(weight) : tape.Rent(weight.Length).AsSpan(0, weight.Length);
         var dBias = bias.RequiresGrad ? tape.GradOf(bias) : tape.Rent(outputs).AsSpan(0, outputs);
         var dx = x.RequiresGrad ? tape.GradOf(x) : [];
-        Convolution.Backward(x.Data, weight.Data, dy, pool, argmax, geluSlope, dWeight, dBias, dx, tape.Rent(Convolution.BackwardScratch(g, outputs)), g, outputs);
+        Convolution.Backward(x.Data, weight.Data, dy, pool, argmax, geluSlope, dWeight, dBias, dx, tape.Rent(Convolution.BackwardScratch(g, outputs, pool)), g, outputs);
     }
 }
 

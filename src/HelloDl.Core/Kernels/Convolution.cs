@@ -37,6 +37,7 @@ public static unsafe class Convolution
     [ThreadStatic] static float[]? _product;
     [ThreadStatic] static float[]? _dcols;
     [ThreadStatic] static float[]? _packedWeights;
+    [ThreadStatic] static float[]? _filterGradient;
 
     /// <summary>A pinned scratch buffer of at least <paramref name="length"/> floats (a thread-static one, grown when short).</summary>
     internal static float* Scratch(ref float[]? buffer, long length)
@@ -128,22 +129,34 @@ public static unsafe class Convolution
     }
 
     /// <summary>Floats of scratch <see cref="Backward"/> needs.</summary>
-    public static int BackwardScratch(ConvGeometry g, int outputs) => Math.Min(g.Batch, WeightGradientGroups) * (outputs * g.Patch + outputs);
+    public static int BackwardScratch(ConvGeometry g, int outputs, PoolGeometry? pool) =>
+        Math.Min(g.Batch, WeightGradientGroups) * (WeightPartial(g, outputs, WinogradBackward(g, pool)) + outputs);
+
+    /// <summary>Floats of a group's partial weight gradient: dW [O, C·KH·KW], or dU [16, O, C] for Winograd.</summary>
+    static int WeightPartial(ConvGeometry g, int outputs, bool winograd) => winograd ? Winograd.FilterGradientLength(outputs, g.Channels) : outputs * g.Patch;
+
+    /// <summary>Whether the backward runs in Winograd's domain: where the forward pooled in its tiles.</summary>
+    static bool WinogradBackward(ConvGeometry g, PoolGeometry? pool) =>
+        UseWinograd && Winograd.Suits(g) && pool is { } window && Winograd.PoolsTiles(g, window);
 
     /// <summary>
     /// From the output gradient dy (of the convolution, or of its pooling when <paramref name="pool"/>
     /// is given, with the winners <see cref="Forward"/> recorded, and of the GELU after it when
     /// <paramref name="geluSlope"/> holds that GELU's derivatives): dWeight [O, C·KH·KW] += Σ dY colsᵀ,
     /// dBias [O] += Σ dY and, unless <paramref name="dx"/> is empty, dx [N, C, H, W] += fold(Wᵀ dY).
-    /// The patch matrices are recomputed from x, group by group.
+    /// The patch matrices are recomputed from x, group by group. Where the forward pooled in its
+    /// Winograd tiles, the gradients are taken in Winograd's domain instead (<see cref="Winograd.BackwardPooled"/>).
     /// </summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax, float[]? geluSlope,
         Span<float> dWeight, Span<float> dBias, Span<float> dx, Span<float> scratch, ConvGeometry g, int outputs)
     {
-        int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width, perProduct = ImagesPerProduct(g);
-        int groups = Math.Min(g.Batch, WeightGradientGroups), partialSize = outputs * patch + outputs;
+        bool winograd = WinogradBackward(g, pool);
+        int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
+        int perProduct = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g);
+        int groups = Math.Min(g.Batch, WeightGradientGroups), weightPartial = WeightPartial(g, outputs, winograd), partialSize = weightPartial + outputs;
         bool wantInput = !dx.IsEmpty;
-        var packed = wantInput ? PackWeights(weight, transpose: true, patch, outputs) : default;
+        var packed = winograd ? Winograd.TransformFilters(weight, outputs, g.Channels)
+            : wantInput ? PackWeights(weight, transpose: true, patch, outputs) : default;
         int packedLength = packed.Length;
         // A narrow patch (the first layer's 9) would waste most of a register tile as the output's
         // width: such layers compute dWᵀ = cols dYᵀ instead, and add it transposed.
@@ -156,14 +169,21 @@ public static unsafe class Convolution
             Parallelism.For(groups, (long)outputs * g.Columns * patch * (wantInput ? 2 : 1), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (group) =>
             {
                 float* partial = partials + (long)group * partialSize;
-                var weightSum = new Span<float>(partial, outputs * patch);
-                var biasSum = new Span<float>(partial + outputs * patch, outputs);
+                var weightSum = new Span<float>(partial, weightPartial);
+                var biasSum = new Span<float>(partial + weightPartial, outputs);
                 weightSum.Clear();
                 biasSum.Clear();
                 int end = g.Batch * (group + 1) / groups;
                 for (int first = g.Batch * group / groups; first < end; first += perProduct)
                 {
                     int images = Math.Min(perProduct, end - first), width = images * positions;
+                    if (winograd)
+                    {
+                        long pooledAt = (long)first * outputs * window.Positions;
+                        Winograd.BackwardPooled(input + (long)first * imageSize, images, g, outputs, w, gradOut + pooledAt, winners + pooledAt,
+                            slopes == null ? null : slopes + pooledAt, partial, partial + weightPartial, wantInput ? gradIn + (long)first * imageSize : null);
+                        continue;
+                    }
                     var dyGroup = pooled
                         ? ScatterPooled(gradOut, winners, slopes, first, images, outputs, g, window)
                         : GatherGroup(gradOut + (long)first * outputs * positions, images, outputs, positions);
@@ -181,7 +201,16 @@ public static unsafe class Convolution
                 }
             });
         }
-        AddPartials(scratch, groups, partialSize, dWeight, dBias, outputs, patch, transposed);
+        if (!winograd)
+        {
+            AddPartials(scratch, groups, partialSize, dWeight, dBias, outputs, patch, transposed);
+            return;
+        }
+        // The groups' dU summed in order, then transformed into dWeight once.
+        var filterGradient = new Span<float>(Scratch(ref _filterGradient, weightPartial), weightPartial);
+        filterGradient.Clear();
+        AddPartials(scratch, groups, partialSize, filterGradient, dBias, weightPartial / g.Channels, g.Channels, transposed: false);
+        Winograd.AddFilterGradient(filterGradient, dWeight, outputs, g.Channels);
     }
 
     /// <summary>
@@ -192,7 +221,7 @@ public static unsafe class Convolution
     static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed)
     {
         for (int group = 0; group < groups; group++)
-            TensorPrimitives.Add(dBias, scratch.Slice(group * partialSize + outputs * patch, outputs), dBias);
+            TensorPrimitives.Add(dBias, scratch.Slice(group * partialSize + outputs * patch, dBias.Length), dBias);
         const int SliceRows = 8;
         int rows = transposed ? patch : outputs, columns = transposed ? outputs : patch;
         fixed (float* ps = scratch, pw = dWeight)

@@ -8,9 +8,10 @@ namespace HelloDl.Kernels;
 /// 2x2 block of outputs ("tile") comes from its 4x4 input patch with 16 multiplies per channel pair
 /// instead of 36, so the products shrink 2.25-fold. Per group of images the input patches are
 /// transformed (V = Bᵀ d B), multiplied with the transformed filters (U = G g Gᵀ) as 16 products
-/// M[ξ] = U[ξ] V[ξ], one per position ξ of the 4x4, and transformed back (Y = Aᵀ M A). The
-/// backward stays with im2col: it is the exact gradient of the same convolution, whose values
-/// differ from these by rounding only.
+/// M[ξ] = U[ξ] V[ξ], one per position ξ of the 4x4, and transformed back (Y = Aᵀ M A). Where a
+/// 2x2 pooling's windows are the tiles (hello-dl's layers), the backward runs in the same domain
+/// (<see cref="BackwardPooled"/>); elsewhere it stays with im2col, the exact gradient of the same
+/// convolution, whose values differ from these by rounding only.
 /// </summary>
 public static unsafe class Winograd
 {
@@ -104,20 +105,223 @@ public static unsafe class Winograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float* MultiplyTransformed(float* images, int count, ConvGeometry g, int outputs, float* filters)
     {
-        int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage;
+        int channels = g.Channels, tiles = count * TilesAcross(g) * TilesDown(g);
         int matrix = outputs * channels;
-        // V[ξ] is [tiles, channels], channels along a row: the input transform runs across channels.
-        float* v = Convolution.Scratch(ref _transformedInput, (long)Points * tiles * channels);
-        // With slack for a last vector of tiles that runs past the end.
-        float* m = Convolution.Scratch(ref _transformedOutput, (long)Points * outputs * tiles + Vector<float>.Count);
-        long imageSize = (long)channels * g.Height * g.Width;
-        for (int i = 0; i < count; i++) TransformInput(images + i * imageSize, g, v + (long)i * tilesPerImage * channels, (long)tiles * channels);
+        float* v = TransformInputs(images, count, g);
+        float* m = TransformedOutputs(outputs, tiles);
         // U[ξ] is read where it lies: the products are at most a few hundred tiles wide.
         for (int point = 0; point < Points; point++)
             Gemm.Multiply(new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
                 new ReadOnlySpan<float>(v + (long)point * tiles * channels, tiles * channels), true,
                 new Span<float>(m + (long)point * outputs * tiles, outputs * tiles), outputs, tiles, channels);
         return m;
+    }
+
+    /// <summary>
+    /// V[ξ] for the images, [16, tiles, channels] (channels along a row: the input transform runs
+    /// across them), in the calling thread's buffer.
+    /// </summary>
+    static float* TransformInputs(float* images, int count, ConvGeometry g)
+    {
+        int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage;
+        float* v = Convolution.Scratch(ref _transformedInput, (long)Points * tiles * channels);
+        long imageSize = (long)channels * g.Height * g.Width;
+        for (int i = 0; i < count; i++) TransformInput(images + i * imageSize, g, v + (long)i * tilesPerImage * channels, (long)tiles * channels);
+        return v;
+    }
+
+    /// <summary>M[ξ] (or its gradient), [16, outputs, tiles], in the calling thread's buffer, with slack for a last vector of tiles that runs past the end.</summary>
+    static float* TransformedOutputs(int outputs, int tiles) =>
+        Convolution.Scratch(ref _transformedOutput, (long)Points * outputs * tiles + Vector<float>.Count);
+
+    /// <summary>
+    /// The gradients of <see cref="ConvolvePooled"/> for <paramref name="count"/> images from the
+    /// pooled gradient dPooled [count, outputs, PH·PW], the recorded winners and, when not null, the
+    /// derivatives of a GELU after the pooling: dU [16, outputs, channels] and dBias [outputs] are
+    /// added to (sums over images, transformed into dWeight later by <see cref="AddFilterGradient"/>),
+    /// and dx [count, C, H, W] is added to unless null. A window's gradient reaches only its winner,
+    /// so the output gradient of each tile is one of four fixed patterns times that gradient. These
+    /// are the exact gradients of the Winograd forward: dU = Σ dM Vᵀ, dV = Uᵀ dM, dx = B dV Bᵀ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardPooled(float* images, int count, ConvGeometry g, int outputs, float* filters, float* dPooled, float* winners, float* slopes,
+        float* filterGradient, float* biasGradient, float* inputGradient)
+    {
+        int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, matrix = outputs * channels;
+        float* v = TransformInputs(images, count, g);
+        float* dm = TransformedOutputs(outputs, tiles);
+        OutputGradientFromPooled(dPooled, winners, slopes, count, outputs, g, dm, biasGradient);
+        for (int point = 0; point < Points; point++)
+            Gemm.Multiply(new ReadOnlySpan<float>(dm + (long)point * outputs * tiles, outputs * tiles), false,
+                new ReadOnlySpan<float>(v + (long)point * tiles * channels, tiles * channels), false,
+                new Span<float>(filterGradient + (long)point * matrix, matrix), outputs, channels, tiles, accumulate: true);
+        if (inputGradient == null) return;
+        // dV[ξ] = dM[ξ]ᵀ U[ξ], [tiles, channels], into V's buffer (V is no longer needed).
+        float* dv = v;
+        for (int point = 0; point < Points; point++)
+            Gemm.Multiply(new ReadOnlySpan<float>(dm + (long)point * outputs * tiles, outputs * tiles), true,
+                new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
+                new Span<float>(dv + (long)point * tiles * channels, tiles * channels), tiles, channels, outputs);
+        long imageSize = (long)channels * g.Height * g.Width;
+        for (int i = 0; i < count; i++) AddInputGradient(dv + (long)i * tilesPerImage * channels, (long)tiles * channels, g, inputGradient + i * imageSize);
+    }
+
+    /// <summary>dWeight [outputs·channels, 9] += Gᵀ dU G for every filter: one product of dU with G ⊗ G.</summary>
+    public static void AddFilterGradient(ReadOnlySpan<float> filterGradient, Span<float> weightGradient, int outputs, int channels) =>
+        Gemm.Multiply(filterGradient, true, FilterTransform, false, weightGradient, outputs * channels, 9, Points, accumulate: true);
+
+    /// <summary>Floats of dU for one layer: 16 [outputs, channels] matrices.</summary>
+    public static int FilterGradientLength(int outputs, int channels) => Points * outputs * channels;
+
+    /// <summary>
+    /// dM [16, outputs, tiles] from the pooled gradients: Aᵀ-transposed patterns of the winner's
+    /// place in its tile ([1, 1, 1, 0] for the first row or column, [0, 1, -1, -1] for the second),
+    /// times the window's gradient; and each output channel's sum of them added to biasGradient.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void OutputGradientFromPooled(float* dPooled, float* winners, float* slopes, int count, int outputs, ConvGeometry g, float* dm, float* biasGradient)
+    {
+        int tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, lanes = Vector<float>.Count;
+        float* firsts = WindowLayout(g, out _, out _);
+        long pointStride = (long)outputs * tiles;
+        float* tail = stackalloc float[2 * lanes];
+        var width = new Vector<float>(g.OutputWidth);
+        var zero = Vector<float>.Zero;
+        var one = Vector<float>.One;
+        for (int o = 0; o < outputs; o++)
+        {
+            var sum = zero;
+            for (int i = 0; i < count; i++)
+            {
+                long at = ((long)i * outputs + o) * tilesPerImage;
+                float* target = dm + (long)o * tiles + (long)i * tilesPerImage;
+                for (int t0 = 0; t0 < tilesPerImage; t0 += lanes)
+                {
+                    int n = Math.Min(lanes, tilesPerImage - t0);
+                    Vector<float> gradient, winner;
+                    if (n == lanes)
+                    {
+                        gradient = Vector.Load(dPooled + at + t0);
+                        if (slopes != null) gradient *= Vector.Load(slopes + at + t0);
+                        winner = Vector.Load(winners + at + t0);
+                    }
+                    else
+                    {
+                        // The image's last windows: zero gradients past them.
+                        new Span<float>(tail, 2 * lanes).Clear();
+                        for (int t = 0; t < n; t++)
+                        {
+                            tail[t] = dPooled[at + t0 + t] * (slopes == null ? 1 : slopes[at + t0 + t]);
+                            tail[lanes + t] = winners[at + t0 + t];
+                        }
+                        gradient = Vector.Load(tail);
+                        winner = Vector.Load(tail + lanes);
+                    }
+                    sum += gradient;
+                    var offset = winner - Vector.Load(firsts + t0);
+                    var lower = Vector.GreaterThanOrEqual(offset, width);
+                    var right = Vector.Equals(offset - Vector.ConditionalSelect(lower, width, zero), one);
+                    // Row factors times the gradient, then column factors.
+                    var r0 = Vector.ConditionalSelect(lower, zero, gradient);
+                    var r2 = Vector.ConditionalSelect(lower, -gradient, gradient);
+                    var r3 = Vector.ConditionalSelect(lower, -gradient, zero);
+                    var c0 = Vector.ConditionalSelect(right, zero, one);
+                    var c2 = Vector.ConditionalSelect(right, -one, one);
+                    var c3 = Vector.ConditionalSelect(right, -one, zero);
+                    // Whole vectors: past an image's last window they land on tiles written later (the next
+                    // image's, the next channel's, or the slack), except past the very last row of each dM[ξ].
+                    int lanesKept = n < lanes && o == outputs - 1 && i == count - 1 ? n : lanes;
+                    StoreRow(target + t0, 0, pointStride, r0, c0, c2, c3, lanesKept, tail);
+                    StoreRow(target + t0, 1, pointStride, gradient, c0, c2, c3, lanesKept, tail);
+                    StoreRow(target + t0, 2, pointStride, r2, c0, c2, c3, lanesKept, tail);
+                    StoreRow(target + t0, 3, pointStride, r3, c0, c2, c3, lanesKept, tail);
+                }
+            }
+            biasGradient[o] += Vector.Sum(sum);
+        }
+    }
+
+    /// <summary>
+    /// dM row y: the row's factor times each column's factor (the second column's is 1), for the
+    /// first <paramref name="count"/> lanes (a whole vector, or a few through <paramref name="buffer"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow(float* target, int y, long pointStride, Vector<float> row, Vector<float> c0, Vector<float> c2, Vector<float> c3, int count, float* buffer)
+    {
+        Store(row * c0, target + (y * 4) * pointStride, count, buffer);
+        Store(row, target + (y * 4 + 1) * pointStride, count, buffer);
+        Store(row * c2, target + (y * 4 + 2) * pointStride, count, buffer);
+        Store(row * c3, target + (y * 4 + 3) * pointStride, count, buffer);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(Vector<float> values, float* target, int count, float* buffer)
+    {
+        if (count == Vector<float>.Count)
+        {
+            values.Store(target);
+            return;
+        }
+        values.Store(buffer);
+        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(target, count));
+    }
+
+    /// <summary>
+    /// dx += B dV Bᵀ for every tile of one image, the inverse of <see cref="TransformInput"/>: each
+    /// tile's 4x4 patch gradient is added up channels-last (patches overlap by two), then added to
+    /// dx [C, H, W] without the padding border.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void AddInputGradient(float* dv, long pointStride, ConvGeometry g, float* dx)
+    {
+        int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding;
+        int paddedWidth = 2 * across + 2, paddedHeight = 2 * down + 2, lanes = Vector<float>.Count;
+        float* laid = Convolution.Scratch(ref _channelsLast, (long)paddedHeight * paddedWidth * channels);
+        new Span<float>(laid, paddedHeight * paddedWidth * channels).Clear();
+        long rowStride = (long)paddedWidth * channels;
+        Span<Vector<float>> e = stackalloc Vector<float>[16];
+        for (int ty = 0; ty < down; ty++)
+            for (int tx = 0; tx < across; tx++)
+            {
+                float* patch = laid + 2 * ty * rowStride + 2 * tx * channels;
+                float* t = dv + (long)(ty * across + tx) * channels;
+                for (int c = 0; c < channels; c += lanes)
+                {
+                    // B = [[1, 0, 0, 0], [0, 1, -1, 1], [-1, 1, 1, 0], [0, 0, 0, -1]]: down each column, then along each row.
+                    for (int x = 0; x < 4; x++)
+                    {
+                        var a = Vector.Load(t + x * pointStride + c);
+                        var b = Vector.Load(t + (4 + x) * pointStride + c);
+                        var d = Vector.Load(t + (8 + x) * pointStride + c);
+                        var h = Vector.Load(t + (12 + x) * pointStride + c);
+                        e[x] = a;
+                        e[4 + x] = b - d + h;
+                        e[8 + x] = b + d - a;
+                        e[12 + x] = -h;
+                    }
+                    for (int y = 0; y < 4; y++)
+                    {
+                        float* row = patch + y * rowStride + c;
+                        var a = e[y * 4];
+                        var b = e[y * 4 + 1];
+                        var d = e[y * 4 + 2];
+                        var h = e[y * 4 + 3];
+                        (Vector.Load(row) + a).Store(row);
+                        (Vector.Load(row + channels) + b - d + h).Store(row + channels);
+                        (Vector.Load(row + 2 * channels) + b + d - a).Store(row + 2 * channels);
+                        (Vector.Load(row + 3 * channels) - h).Store(row + 3 * channels);
+                    }
+                }
+            }
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = dx + (long)c * height * width;
+            for (int y = Math.Max(0, pad), yEnd = Math.Min(paddedHeight, height + pad); y < yEnd; y++)
+            {
+                float* target = plane + (y - pad) * width - pad, source = laid + (long)y * paddedWidth * channels + c;
+                for (int x = Math.Max(0, pad), xEnd = Math.Min(paddedWidth, width + pad); x < xEnd; x++) target[x] += source[x * channels];
+            }
+        }
     }
 
     /// <summary>
@@ -243,18 +447,8 @@ public static unsafe class Winograd
     static void TransformOutputPooled(float* m, int outputs, int count, ConvGeometry g, float* bias, float* pooled, float* winners)
     {
         int across = TilesAcross(g), down = TilesDown(g), tilesPerImage = across * down, tiles = count * tilesPerImage;
-        int outHeight = g.OutputHeight, outWidth = g.OutputWidth, lanes = Vector<float>.Count;
-        // Per window of an image: its first output's index in the plane, and whether the outputs right of it and below it exist.
-        int padded = (tilesPerImage + lanes - 1) / lanes * lanes;
-        float* firsts = Convolution.Scratch(ref _windowLayout, 3L * padded);
-        int* right = (int*)(firsts + padded), below = (int*)(firsts + 2 * padded);
-        for (int tile = 0; tile < padded; tile++)
-        {
-            int ty = tile / across, tx = tile % across;
-            firsts[tile] = 2 * ty * outWidth + 2 * tx;
-            right[tile] = tile < tilesPerImage && 2 * tx + 1 < outWidth ? -1 : 0;
-            below[tile] = tile < tilesPerImage && 2 * ty + 1 < outHeight ? -1 : 0;
-        }
+        int outWidth = g.OutputWidth, lanes = Vector<float>.Count;
+        float* firsts = WindowLayout(g, out int* right, out int* below);
         long pointStride = (long)outputs * tiles;
         var missing = new Vector<float>(float.NegativeInfinity);
         var one = Vector<float>.One;
@@ -307,6 +501,27 @@ public static unsafe class Winograd
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Per window (tile) of an image, padded to whole vectors: its first output's index in the
+    /// OH x OW plane, and masks (-1 or 0) of whether the outputs right of it and below it exist.
+    /// </summary>
+    static float* WindowLayout(ConvGeometry g, out int* right, out int* below)
+    {
+        int across = TilesAcross(g), tilesPerImage = across * TilesDown(g), lanes = Vector<float>.Count;
+        int padded = (tilesPerImage + lanes - 1) / lanes * lanes;
+        float* firsts = Convolution.Scratch(ref _windowLayout, 3L * padded);
+        right = (int*)(firsts + padded);
+        below = (int*)(firsts + 2 * padded);
+        for (int tile = 0; tile < padded; tile++)
+        {
+            int ty = tile / across, tx = tile % across;
+            firsts[tile] = 2 * ty * g.OutputWidth + 2 * tx;
+            right[tile] = tile < tilesPerImage && 2 * tx + 1 < g.OutputWidth ? -1 : 0;
+            below[tile] = tile < tilesPerImage && 2 * ty + 1 < g.OutputHeight ? -1 : 0;
+        }
+        return firsts;
     }
 
     /// <summary>Aᵀ M A for <c>Vector&lt;float&gt;.Count</c> side-by-side tiles, output by output (row-major 2x2).</summary>

@@ -44,6 +44,39 @@ public sealed class WinogradTests
         AssertClose(geluIm2col.Slopes.Select(s => (double)s).ToArray(), gelu.Slopes);
     }
 
+    [Theory]
+    [InlineData(5, 32, 64, 13, true, true)]     // hello-dl's c2 (with its GELU): 36 windows an image, the last vector of them short
+    [InlineData(17, 64, 128, 6, false, true)]   // hello-dl's c3: 4 windows an image
+    [InlineData(3, 8, 16, 9, true, false)]
+    public void Backward_in_the_tiles_matches_the_im2col_gradients(int batch, int channels, int outputs, int size, bool ceil, bool gelu)
+    {
+        var random = new Random(batch + channels + size);
+        var x = Tensor.Trainable(Values(random, batch * channels * size * size), batch, channels, size, size);
+        var weight = Tensor.Trainable(Values(random, outputs * channels * 9), outputs, channels, 3, 3);
+        var bias = Tensor.Trainable(Values(random, outputs), outputs);
+        Assert.True(Winograd.PoolsTiles(ConvGeometry.For(batch, channels, size, size, 3, 3, 1, 0),
+            MaxPool2d.Geometry(size - 2, size - 2, 2, 2, ceil)));
+
+        float[][] Gradients(bool winograd)
+        {
+            bool saved = Convolution.UseWinograd;
+            try
+            {
+                Convolution.UseWinograd = winograd;
+                foreach (var t in new[] { x, weight, bias }) t.Grad.Clear();
+                var tape = new Tape();
+                var y = Conv2dMaxPool.Apply(tape, x, weight, bias, 1, 0, 2, 2, ceil, gelu);
+                tape.BackwardFrom(y, Enumerable.Range(0, y.Length).Select(i => MathF.Sin(i)).ToArray());
+                return [x.Grad.ToArray(), weight.Grad.ToArray(), bias.Grad.ToArray()];
+            }
+            finally { Convolution.UseWinograd = saved; }
+        }
+
+        var tiles = Gradients(winograd: true);
+        var im2col = Gradients(winograd: false);
+        for (int k = 0; k < tiles.Length; k++) AssertClose(im2col[k].Select(v => (double)v).ToArray(), tiles[k]);
+    }
+
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {

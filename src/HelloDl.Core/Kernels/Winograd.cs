@@ -24,8 +24,11 @@ public static unsafe class Winograd
     /// </summary>
     public const int MinimumChannels = 8;
 
-    /// <summary>Tiles a group's products should have at least: a few 32-wide register tiles.</summary>
-    const int MinimumTiles = 128;
+    /// <summary>
+    /// Tiles a group's products should have at least: two 32-wide register tiles. Fewer images a
+    /// group than for 128 keep V and M in L2 (2-6% faster on Zen 4, scratch harness).
+    /// </summary>
+    const int MinimumTiles = 64;
 
     [ThreadStatic] static float[]? _filters;
     [ThreadStatic] static float[]? _channelsLast;

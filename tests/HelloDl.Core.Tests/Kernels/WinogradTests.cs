@@ -72,9 +72,19 @@ public sealed class WinogradTests
             finally { Convolution.UseWinograd = saved; }
         }
 
-        var tiles = Gradients(winograd: true);
-        var im2col = Gradients(winograd: false);
-        for (int k = 0; k < tiles.Length; k++) AssertClose(im2col[k].Select(v => (double)v).ToArray(), tiles[k]);
+        // On every GEMM path this CPU runs: the sixteen products are the GEMM's, transposed operands included.
+        var saved = Gemm.Path;
+        try
+        {
+            foreach (var path in Enum.GetValues<SimdPath>().Where(p => p >= Gemm.Best))
+            {
+                Gemm.Path = path;
+                var tiles = Gradients(winograd: true);
+                var im2col = Gradients(winograd: false);
+                for (int k = 0; k < tiles.Length; k++) AssertClose(im2col[k].Select(v => (double)v).ToArray(), tiles[k]);
+            }
+        }
+        finally { Gemm.Path = saved; }
     }
 
     [Fact]

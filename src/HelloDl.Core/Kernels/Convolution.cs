@@ -13,14 +13,15 @@ namespace HelloDl.Kernels;
 /// is reshuffled. A max pooling after the convolution can run inside it: each group's output is
 /// pooled while in cache and never written out whole (hello-dl's first layer: 5.5 MB per batch of 64),
 /// and a GELU after the pooling applied to it there too. 3x3 stride-1 layers with enough channels
-/// run their forward as Winograd F(2x2, 3x3) instead (<see cref="Winograd"/>), pooling in its tiles
-/// where the windows are the tiles.
+/// run as Winograd F(2x2, 3x3) instead (<see cref="Winograd"/>), pooling in its tiles where the
+/// windows are the tiles, and then taking their backward in the same domain.
 /// </summary>
 public static unsafe class Convolution
 {
     /// <summary>
-    /// Whether 3x3 stride-1 layers with enough channels run their forward as Winograd F(2x2, 3x3)
-    /// (<see cref="Winograd"/>); on by default, settable so that tests and the bench compare both.
+    /// Whether 3x3 stride-1 layers with enough channels run as Winograd F(2x2, 3x3) (<see cref="Winograd"/>):
+    /// their forward, and their backward where the pooling is in the tiles. On by default, settable so
+    /// that tests and benchmarks compare both.
     /// </summary>
     public static bool UseWinograd { get; set; } = true;
 
@@ -214,8 +215,9 @@ public static unsafe class Convolution
     }
 
     /// <summary>
-    /// dWeight and dBias += the groups' partial sums, group after group (a fixed order), with the
-    /// threads taking disjoint slices of the weights.
+    /// dWeight [outputs, patch] and dBias += the groups' partial sums, group after group (a fixed
+    /// order), with the threads taking disjoint slices of the weights. Winograd's dU [16·O, C] is
+    /// summed the same way, as a [16·O, C] "dWeight".
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed)

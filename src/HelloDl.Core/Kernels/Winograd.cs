@@ -112,7 +112,8 @@ public static unsafe class Winograd
         int matrix = outputs * channels;
         float* v = TransformInputs(images, count, g);
         float* m = TransformedOutputs(outputs, tiles);
-        // U[ξ] is read where it lies: the products are at most a few hundred tiles wide.
+        // The GEMM reads U[ξ] where it lies for products up to 16 panels wide (512 tiles with AVX-512, 256 with
+        // AVX2); hello-dl's groups have 64-72.
         for (int point = 0; point < Points; point++)
             Gemm.Multiply(new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
                 new ReadOnlySpan<float>(v + (long)point * tiles * channels, tiles * channels), true,
@@ -177,9 +178,10 @@ public static unsafe class Winograd
     public static int FilterGradientLength(int outputs, int channels) => Points * outputs * channels;
 
     /// <summary>
-    /// dM [16, outputs, tiles] from the pooled gradients: Aᵀ-transposed patterns of the winner's
-    /// place in its tile ([1, 1, 1, 0] for the first row or column, [0, 1, -1, -1] for the second),
-    /// times the window's gradient; and each output channel's sum of them added to biasGradient.
+    /// dM [16, outputs, tiles] from the pooled gradients: dM = A dY Aᵀ with dY the window's gradient
+    /// at its winner and 0 elsewhere, so row y, column x of a tile's dM is a(y)·a(x) times that
+    /// gradient, a = [1, 1, 1, 0] for the winner's row (column) in the tile's first and
+    /// [0, 1, -1, -1] in its second; each output channel's sum of the gradients is added to biasGradient.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void OutputGradientFromPooled(float* dPooled, float* winners, float* slopes, int count, int outputs, ConvGeometry g, float* dm, float* biasGradient)
@@ -232,7 +234,7 @@ public static unsafe class Winograd
                     var c2 = Vector.ConditionalSelect(right, -one, one);
                     var c3 = Vector.ConditionalSelect(right, -one, zero);
                     // Whole vectors: past an image's last window they land on tiles written later (the next
-                    // image's, the next channel's, or the slack), except past the very last row of each dM[ξ].
+                    // image's or the next channel's), except past the last row of each dM[ξ], the next one's first.
                     int lanesKept = n < lanes && o == outputs - 1 && i == count - 1 ? n : lanes;
                     StoreRow(target + t0, 0, pointStride, r0, c0, c2, c3, lanesKept, tail);
                     StoreRow(target + t0, 1, pointStride, gradient, c0, c2, c3, lanesKept, tail);

@@ -279,10 +279,8 @@ public static unsafe class Winograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddInputGradient(float* dv, long pointStride, ConvGeometry g, float* dx)
     {
-        int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding;
-        int paddedWidth = 2 * across + 2, paddedHeight = 2 * down + 2, lanes = Vector<float>.Count;
-        float* laid = Convolution.Scratch(ref _channelsLast, (long)paddedHeight * paddedWidth * channels);
-        new Span<float>(laid, paddedHeight * paddedWidth * channels).Clear();
+        int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding, lanes = Vector<float>.Count;
+        float* laid = ChannelsLast(g, out int paddedWidth, out int top, out int bottom, out int left, out int right);
         long rowStride = (long)paddedWidth * channels;
         Span<Vector<float>> e = stackalloc Vector<float>[16];
         for (int ty = 0; ty < down; ty++)
@@ -321,12 +319,29 @@ public static unsafe class Winograd
         for (int c = 0; c < channels; c++)
         {
             float* plane = dx + (long)c * height * width;
-            for (int y = Math.Max(0, pad), yEnd = Math.Min(paddedHeight, height + pad); y < yEnd; y++)
+            for (int y = top; y < bottom; y++)
             {
-                float* target = plane + (y - pad) * width - pad, source = laid + (long)y * paddedWidth * channels + c;
-                for (int x = Math.Max(0, pad), xEnd = Math.Min(paddedWidth, width + pad); x < xEnd; x++) target[x] += source[x * channels];
+                float* target = plane + (y - pad) * width - pad, source = laid + y * rowStride + c;
+                for (int x = left; x < right; x++) target[x] += source[x * channels];
             }
         }
+    }
+
+    /// <summary>
+    /// A cleared channels-last image [padded height, padded width, C] covering every tile's 4x4
+    /// patch, in the calling thread's buffer: the padding and where the tiles overhang the image
+    /// stay 0. Rows [top, bottom) and columns [left, right) of it are the image's own.
+    /// </summary>
+    static float* ChannelsLast(ConvGeometry g, out int paddedWidth, out int top, out int bottom, out int left, out int right)
+    {
+        paddedWidth = 2 * TilesAcross(g) + 2;
+        int paddedHeight = 2 * TilesDown(g) + 2;
+        (top, bottom) = (Math.Max(0, g.Padding), Math.Min(paddedHeight, g.Height + g.Padding));
+        (left, right) = (Math.Max(0, g.Padding), Math.Min(paddedWidth, g.Width + g.Padding));
+        long length = (long)paddedHeight * paddedWidth * g.Channels;
+        float* laid = Convolution.Scratch(ref _channelsLast, length);
+        new Span<float>(laid, (int)length).Clear();
+        return laid;
     }
 
     /// <summary>
@@ -337,21 +352,18 @@ public static unsafe class Winograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TransformInput(float* image, ConvGeometry g, float* v, long pointStride)
     {
-        int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding;
-        int paddedWidth = 2 * across + 2, paddedHeight = 2 * down + 2;
-        float* laid = Convolution.Scratch(ref _channelsLast, (long)paddedHeight * paddedWidth * channels);
-        new Span<float>(laid, paddedHeight * paddedWidth * channels).Clear();
+        int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding, lanes = Vector<float>.Count;
+        float* laid = ChannelsLast(g, out int paddedWidth, out int top, out int bottom, out int left, out int right);
+        long rowStride = (long)paddedWidth * channels;
         for (int c = 0; c < channels; c++)
         {
             float* plane = image + (long)c * height * width;
-            for (int y = Math.Max(0, pad), yEnd = Math.Min(paddedHeight, height + pad); y < yEnd; y++)
+            for (int y = top; y < bottom; y++)
             {
-                float* source = plane + (y - pad) * width - pad, target = laid + (long)y * paddedWidth * channels + c;
-                for (int x = Math.Max(0, pad), xEnd = Math.Min(paddedWidth, width + pad); x < xEnd; x++) target[x * channels] = source[x];
+                float* source = plane + (y - pad) * width - pad, target = laid + y * rowStride + c;
+                for (int x = left; x < right; x++) target[x * channels] = source[x];
             }
         }
-        int lanes = Vector<float>.Count;
-        long rowStride = (long)paddedWidth * channels;
         Span<Vector<float>> d = stackalloc Vector<float>[16];
         for (int ty = 0; ty < down; ty++)
             for (int tx = 0; tx < across; tx++)

@@ -110,33 +110,46 @@ public static unsafe class Winograd
     {
         int channels = g.Channels, tiles = count * TilesAcross(g) * TilesDown(g);
         int matrix = outputs * channels;
+        long inputStride = PointStride((long)tiles * channels), outputStride = PointStride((long)outputs * tiles);
         float* v = TransformInputs(images, count, g);
         float* m = TransformedOutputs(outputs, tiles);
         // The GEMM reads U[ξ] where it lies for products up to 16 panels wide (512 tiles with AVX-512, 256 with
         // AVX2); hello-dl's groups have 64-72.
         for (int point = 0; point < Points; point++)
             Gemm.Multiply(new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
-                new ReadOnlySpan<float>(v + (long)point * tiles * channels, tiles * channels), true,
-                new Span<float>(m + (long)point * outputs * tiles, outputs * tiles), outputs, tiles, channels);
+                new ReadOnlySpan<float>(v + point * inputStride, tiles * channels), true,
+                new Span<float>(m + point * outputStride, outputs * tiles), outputs, tiles, channels);
         return m;
     }
 
     /// <summary>
+    /// Floats from one matrix of V (or M) to the next, for matrices of <paramref name="matrix"/> floats:
+    /// rounded up to 4 KB, and one cache line more. The transforms read or write all sixteen at once;
+    /// a multiple of 4 KB apart (hello-dl's third layer's are 16 and 32 KB) they fall in one set of
+    /// the 8-way L1 and evict each other.
+    /// </summary>
+    static long PointStride(long matrix) => (matrix + 1023) / 1024 * 1024 + 16;
+
+    /// <summary>
     /// V[ξ] for the images, [16, tiles, channels] (channels along a row: the input transform runs
-    /// across them), in the calling thread's buffer.
+    /// across them; <see cref="PointStride"/> apart), in the calling thread's buffer.
     /// </summary>
     static float* TransformInputs(float* images, int count, ConvGeometry g)
     {
         int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage;
-        float* v = Convolution.Scratch(ref _transformedInput, (long)Points * tiles * channels);
+        long stride = PointStride((long)tiles * channels);
+        float* v = Convolution.Scratch(ref _transformedInput, Points * stride);
         long imageSize = (long)channels * g.Height * g.Width;
-        for (int i = 0; i < count; i++) TransformInput(images + i * imageSize, g, v + (long)i * tilesPerImage * channels, (long)tiles * channels);
+        for (int i = 0; i < count; i++) TransformInput(images + i * imageSize, g, v + (long)i * tilesPerImage * channels, stride);
         return v;
     }
 
-    /// <summary>M[ξ] (or its gradient), [16, outputs, tiles], in the calling thread's buffer, with slack for a last vector of tiles that runs past the end.</summary>
+    /// <summary>
+    /// M[ξ] (or its gradient), [16, outputs, tiles] (<see cref="PointStride"/> apart), in the calling
+    /// thread's buffer; a last vector of tiles that runs past a matrix's end stays inside the buffer.
+    /// </summary>
     static float* TransformedOutputs(int outputs, int tiles) =>
-        Convolution.Scratch(ref _transformedOutput, (long)Points * outputs * tiles + Vector<float>.Count);
+        Convolution.Scratch(ref _transformedOutput, Points * PointStride((long)outputs * tiles) + Vector<float>.Count);
 
     /// <summary>
     /// The gradients of <see cref="ConvolvePooled"/> for <paramref name="count"/> images from the
@@ -152,22 +165,23 @@ public static unsafe class Winograd
         float* filterGradient, float* biasGradient, float* inputGradient)
     {
         int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, matrix = outputs * channels;
+        long inputStride = PointStride((long)tiles * channels), outputStride = PointStride((long)outputs * tiles);
         float* v = TransformInputs(images, count, g);
         float* dm = TransformedOutputs(outputs, tiles);
         OutputGradientFromPooled(dPooled, winners, slopes, count, outputs, g, dm, biasGradient);
         for (int point = 0; point < Points; point++)
-            Gemm.Multiply(new ReadOnlySpan<float>(dm + (long)point * outputs * tiles, outputs * tiles), false,
-                new ReadOnlySpan<float>(v + (long)point * tiles * channels, tiles * channels), false,
+            Gemm.Multiply(new ReadOnlySpan<float>(dm + point * outputStride, outputs * tiles), false,
+                new ReadOnlySpan<float>(v + point * inputStride, tiles * channels), false,
                 new Span<float>(filterGradient + (long)point * matrix, matrix), outputs, channels, tiles, accumulate: true);
         if (inputGradient == null) return;
         // dV[ξ] = dM[ξ]ᵀ U[ξ], [tiles, channels], into V's buffer (V is no longer needed).
         float* dv = v;
         for (int point = 0; point < Points; point++)
-            Gemm.Multiply(new ReadOnlySpan<float>(dm + (long)point * outputs * tiles, outputs * tiles), true,
+            Gemm.Multiply(new ReadOnlySpan<float>(dm + point * outputStride, outputs * tiles), true,
                 new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
-                new Span<float>(dv + (long)point * tiles * channels, tiles * channels), tiles, channels, outputs);
+                new Span<float>(dv + point * inputStride, tiles * channels), tiles, channels, outputs);
         long imageSize = (long)channels * g.Height * g.Width;
-        for (int i = 0; i < count; i++) AddInputGradient(dv + (long)i * tilesPerImage * channels, (long)tiles * channels, g, inputGradient + i * imageSize);
+        for (int i = 0; i < count; i++) AddInputGradient(dv + (long)i * tilesPerImage * channels, inputStride, g, inputGradient + i * imageSize);
     }
 
     /// <summary>dWeight [outputs·channels, 9] += Gᵀ dU G for every filter: one product of dU with G ⊗ G.</summary>
@@ -188,7 +202,7 @@ public static unsafe class Winograd
     {
         int tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, lanes = Vector<float>.Count;
         float* firsts = WindowLayout(g, out _, out _);
-        long pointStride = (long)outputs * tiles;
+        long pointStride = PointStride((long)outputs * tiles);
         float* tail = stackalloc float[2 * lanes];
         var width = new Vector<float>(g.OutputWidth);
         var zero = Vector<float>.Zero;
@@ -234,41 +248,25 @@ public static unsafe class Winograd
                     var c2 = Vector.ConditionalSelect(right, -one, one);
                     var c3 = Vector.ConditionalSelect(right, -one, zero);
                     // Whole vectors: past an image's last window they land on tiles written later (the next
-                    // image's or the next channel's), except past the last row of each dM[ξ], the next one's first.
-                    int lanesKept = n < lanes && o == outputs - 1 && i == count - 1 ? n : lanes;
-                    StoreRow(target + t0, 0, pointStride, r0, c0, c2, c3, lanesKept, tail);
-                    StoreRow(target + t0, 1, pointStride, gradient, c0, c2, c3, lanesKept, tail);
-                    StoreRow(target + t0, 2, pointStride, r2, c0, c2, c3, lanesKept, tail);
-                    StoreRow(target + t0, 3, pointStride, r3, c0, c2, c3, lanesKept, tail);
+                    // image's or the next channel's) or, past the last row of a dM[ξ], in the gap after it.
+                    StoreRow(target + t0, 0, pointStride, r0, c0, c2, c3);
+                    StoreRow(target + t0, 1, pointStride, gradient, c0, c2, c3);
+                    StoreRow(target + t0, 2, pointStride, r2, c0, c2, c3);
+                    StoreRow(target + t0, 3, pointStride, r3, c0, c2, c3);
                 }
             }
             biasGradient[o] += Vector.Sum(sum);
         }
     }
 
-    /// <summary>
-    /// dM row y: the row's factor times each column's factor (the second column's is 1), for the
-    /// first <paramref name="count"/> lanes (a whole vector, or a few through <paramref name="buffer"/>).
-    /// </summary>
+    /// <summary>dM row y: the row's factor times each column's factor (the second column's is 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(float* target, int y, long pointStride, Vector<float> row, Vector<float> c0, Vector<float> c2, Vector<float> c3, int count, float* buffer)
+    static void StoreRow(float* target, int y, long pointStride, Vector<float> row, Vector<float> c0, Vector<float> c2, Vector<float> c3)
     {
-        Store(row * c0, target + (y * 4) * pointStride, count, buffer);
-        Store(row, target + (y * 4 + 1) * pointStride, count, buffer);
-        Store(row * c2, target + (y * 4 + 2) * pointStride, count, buffer);
-        Store(row * c3, target + (y * 4 + 3) * pointStride, count, buffer);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(Vector<float> values, float* target, int count, float* buffer)
-    {
-        if (count == Vector<float>.Count)
-        {
-            values.Store(target);
-            return;
-        }
-        values.Store(buffer);
-        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(target, count));
+        (row * c0).Store(target + (y * 4) * pointStride);
+        row.Store(target + (y * 4 + 1) * pointStride);
+        (row * c2).Store(target + (y * 4 + 2) * pointStride);
+        (row * c3).Store(target + (y * 4 + 3) * pointStride);
     }
 
     /// <summary>
@@ -425,7 +423,7 @@ public static unsafe class Winograd
                     offsets[tile] = (i * positions + 2 * ty * outWidth + 2 * tx) * 4
                         | (2 * tx + 1 < outWidth ? 1 : 0) | (2 * ty + 1 < outHeight ? 2 : 0);
                 }
-        long pointStride = (long)outputs * tiles;
+        long pointStride = PointStride((long)outputs * tiles);
         int lanes = Vector<float>.Count;
         float* y = stackalloc float[4 * lanes];
         for (int o = 0; o < outputs; o++)
@@ -466,7 +464,7 @@ public static unsafe class Winograd
         int across = TilesAcross(g), down = TilesDown(g), tilesPerImage = across * down, tiles = count * tilesPerImage;
         int outWidth = g.OutputWidth, lanes = Vector<float>.Count;
         float* firsts = WindowLayout(g, out int* right, out int* below);
-        long pointStride = (long)outputs * tiles;
+        long pointStride = PointStride((long)outputs * tiles);
         var missing = new Vector<float>(float.NegativeInfinity);
         var one = Vector<float>.One;
         var width = new Vector<float>(outWidth);

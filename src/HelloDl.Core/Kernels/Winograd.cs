@@ -126,7 +126,8 @@ public static unsafe class Winograd
     /// Floats from one matrix of V (or M) to the next, for matrices of <paramref name="matrix"/> floats:
     /// rounded up to 4 KB, and one cache line more. The transforms read or write all sixteen at once;
     /// a multiple of 4 KB apart (hello-dl's third layer's are 16 and 32 KB) they fall in one set of
-    /// the 8-way L1 and evict each other.
+    /// the 8-way L1 and evict each other. The gap of at least 16 floats after each takes a whole
+    /// vector that runs past its end.
     /// </summary>
     static long PointStride(long matrix) => (matrix + 1023) / 1024 * 1024 + 16;
 
@@ -146,10 +147,10 @@ public static unsafe class Winograd
 
     /// <summary>
     /// M[ξ] (or its gradient), [16, outputs, tiles] (<see cref="PointStride"/> apart), in the calling
-    /// thread's buffer; a last vector of tiles that runs past a matrix's end stays inside the buffer.
+    /// thread's buffer; a last vector of tiles that runs past a matrix's end stays in the gap after it.
     /// </summary>
     static float* TransformedOutputs(int outputs, int tiles) =>
-        Convolution.Scratch(ref _transformedOutput, Points * PointStride((long)outputs * tiles) + Vector<float>.Count);
+        Convolution.Scratch(ref _transformedOutput, Points * PointStride((long)outputs * tiles));
 
     /// <summary>
     /// The gradients of <see cref="ConvolvePooled"/> for <paramref name="count"/> images from the
@@ -433,7 +434,7 @@ public static unsafe class Winograd
             for (int t0 = 0; t0 < tiles; t0 += lanes)
             {
                 int n = Math.Min(lanes, tiles - t0);
-                // A short last step reads the next row (or M's slack) too: its lanes are dropped.
+                // A short last step reads the next row (or the gap after M[ξ]) too: its lanes are dropped.
                 TransformTiles(row + t0, pointStride, out var y00, out var y01, out var y10, out var y11);
                 y00.Store(y);
                 y01.Store(y + lanes);
@@ -479,7 +480,7 @@ public static unsafe class Winograd
                 for (int t0 = 0; t0 < tilesPerImage; t0 += lanes)
                 {
                     int n = Math.Min(lanes, tilesPerImage - t0);
-                    // A short last step reads the next tiles (or M's slack) too: their lanes are dropped.
+                    // A short last step reads the next tiles (or the gap after M[ξ]) too: their lanes are dropped.
                     TransformTiles(row + t0, pointStride, out var y00, out var y01, out var y10, out var y11);
                     var hasRight = Vector.Load(right + t0).As<int, float>();
                     var hasBelow = Vector.Load(below + t0).As<int, float>();

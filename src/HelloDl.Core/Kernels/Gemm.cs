@@ -275,9 +275,14 @@ public static unsafe class Gemm
                 }
                 else if (_transA)
                 {
-                    // The panel's rows are side by side in each row of A: six contiguous floats per k.
+                    // The panel's rows are side by side in each row of A: six contiguous floats per k,
+                    // copied as eight where A's row has two more, and the two extra are overwritten by
+                    // the next k's six (the last k's are copied one by one, so nothing lands past the panel).
                     float* source = _a + (long)p0 * _m + row;
-                    for (int p = 0; p < kc; p++, source += _m)
+                    int p = 0;
+                    if (Vector256.IsHardwareAccelerated && row + 8 <= _m)
+                        for (; p < kc - 1; p++, source += _m) Vector256.Store(Vector256.Load(source), dst + p * MR);
+                    for (; p < kc; p++, source += _m)
                     {
                         float* target = dst + p * MR;
                         target[0] = source[0]; target[1] = source[1]; target[2] = source[2];

@@ -156,8 +156,8 @@ public static unsafe class Convolution
         int perProduct = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g);
         int groups = Math.Min(g.Batch, WeightGradientGroups), weightPartial = WeightPartial(g, outputs, winograd), partialSize = weightPartial + outputs;
         bool wantInput = !dx.IsEmpty;
-        var packed = winograd ? Winograd.TransformFilters(weight, outputs, g.Channels)
-            : wantInput ? PackWeights(weight, transpose: true, patch, outputs) : default;
+        var packed = !wantInput ? default
+            : winograd ? Winograd.TransformAndPackFilters(weight, outputs, g.Channels) : PackWeights(weight, transpose: true, patch, outputs);
         int packedLength = packed.Length;
         // A narrow patch (the first layer's 9) would waste most of a register tile as the output's
         // width: such layers compute dWᵀ = cols dYᵀ instead, and add it transposed.

@@ -87,6 +87,42 @@ public static unsafe class Gemm
             new Job(pa, transA, null, null, false, null, m, 0, k, false, Path).PackWholeA(pp, 0, m);
     }
 
+    /// <summary>Floats <see cref="PackRight"/> needs for a k x n right operand on the current <see cref="Path"/>.</summary>
+    public static int PackedRightLength(int k, int n)
+    {
+        int width = PanelWidthOf(Path);
+        return (n + width - 1) / width * width * k;
+    }
+
+    /// <summary>
+    /// Packs op(B) (k x n) once into <paramref name="packed"/>, for many products with different left
+    /// operands (Winograd's transformed filters against each group's output gradient). The panels are
+    /// the current <see cref="Path"/>'s width: products with it must run on the same path.
+    /// </summary>
+    public static void PackRight(ReadOnlySpan<float> b, bool transB, int k, int n, Span<float> packed)
+    {
+        if (b.Length < (long)k * n || packed.Length < PackedRightLength(k, n))
+            throw new ArgumentException($"Buffers too small to pack a {k}x{n} operand.");
+        fixed (float* pb = b, pp = packed)
+            new Job(null, false, null, pb, transB, null, 0, n, k, false, Path).PackWholeB(pp, 0, n);
+    }
+
+    /// <summary>C = op(A) * B (or C += when accumulating) for a B packed by <see cref="PackRight"/> on the same <see cref="Path"/>.</summary>
+    public static void MultiplyPackedRight(ReadOnlySpan<float> a, bool transA, ReadOnlySpan<float> packedB, Span<float> c, int m, int n, int k, bool accumulate = false)
+    {
+        if (a.Length < (long)m * k || packedB.Length < PackedRightLength(k, n) || c.Length < (long)m * n)
+            throw new ArgumentException($"Buffers too small for a {m}x{k} by {k}x{n} product.");
+        if (m == 0 || n == 0 || k == 0)
+        {
+            if (!accumulate && m > 0 && n > 0) c[..(m * n)].Clear();
+            return;
+        }
+        fixed (float* pa = a, pb = packedB, pc = c)
+            Run(new Job(pa, transA, null, null, false, pc, m, n, k, accumulate, Path).WithPackedB(pb));
+    }
+
+    static int PanelWidthOf(SimdPath path) => path == SimdPath.Avx512 ? 32 : 16;
+
     /// <summary>C = A * op(B) (or C += when accumulating) for an A packed by <see cref="PackLeft"/>.</summary>
     public static void MultiplyPacked(ReadOnlySpan<float> packedA, int m, int k, ReadOnlySpan<float> b, bool transB, Span<float> c, int n, bool accumulate = false)
     {
@@ -118,7 +154,7 @@ public static unsafe class Gemm
         long sharedLength = splitColumns ? (long)mPanels * MR * job.K : (long)nPanels * nr * job.K;
         // Threads splitting the columns all read A: packed once ahead, unless it is read where it lies.
         bool sharedIsReadInPlace = splitColumns && job.ReadsAInPlace(Math.Min(NC, n));
-        if (!(splitColumns && job.HasPackedA) && !sharedIsReadInPlace && sharedLength <= MaximumSharedPack)
+        if (!(splitColumns ? job.HasPackedA : job.HasPackedB) && !sharedIsReadInPlace && sharedLength <= MaximumSharedPack)
         {
             var shared = Grow(ref _shared, (int)sharedLength);
             fixed (float* pShared = shared)
@@ -178,7 +214,8 @@ public static unsafe class Gemm
         public int N => _n;
         public int K => _k;
         public bool HasPackedA => _packedA != null;
-        public int PanelWidth => _path == SimdPath.Avx512 ? 32 : 16;
+        public bool HasPackedB => _packedB != null;
+        public int PanelWidth => PanelWidthOf(_path);
         int PaddedM => (_m + MR - 1) / MR * MR;
         int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
 

@@ -31,6 +31,7 @@ public static unsafe class Winograd
     const int MinimumTiles = 64;
 
     [ThreadStatic] static float[]? _filters;
+    [ThreadStatic] static float[]? _packedFilters;
     [ThreadStatic] static float[]? _channelsLast;
     [ThreadStatic] static int[]? _tileOutputs;
     [ThreadStatic] static float[]? _windowLayout;
@@ -80,6 +81,24 @@ public static unsafe class Winograd
         Gemm.Multiply(FilterTransform, false, weight, true, transformed, Points, filters, 9);
         return transformed;
     }
+
+    /// <summary>
+    /// U[ξ] for every filter (<see cref="TransformFilters"/>), each packed as the right operand of the
+    /// backward's dV = dMᵀ U, in the calling thread's buffer: packed once per batch rather than once
+    /// per group of images and point. <see cref="PackedFilterLength"/> floats apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ReadOnlySpan<float> TransformAndPackFilters(ReadOnlySpan<float> weight, int outputs, int channels)
+    {
+        var transformed = TransformFilters(weight, outputs, channels);
+        int matrix = outputs * channels, length = PackedFilterLength(outputs, channels);
+        var packed = new Span<float>(Convolution.Scratch(ref _packedFilters, (long)Points * length), Points * length);
+        for (int point = 0; point < Points; point++)
+            Gemm.PackRight(transformed.Slice(point * matrix, matrix), false, outputs, channels, packed.Slice(point * length, length));
+        return packed;
+    }
+
+    static int PackedFilterLength(int outputs, int channels) => Gemm.PackedRightLength(outputs, channels);
 
     /// <summary>
     /// The convolution (without bias) of <paramref name="count"/> images [C, H, W] from
@@ -160,9 +179,10 @@ public static unsafe class Winograd
     /// and dx [count, C, H, W] is added to unless null. A window's gradient reaches only its winner,
     /// so the output gradient of each tile is one of four fixed patterns times that gradient. These
     /// are the exact gradients of the Winograd forward: dU = Σ dM Vᵀ, dV = Uᵀ dM, dx = B dV Bᵀ.
+    /// <paramref name="packedFilters"/> is U as <see cref="TransformAndPackFilters"/> gives it (needed only for dx).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BackwardPooled(float* images, int count, ConvGeometry g, int outputs, float* filters, float* dPooled, float* winners, float* slopes,
+    public static void BackwardPooled(float* images, int count, ConvGeometry g, int outputs, float* packedFilters, float* dPooled, float* winners, float* slopes,
         float* filterGradient, float* biasGradient, float* inputGradient)
     {
         int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, matrix = outputs * channels;
@@ -177,9 +197,10 @@ public static unsafe class Winograd
         if (inputGradient == null) return;
         // dV[ξ] = dM[ξ]ᵀ U[ξ], [tiles, channels], into V's buffer (V is no longer needed).
         float* dv = v;
+        int packedLength = PackedFilterLength(outputs, channels);
         for (int point = 0; point < Points; point++)
-            Gemm.Multiply(new ReadOnlySpan<float>(dm + point * outputStride, outputs * tiles), true,
-                new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
+            Gemm.MultiplyPackedRight(new ReadOnlySpan<float>(dm + point * outputStride, outputs * tiles), true,
+                new ReadOnlySpan<float>(packedFilters + (long)point * packedLength, packedLength),
                 new Span<float>(dv + point * inputStride, tiles * channels), tiles, channels, outputs);
         long imageSize = (long)channels * g.Height * g.Width;
         for (int i = 0; i < count; i++) AddInputGradient(dv + (long)i * tilesPerImage * channels, inputStride, g, inputGradient + i * imageSize);

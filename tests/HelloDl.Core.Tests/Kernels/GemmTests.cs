@@ -86,6 +86,36 @@ public sealed class GemmTests
     }
 
     [Theory]
+    [InlineData(5, 7, 3, false, false)]
+    [InlineData(300, 20, 300, true, false)]    // split by rows across threads, B packed already
+    [InlineData(12, 400, 300, false, true)]    // split by columns
+    [InlineData(64, 70, 600, true, true)]      // several K blocks
+    public void A_right_operand_packed_once_gives_the_same_products_on_every_path(int m, int n, int k, bool transA, bool transB)
+    {
+        var saved = Gemm.Path;
+        try
+        {
+            foreach (var path in Enum.GetValues<SimdPath>().Where(p => p >= Gemm.Best))
+            {
+                Gemm.Path = path;
+                var b = Random(k * n, 6);
+                var packed = new float[Gemm.PackedRightLength(k, n)];
+                Gemm.PackRight(b, transB, k, n, packed);
+                for (int round = 0; round < 2; round++)
+                {
+                    var a = Random(m * k, 7 + round);
+                    var c = Random(m * n, 9 + round);
+                    var expected = Reference(a, transA, b, transB, round == 1 ? c : null, m, n, k);
+                    Gemm.MultiplyPackedRight(a, transA, packed, c, m, n, k, accumulate: round == 1);
+                    for (int i = 0; i < expected.Length; i++)
+                        Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"{path} round {round} [{i}] expected {expected[i]}, got {c[i]}");
+                }
+            }
+        }
+        finally { Gemm.Path = saved; }
+    }
+
+    [Theory]
     [InlineData(200, 500, 300)]   // threads split the rows
     [InlineData(20, 600, 300)]    // threads split the columns
     public void Results_do_not_depend_on_the_thread_count(int m, int n, int k)

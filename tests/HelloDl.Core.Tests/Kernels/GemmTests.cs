@@ -52,16 +52,22 @@ public sealed class GemmTests
     {
         var a = Random(m * k, 1); var b = Random(k * n, 2);
         var c = accumulate ? Random(m * n, 3) : new float[m * n];
-        var expected = Reference(a, transA, b, transB, accumulate ? c : null, m, n, k);
         var saved = Gemm.Path;
         try
         {
             Gemm.Path = path;
-            Gemm.Multiply(a, transA, b, transB, c, m, n, k, accumulate);
+            AssertProduct(a, transA, b, transB, c, m, n, k, accumulate, () => Gemm.Multiply(a, transA, b, transB, c, m, n, k, accumulate), "");
         }
         finally { Gemm.Path = saved; }
+    }
+
+    /// <summary>Runs <paramref name="multiply"/> (which writes c) and checks c against the double-precision reference.</summary>
+    static void AssertProduct(float[] a, bool transA, float[] b, bool transB, float[] c, int m, int n, int k, bool accumulate, Action multiply, string label)
+    {
+        var expected = Reference(a, transA, b, transB, accumulate ? c : null, m, n, k);
+        multiply();
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"[{i}] expected {expected[i]}, got {c[i]}");
+            Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"{label}[{i}] expected {expected[i]}, got {c[i]}");
     }
 
     [Theory]
@@ -78,10 +84,8 @@ public sealed class GemmTests
         {
             var b = Random(k * n, 7 + round);
             var c = Random(m * n, 9 + round);
-            var expected = Reference(a, transA, b, transB, round == 1 ? c : null, m, n, k);
-            Gemm.MultiplyPacked(packed, m, k, b, transB, c, n, accumulate: round == 1);
-            for (int i = 0; i < expected.Length; i++)
-                Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"round {round} [{i}] expected {expected[i]}, got {c[i]}");
+            bool accumulate = round == 1;
+            AssertProduct(a, transA, b, transB, c, m, n, k, accumulate, () => Gemm.MultiplyPacked(packed, m, k, b, transB, c, n, accumulate), $"round {round} ");
         }
     }
 
@@ -105,10 +109,8 @@ public sealed class GemmTests
                 {
                     var a = Random(m * k, 7 + round);
                     var c = Random(m * n, 9 + round);
-                    var expected = Reference(a, transA, b, transB, round == 1 ? c : null, m, n, k);
-                    Gemm.MultiplyPackedRight(a, transA, packed, c, m, n, k, accumulate: round == 1);
-                    for (int i = 0; i < expected.Length; i++)
-                        Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4f * Math.Max(1, k / 16f), $"{path} round {round} [{i}] expected {expected[i]}, got {c[i]}");
+                    bool accumulate = round == 1;
+                    AssertProduct(a, transA, b, transB, c, m, n, k, accumulate, () => Gemm.MultiplyPackedRight(a, transA, packed, c, m, n, k, accumulate), $"{path} round {round} ");
                 }
             }
         }

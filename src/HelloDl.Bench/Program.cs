@@ -169,7 +169,7 @@ if (Wants("profile"))
 {
     Console.WriteLine();
     Console.WriteLine($"## Where a CNN training step goes ({allThreads} threads, batch 64, ms per batch over 100 batches, the faster of two runs; forward includes the glue before each op)");
-    Console.WriteLine("The same steps with the 3x3 layers as Winograd F(2x2, 3x3) (the default) and as im2col products (Convolution.UseWinograd off).");
+    Console.WriteLine("The same steps with the 3x3 layers as Winograd F(4x4, 3x3) (the default) and as im2col products (Convolution.UseWinograd off).");
     Console.WriteLine("| # | op | forward ms | backward ms | im2col forward ms | im2col backward ms |");
     Console.WriteLine("|---|---|---|---|---|---|");
     // Both warmed up first (the glue is recompiled during the first hundred steps of a process), then

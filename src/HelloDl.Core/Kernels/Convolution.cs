@@ -13,13 +13,13 @@ namespace HelloDl.Kernels;
 /// is reshuffled. A max pooling after the convolution can run inside it: each group's output is
 /// pooled while in cache and never written out whole (hello-dl's first layer: 5.5 MB per batch of 64),
 /// and a GELU after the pooling applied to it there too. 3x3 stride-1 layers with enough channels
-/// run as Winograd F(2x2, 3x3) instead (<see cref="Winograd"/>), pooling in its tiles where the
-/// windows are the tiles, and then taking their backward in the same domain.
+/// run as Winograd F(4x4, 3x3) instead (<see cref="Winograd"/>), pooling in its tiles where the
+/// windows lie in the tiles, and then taking their backward in the same domain.
 /// </summary>
 public static unsafe class Convolution
 {
     /// <summary>
-    /// Whether 3x3 stride-1 layers with enough channels run as Winograd F(2x2, 3x3) (<see cref="Winograd"/>):
+    /// Whether 3x3 stride-1 layers with enough channels run as Winograd F(4x4, 3x3) (<see cref="Winograd"/>):
     /// their forward, and their backward where the pooling is in the tiles. On by default, settable so
     /// that tests and benchmarks compare both.
     /// </summary>
@@ -29,10 +29,22 @@ public static unsafe class Convolution
     const int MinimumColumns = 256;
 
     /// <summary>
-    /// The weight gradient sums over images in this many fixed groups, each into its own partial
+    /// The weight gradient sums over images in up to this many fixed groups, each into its own partial
     /// sum, added in order at the end: the result does not depend on the thread count.
     /// </summary>
     const int WeightGradientGroups = 8;
+
+    /// <summary>
+    /// Groups the weight gradient sums over: as many as there are products' worth of images, up to
+    /// <see cref="WeightGradientGroups"/>, so that no group's products are narrower than the forward's
+    /// (hello-dl's third layer, one Winograd tile an image, takes 2 groups of 32 images). Fixed by the
+    /// geometry alone, as the results must be.
+    /// </summary>
+    static int WeightGradientGroupCount(ConvGeometry g, bool winograd)
+    {
+        int perProduct = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g);
+        return Math.Clamp((g.Batch + perProduct - 1) / perProduct, 1, WeightGradientGroups);
+    }
 
     [ThreadStatic] static float[]? _cols;
     [ThreadStatic] static float[]? _product;
@@ -131,9 +143,9 @@ public static unsafe class Convolution
 
     /// <summary>Floats of scratch <see cref="Backward"/> needs.</summary>
     public static int BackwardScratch(ConvGeometry g, int outputs, PoolGeometry? pool) =>
-        Math.Min(g.Batch, WeightGradientGroups) * (WeightPartial(g, outputs, WinogradBackward(g, pool)) + outputs);
+        WeightGradientGroupCount(g, WinogradBackward(g, pool)) * (WeightPartial(g, outputs, WinogradBackward(g, pool)) + outputs);
 
-    /// <summary>Floats of a group's partial weight gradient: dW [O, C·KH·KW], or dU [16, O, C] for Winograd.</summary>
+    /// <summary>Floats of a group's partial weight gradient: dW [O, C·KH·KW], or dU [36, O, C] for Winograd.</summary>
     static int WeightPartial(ConvGeometry g, int outputs, bool winograd) => winograd ? Winograd.FilterGradientLength(outputs, g.Channels) : outputs * g.Patch;
 
     /// <summary>Whether the backward runs in Winograd's domain: where the forward pooled in its tiles.</summary>
@@ -154,7 +166,7 @@ public static unsafe class Convolution
         bool winograd = WinogradBackward(g, pool);
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
         int perProduct = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g);
-        int groups = Math.Min(g.Batch, WeightGradientGroups), weightPartial = WeightPartial(g, outputs, winograd), partialSize = weightPartial + outputs;
+        int groups = WeightGradientGroupCount(g, winograd), weightPartial = WeightPartial(g, outputs, winograd), partialSize = weightPartial + outputs;
         bool wantInput = !dx.IsEmpty;
         var packed = !wantInput ? default
             : winograd ? Winograd.TransformAndPackFilters(weight, outputs, g.Channels) : PackWeights(weight, transpose: true, patch, outputs);
@@ -216,8 +228,8 @@ public static unsafe class Convolution
 
     /// <summary>
     /// dWeight [outputs, patch] and dBias += the groups' partial sums, group after group (a fixed
-    /// order), with the threads taking disjoint slices of the weights. Winograd's dU [16·O, C] is
-    /// summed the same way, as a [16·O, C] "dWeight".
+    /// order), with the threads taking disjoint slices of the weights. Winograd's dU [36·O, C] is
+    /// summed the same way, as a [36·O, C] "dWeight".
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed)

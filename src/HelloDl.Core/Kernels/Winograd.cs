@@ -4,73 +4,88 @@ using System.Runtime.CompilerServices;
 namespace HelloDl.Kernels;
 
 /// <summary>
-/// A 3x3, stride-1 convolution's forward as Winograd F(2x2, 3x3) (Lavin and Gray, 2015): each
-/// 2x2 block of outputs ("tile") comes from its 4x4 input patch with 16 multiplies per channel pair
-/// instead of 36, so the products shrink 2.25-fold. Per group of images the input patches are
-/// transformed (V = Bᵀ d B), multiplied with the transformed filters (U = G g Gᵀ) as 16 products
-/// M[ξ] = U[ξ] V[ξ], one per position ξ of the 4x4, and transformed back (Y = Aᵀ M A). Where a
-/// 2x2 pooling's windows are the tiles (hello-dl's layers), the backward runs in the same domain
-/// (<see cref="BackwardPooled"/>); elsewhere it stays with im2col, the exact gradient of the same
-/// convolution, whose values differ from these by rounding only.
+/// A 3x3, stride-1 convolution's forward as Winograd F(4x4, 3x3) (Lavin and Gray, 2015): each
+/// 4x4 block of outputs ("tile") comes from its 6x6 input patch with 36 multiplies per channel pair
+/// instead of 144, so the products shrink 4-fold (F(2x2, 3x3), which this replaced, saved 2.25-fold).
+/// Per group of images the input patches are transformed (V = Bᵀ d B), multiplied with the
+/// transformed filters (U = G g Gᵀ) as 36 products M[ξ] = U[ξ] V[ξ], one per position ξ of the 6x6,
+/// and transformed back (Y = Aᵀ M A). Where a 2x2 pooling's windows lie in the tiles, four to a tile
+/// (hello-dl's layers), the backward runs in the same domain (<see cref="BackwardPooled"/>); elsewhere
+/// it stays with im2col, the exact gradient of the same convolution, whose values differ from these
+/// by rounding only. The transforms' factors (up to 8, and G's sixths) round more than F(2x2)'s
+/// ±1 did: about 1e-6 of a layer's values in float32 (WinogradTests bounds it).
 /// </summary>
 public static unsafe class Winograd
 {
-    /// <summary>Positions of the 4x4 transformed tile: one product each.</summary>
-    const int Points = 16;
+    /// <summary>Outputs along a tile's side.</summary>
+    const int TileSize = 4;
+
+    /// <summary>Inputs along the side of a tile's patch: the tile and the kernel's overhang.</summary>
+    const int PatchSize = TileSize + 2;
+
+    /// <summary>Positions of the 6x6 transformed tile: one product each.</summary>
+    const int Points = PatchSize * PatchSize;
 
     /// <summary>
-    /// Input channels a layer needs for this to pay: each of the 16 products sums over them, and
-    /// with one channel (a first layer on grey images) they would be sixteen products of depth 1.
+    /// Input channels a layer needs for this to pay: each of the 36 products sums over them, and
+    /// with one channel (a first layer on grey images) they would be 36 products of depth 1.
     /// </summary>
     public const int MinimumChannels = 8;
 
-    /// <summary>
-    /// Tiles a group's products should have at least: two 32-wide register tiles. Fewer images a
-    /// group than for 128 keep V and M in L2 (2-6% faster on Zen 4, scratch harness).
-    /// </summary>
+    /// <summary>Tiles a group's products should have at least: two 32-wide register tiles.</summary>
     const int MinimumTiles = 64;
 
     [ThreadStatic] static float[]? _filters;
     [ThreadStatic] static float[]? _packedFilters;
     [ThreadStatic] static float[]? _channelsLast;
-    [ThreadStatic] static int[]? _tileOutputs;
-    [ThreadStatic] static float[]? _windowLayout;
+    [ThreadStatic] static float[]? _tileLayout;
     [ThreadStatic] static float[]? _transformedInput;
     [ThreadStatic] static float[]? _transformedOutput;
 
-    /// <summary>Whether a convolution of this geometry can run as Winograd F(2x2, 3x3) and gains from it.</summary>
+    /// <summary>
+    /// Whether a convolution of this geometry can run as Winograd F(4x4, 3x3) and gains from it: outputs
+    /// smaller than 3x3 would leave most of a tile's products unused, where im2col needs no more multiplies.
+    /// </summary>
     public static bool Suits(ConvGeometry g) =>
-        g is { KernelHeight: 3, KernelWidth: 3, Stride: 1 } && g.Channels >= MinimumChannels && g.Channels % Vector<float>.Count == 0;
+        g is { KernelHeight: 3, KernelWidth: 3, Stride: 1, OutputHeight: >= 3, OutputWidth: >= 3 }
+        && g.Channels >= MinimumChannels && g.Channels % Vector<float>.Count == 0;
 
-    static int TilesAcross(ConvGeometry g) => (g.OutputWidth + 1) / 2;
-    static int TilesDown(ConvGeometry g) => (g.OutputHeight + 1) / 2;
+    static int TilesAcross(ConvGeometry g) => (g.OutputWidth + TileSize - 1) / TileSize;
+    static int TilesDown(ConvGeometry g) => (g.OutputHeight + TileSize - 1) / TileSize;
 
-    /// <summary>Images per group of products for this geometry.</summary>
+    /// <summary>
+    /// Images per group of products for this geometry: enough for <see cref="MinimumTiles"/>, but no
+    /// more than half the batch, so that two threads have a group each (hello-dl's third layer has one tile an image).
+    /// </summary>
     public static int ImagesPerProduct(ConvGeometry g)
     {
         int tiles = TilesAcross(g) * TilesDown(g);
-        return Math.Clamp((MinimumTiles + tiles - 1) / tiles, 1, g.Batch);
+        return Math.Clamp((MinimumTiles + tiles - 1) / tiles, 1, Math.Max(1, (g.Batch + 1) / 2));
     }
 
     /// <summary>
-    /// G ⊗ G, 16 x 9: row ξ = (y, x) of the 4x4 holds G[y][i]·G[x][j] at column (i, j) of the 3x3,
+    /// G ⊗ G, 36 x 9: row ξ = (y, x) of the 6x6 holds G[y][i]·G[x][j] at column (i, j) of the 3x3,
     /// so that U = G g Gᵀ for every filter at once is one product with the weights.
     /// </summary>
     static readonly float[] FilterTransform = BuildFilterTransform();
 
     static float[] BuildFilterTransform()
     {
-        float[,] g = { { 1, 0, 0 }, { 0.5f, 0.5f, 0.5f }, { 0.5f, -0.5f, 0.5f }, { 0, 0, 1 } };
+        double[,] g =
+        {
+            { 1 / 4.0, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
+            { 1 / 24.0, 1 / 12.0, 1 / 6.0 }, { 1 / 24.0, -1 / 12.0, 1 / 6.0 }, { 0, 0, 1 },
+        };
         var transform = new float[Points * 9];
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 4; x++)
+        for (int y = 0; y < PatchSize; y++)
+            for (int x = 0; x < PatchSize; x++)
                 for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++) transform[(y * 4 + x) * 9 + i * 3 + j] = g[y, i] * g[x, j];
+                    for (int j = 0; j < 3; j++) transform[(y * PatchSize + x) * 9 + i * 3 + j] = (float)(g[y, i] * g[x, j]);
         return transform;
     }
 
     /// <summary>
-    /// U[ξ] = G g Gᵀ for every filter: 16 [outputs, channels] matrices, in the calling thread's buffer.
+    /// U[ξ] = G g Gᵀ for every filter: 36 [outputs, channels] matrices, in the calling thread's buffer.
     /// One product (G ⊗ G) Wᵀ over the weights [outputs·channels, 9].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -108,22 +123,25 @@ public static unsafe class Winograd
     public static void Convolve(float* images, int count, ConvGeometry g, int outputs, float* filters, float* product) =>
         TransformOutput(MultiplyTransformed(images, count, g, outputs, filters), outputs, count, count * TilesAcross(g) * TilesDown(g), g, product);
 
-    /// <summary>Whether a pooling's windows are this convolution's tiles: 2x2 windows every 2, as many as there are tiles.</summary>
+    /// <summary>
+    /// Whether a pooling's windows lie in this convolution's tiles, four to a tile: 2x2 windows every 2
+    /// that cover the whole output (the last, clipped one of ceil mode included).
+    /// </summary>
     public static bool PoolsTiles(ConvGeometry g, PoolGeometry window) =>
-        window is { Kernel: 2, Stride: 2 } && window.OutputWidth == TilesAcross(g) && window.OutputHeight == TilesDown(g);
+        window is { Kernel: 2, Stride: 2 } && window.OutputWidth == (g.OutputWidth + 1) / 2 && window.OutputHeight == (g.OutputHeight + 1) / 2;
 
     /// <summary>
-    /// The convolution of <paramref name="count"/> images pooled by 2x2 windows that are its tiles (see
+    /// The convolution of <paramref name="count"/> images pooled by 2x2 windows in its tiles (see
     /// <see cref="PoolsTiles"/>), plus the bias: pooled [count, outputs, PH·PW], and each window's
     /// winner (its index within the OH x OW plane, the first largest in row-major order, as
     /// <see cref="Pooling"/> picks) in <paramref name="winners"/> when not null. Each tile's
-    /// maximum is taken as it is transformed back, so the convolution's output is never written.
+    /// windows' maxima are taken as it is transformed back, so the convolution's output is never written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConvolvePooled(float* images, int count, ConvGeometry g, int outputs, float* filters, float* bias, float* pooled, float* winners) =>
         TransformOutputPooled(MultiplyTransformed(images, count, g, outputs, filters), outputs, count, g, bias, pooled, winners);
 
-    /// <summary>M[ξ] = U[ξ] V[ξ] for the images' transformed input V: [16, outputs, tiles], in the calling thread's buffer.</summary>
+    /// <summary>M[ξ] = U[ξ] V[ξ] for the images' transformed input V: [36, outputs, tiles], in the calling thread's buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float* MultiplyTransformed(float* images, int count, ConvGeometry g, int outputs, float* filters)
     {
@@ -133,7 +151,7 @@ public static unsafe class Winograd
         float* v = TransformInputs(images, count, g);
         float* m = TransformedOutputs(outputs, tiles);
         // The GEMM reads U[ξ] where it lies for products up to 16 panels wide (512 tiles with AVX-512, 256 with
-        // AVX2); hello-dl's groups have 64-72.
+        // AVX2); hello-dl's groups have 64-72 tiles.
         for (int point = 0; point < Points; point++)
             Gemm.Multiply(new ReadOnlySpan<float>(filters + (long)point * matrix, matrix), false,
                 new ReadOnlySpan<float>(v + point * inputStride, tiles * channels), true,
@@ -143,15 +161,14 @@ public static unsafe class Winograd
 
     /// <summary>
     /// Floats from one matrix of V (or M) to the next, for matrices of <paramref name="matrix"/> floats:
-    /// rounded up to 4 KB, and one cache line more. The transforms read or write all sixteen at once;
-    /// a multiple of 4 KB apart (hello-dl's third layer's are 16 and 32 KB) they fall in one set of
-    /// the 8-way L1 and evict each other. The gap of at least 16 floats after each takes a whole
-    /// vector that runs past its end.
+    /// rounded up to 4 KB, and one cache line more. The transforms read or write many of them at once;
+    /// a multiple of 4 KB apart they fall in one set of the 8-way L1 and evict each other. The gap
+    /// of at least 16 floats after each takes a whole vector that runs past its end.
     /// </summary>
     static long PointStride(long matrix) => (matrix + 1023) / 1024 * 1024 + 16;
 
     /// <summary>
-    /// V[ξ] for the images, [16, tiles, channels] (channels along a row: the input transform runs
+    /// V[ξ] for the images, [36, tiles, channels] (channels along a row: the input transform runs
     /// across them; <see cref="PointStride"/> apart), in the calling thread's buffer.
     /// </summary>
     static float* TransformInputs(float* images, int count, ConvGeometry g)
@@ -165,7 +182,7 @@ public static unsafe class Winograd
     }
 
     /// <summary>
-    /// M[ξ] (or its gradient), [16, outputs, tiles] (<see cref="PointStride"/> apart), in the calling
+    /// M[ξ] (or its gradient), [36, outputs, tiles] (<see cref="PointStride"/> apart), in the calling
     /// thread's buffer; a last vector of tiles that runs past a matrix's end stays in the gap after it.
     /// </summary>
     static float* TransformedOutputs(int outputs, int tiles) =>
@@ -174,10 +191,10 @@ public static unsafe class Winograd
     /// <summary>
     /// The gradients of <see cref="ConvolvePooled"/> for <paramref name="count"/> images from the
     /// pooled gradient dPooled [count, outputs, PH·PW], the recorded winners and, when not null, the
-    /// derivatives of a GELU after the pooling: dU [16, outputs, channels] and dBias [outputs] are
+    /// derivatives of a GELU after the pooling: dU [36, outputs, channels] and dBias [outputs] are
     /// added to (sums over images, transformed into dWeight later by <see cref="AddFilterGradient"/>),
     /// and dx [count, C, H, W] is added to unless null. A window's gradient reaches only its winner,
-    /// so the output gradient of each tile is one of four fixed patterns times that gradient. These
+    /// so each tile's output gradient has at most four values, one in each of its windows. These
     /// are the exact gradients of the Winograd forward: dU = Σ dM Vᵀ, dV = Uᵀ dM, dx = B dV Bᵀ.
     /// <paramref name="packedFilters"/> is U as <see cref="TransformAndPackFilters"/> gives it (needed only for dx).
     /// </summary>
@@ -210,90 +227,88 @@ public static unsafe class Winograd
     public static void AddFilterGradient(ReadOnlySpan<float> filterGradient, Span<float> weightGradient, int outputs, int channels) =>
         Gemm.Multiply(filterGradient, true, FilterTransform, false, weightGradient, outputs * channels, 9, Points, accumulate: true);
 
-    /// <summary>Floats of dU for one layer: 16 [outputs, channels] matrices.</summary>
+    /// <summary>Floats of dU for one layer: 36 [outputs, channels] matrices.</summary>
     public static int FilterGradientLength(int outputs, int channels) => Points * outputs * channels;
 
+
     /// <summary>
-    /// dM [16, outputs, tiles] from the pooled gradients: dM = A dY Aᵀ with dY the window's gradient
-    /// at its winner and 0 elsewhere, so row y, column x of a tile's dM is a(y)·a(x) times that
-    /// gradient, a = [1, 1, 1, 0] for the winner's row (column) in the tile's first and
-    /// [0, 1, -1, -1] in its second; each output channel's sum of the gradients is added to biasGradient.
+    /// dM [36, outputs, tiles] from the pooled gradients: dM = A dY Aᵀ, with dY each window's gradient at
+    /// its winner and 0 elsewhere in the tile; each output channel's sum of the gradients is added to biasGradient.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void OutputGradientFromPooled(float* dPooled, float* winners, float* slopes, int count, int outputs, ConvGeometry g, float* dm, float* biasGradient)
     {
-        int tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, lanes = Vector<float>.Count;
-        float* firsts = WindowLayout(g, out _, out _);
-        long pointStride = PointStride((long)outputs * tiles);
-        float* tail = stackalloc float[2 * lanes];
-        var width = new Vector<float>(g.OutputWidth);
+        int tiles = count * TilesAcross(g) * TilesDown(g), outWidth = g.OutputWidth, lanes = Vector<float>.Count;
+        var layout = Layout(g, count, outputs);
+        long pointStride = PointStride((long)outputs * tiles), pooledPlane = PooledPositions(g);
+        // Each of a vector of tiles' four windows: their gradients, then their winners.
+        float* gathered = stackalloc float[2 * WindowsPerTile * lanes];
+        Span<Vector<float>> dy = stackalloc Vector<float>[TileSize * TileSize];
+        Span<Vector<float>> rows = stackalloc Vector<float>[TileSize * PatchSize];
+        var width = new Vector<float>(outWidth);
         var zero = Vector<float>.Zero;
         var one = Vector<float>.One;
         for (int o = 0; o < outputs; o++)
         {
             var sum = zero;
-            for (int i = 0; i < count; i++)
+            float* target = dm + (long)o * tiles;
+            long plane = o * pooledPlane;
+            for (int t0 = 0; t0 < tiles; t0 += lanes)
             {
-                long at = ((long)i * outputs + o) * tilesPerImage;
-                float* target = dm + (long)o * tiles + (long)i * tilesPerImage;
-                for (int t0 = 0; t0 < tilesPerImage; t0 += lanes)
+                int n = Math.Min(lanes, tiles - t0);
+                // Past the last tile, and where a window is past the pooled plane's edge, the gradient stays 0.
+                new Span<float>(gathered, 2 * WindowsPerTile * lanes).Clear();
+                for (int t = 0; t < n; t++)
+                    for (int w = 0; w < WindowsPerTile; w++)
+                    {
+                        int at = layout.Windows[w * layout.Padded + t0 + t];
+                        if (at < 0) continue;
+                        gathered[w * lanes + t] = dPooled[plane + at] * (slopes == null ? 1 : slopes[plane + at]);
+                        gathered[(WindowsPerTile + w) * lanes + t] = winners[plane + at];
+                    }
+                var first = Vector.Load(layout.Firsts + t0);
+                for (int w = 0; w < WindowsPerTile; w++)
                 {
-                    int n = Math.Min(lanes, tilesPerImage - t0);
-                    Vector<float> gradient, winner;
-                    if (n == lanes)
-                    {
-                        gradient = Vector.Load(dPooled + at + t0);
-                        if (slopes != null) gradient *= Vector.Load(slopes + at + t0);
-                        winner = Vector.Load(winners + at + t0);
-                    }
-                    else
-                    {
-                        // The image's last windows: zero gradients past them.
-                        new Span<float>(tail, 2 * lanes).Clear();
-                        for (int t = 0; t < n; t++)
-                        {
-                            tail[t] = dPooled[at + t0 + t] * (slopes == null ? 1 : slopes[at + t0 + t]);
-                            tail[lanes + t] = winners[at + t0 + t];
-                        }
-                        gradient = Vector.Load(tail);
-                        winner = Vector.Load(tail + lanes);
-                    }
+                    int r = 2 * (w >> 1), c = 2 * (w & 1);
+                    var gradient = Vector.Load(gathered + w * lanes);
                     sum += gradient;
-                    var offset = winner - Vector.Load(firsts + t0);
+                    // The winner's place in its window: below the window's first row, right of its first column.
+                    var offset = Vector.Load(gathered + (WindowsPerTile + w) * lanes) - first - new Vector<float>(r * outWidth + c);
                     var lower = Vector.GreaterThanOrEqual(offset, width);
                     var right = Vector.Equals(offset - Vector.ConditionalSelect(lower, width, zero), one);
-                    // Row factors times the gradient, then column factors.
-                    var r0 = Vector.ConditionalSelect(lower, zero, gradient);
-                    var r2 = Vector.ConditionalSelect(lower, -gradient, gradient);
-                    var r3 = Vector.ConditionalSelect(lower, -gradient, zero);
-                    var c0 = Vector.ConditionalSelect(right, zero, one);
-                    var c2 = Vector.ConditionalSelect(right, -one, one);
-                    var c3 = Vector.ConditionalSelect(right, -one, zero);
-                    // Whole vectors: past an image's last window they land on tiles written later (the next
-                    // image's or the next channel's) or, past the last row of a dM[ξ], in the gap after it.
-                    StoreRow(target + t0, 0, pointStride, r0, c0, c2, c3);
-                    StoreRow(target + t0, 1, pointStride, gradient, c0, c2, c3);
-                    StoreRow(target + t0, 2, pointStride, r2, c0, c2, c3);
-                    StoreRow(target + t0, 3, pointStride, r3, c0, c2, c3);
+                    var top = Vector.ConditionalSelect(lower, zero, gradient);
+                    var bottom = Vector.ConditionalSelect(lower, gradient, zero);
+                    dy[r * TileSize + c] = Vector.ConditionalSelect(right, zero, top);
+                    dy[r * TileSize + c + 1] = Vector.ConditionalSelect(right, top, zero);
+                    dy[(r + 1) * TileSize + c] = Vector.ConditionalSelect(right, zero, bottom);
+                    dy[(r + 1) * TileSize + c + 1] = Vector.ConditionalSelect(right, bottom, zero);
+                }
+                // A along each row of dY, then down each of the six columns; whole vectors: past the last
+                // tile they land on the next channel's tiles (written later) or in the gap after dM[ξ].
+                for (int k = 0; k < TileSize; k++)
+                    FromOutputs(dy[k * TileSize], dy[k * TileSize + 1], dy[k * TileSize + 2], dy[k * TileSize + 3],
+                        out rows[k * PatchSize], out rows[k * PatchSize + 1], out rows[k * PatchSize + 2],
+                        out rows[k * PatchSize + 3], out rows[k * PatchSize + 4], out rows[k * PatchSize + 5]);
+                for (int x = 0; x < PatchSize; x++)
+                {
+                    FromOutputs(rows[x], rows[PatchSize + x], rows[2 * PatchSize + x], rows[3 * PatchSize + x],
+                        out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                    float* column = target + t0 + x * pointStride;
+                    m0.Store(column);
+                    m1.Store(column + PatchSize * pointStride);
+                    m2.Store(column + 2 * PatchSize * pointStride);
+                    m3.Store(column + 3 * PatchSize * pointStride);
+                    m4.Store(column + 4 * PatchSize * pointStride);
+                    m5.Store(column + 5 * PatchSize * pointStride);
                 }
             }
             biasGradient[o] += Vector.Sum(sum);
         }
     }
 
-    /// <summary>dM row y: the row's factor times each column's factor (the second column's is 1).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(float* target, int y, long pointStride, Vector<float> row, Vector<float> c0, Vector<float> c2, Vector<float> c3)
-    {
-        (row * c0).Store(target + (y * 4) * pointStride);
-        row.Store(target + (y * 4 + 1) * pointStride);
-        (row * c2).Store(target + (y * 4 + 2) * pointStride);
-        (row * c3).Store(target + (y * 4 + 3) * pointStride);
-    }
-
     /// <summary>
-    /// dx += B dV Bᵀ for every tile of one image, the inverse of <see cref="TransformInput"/>: each
-    /// tile's 4x4 patch gradient is added up channels-last (patches overlap by two), then added to
+    /// dx += B dV Bᵀ for every tile of one image, the adjoint of <see cref="TransformInput"/>: each
+    /// tile's 6x6 patch gradient is added up channels-last (patches overlap by two), then added to
     /// dx [C, H, W] without the padding border.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -302,37 +317,34 @@ public static unsafe class Winograd
         int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding, lanes = Vector<float>.Count;
         float* laid = ChannelsLast(g, out int paddedWidth, out int top, out int bottom, out int left, out int right);
         long rowStride = (long)paddedWidth * channels;
-        Span<Vector<float>> e = stackalloc Vector<float>[16];
+        Span<Vector<float>> e = stackalloc Vector<float>[Points];
         for (int ty = 0; ty < down; ty++)
             for (int tx = 0; tx < across; tx++)
             {
-                float* patch = laid + 2 * ty * rowStride + 2 * tx * channels;
+                float* patch = laid + TileSize * ty * rowStride + TileSize * tx * channels;
                 float* t = dv + (long)(ty * across + tx) * channels;
                 for (int c = 0; c < channels; c += lanes)
                 {
-                    // B = [[1, 0, 0, 0], [0, 1, -1, 1], [-1, 1, 1, 0], [0, 0, 0, -1]]: down each column, then along each row.
-                    for (int x = 0; x < 4; x++)
+                    // The forward's two steps undone in reverse: B along each row of dV, then down each column.
+                    for (int k = 0; k < PatchSize; k++)
                     {
-                        var a = Vector.Load(t + x * pointStride + c);
-                        var b = Vector.Load(t + (4 + x) * pointStride + c);
-                        var d = Vector.Load(t + (8 + x) * pointStride + c);
-                        var h = Vector.Load(t + (12 + x) * pointStride + c);
-                        e[x] = a;
-                        e[4 + x] = b - d + h;
-                        e[8 + x] = b + d - a;
-                        e[12 + x] = -h;
+                        float* row = t + k * PatchSize * pointStride + c;
+                        FromTransformedInput(Vector.Load(row), Vector.Load(row + pointStride), Vector.Load(row + 2 * pointStride),
+                            Vector.Load(row + 3 * pointStride), Vector.Load(row + 4 * pointStride), Vector.Load(row + 5 * pointStride),
+                            out e[k * PatchSize], out e[k * PatchSize + 1], out e[k * PatchSize + 2],
+                            out e[k * PatchSize + 3], out e[k * PatchSize + 4], out e[k * PatchSize + 5]);
                     }
-                    for (int y = 0; y < 4; y++)
+                    for (int x = 0; x < PatchSize; x++)
                     {
-                        float* row = patch + y * rowStride + c;
-                        var a = e[y * 4];
-                        var b = e[y * 4 + 1];
-                        var d = e[y * 4 + 2];
-                        var h = e[y * 4 + 3];
-                        (Vector.Load(row) + a).Store(row);
-                        (Vector.Load(row + channels) + b - d + h).Store(row + channels);
-                        (Vector.Load(row + 2 * channels) + b + d - a).Store(row + 2 * channels);
-                        (Vector.Load(row + 3 * channels) - h).Store(row + 3 * channels);
+                        FromTransformedInput(e[x], e[PatchSize + x], e[2 * PatchSize + x], e[3 * PatchSize + x], e[4 * PatchSize + x], e[5 * PatchSize + x],
+                            out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
+                        float* column = patch + x * channels + c;
+                        (Vector.Load(column) + d0).Store(column);
+                        (Vector.Load(column + rowStride) + d1).Store(column + rowStride);
+                        (Vector.Load(column + 2 * rowStride) + d2).Store(column + 2 * rowStride);
+                        (Vector.Load(column + 3 * rowStride) + d3).Store(column + 3 * rowStride);
+                        (Vector.Load(column + 4 * rowStride) + d4).Store(column + 4 * rowStride);
+                        (Vector.Load(column + 5 * rowStride) + d5).Store(column + 5 * rowStride);
                     }
                 }
             }
@@ -348,14 +360,14 @@ public static unsafe class Winograd
     }
 
     /// <summary>
-    /// A cleared channels-last image [padded height, padded width, C] covering every tile's 4x4
+    /// A cleared channels-last image [padded height, padded width, C] covering every tile's 6x6
     /// patch, in the calling thread's buffer: the padding and where the tiles overhang the image
     /// stay 0. Rows [top, bottom) and columns [left, right) of it are the image's own.
     /// </summary>
     static float* ChannelsLast(ConvGeometry g, out int paddedWidth, out int top, out int bottom, out int left, out int right)
     {
-        paddedWidth = 2 * TilesAcross(g) + 2;
-        int paddedHeight = 2 * TilesDown(g) + 2;
+        paddedWidth = TileSize * TilesAcross(g) + 2;
+        int paddedHeight = TileSize * TilesDown(g) + 2;
         (top, bottom) = (Math.Max(0, g.Padding), Math.Min(paddedHeight, g.Height + g.Padding));
         (left, right) = (Math.Max(0, g.Padding), Math.Min(paddedWidth, g.Width + g.Padding));
         long length = (long)paddedHeight * paddedWidth * g.Channels;
@@ -365,7 +377,7 @@ public static unsafe class Winograd
     }
 
     /// <summary>
-    /// V[ξ][t][c] = (Bᵀ d B)[ξ] for the 4x4 patch d of every tile t of one image (zeros past the
+    /// V[ξ][t][c] = (Bᵀ d B)[ξ] for the 6x6 patch d of every tile t of one image (zeros past the
     /// edges and in the padding). The image is first laid out channels-last, with its zero border,
     /// so each patch position is a run of channels and the transform runs on whole vectors of them.
     /// </summary>
@@ -384,36 +396,33 @@ public static unsafe class Winograd
                 for (int x = left; x < right; x++) target[x * channels] = source[x];
             }
         }
-        Span<Vector<float>> d = stackalloc Vector<float>[16];
+        Span<Vector<float>> d = stackalloc Vector<float>[Points];
         for (int ty = 0; ty < down; ty++)
             for (int tx = 0; tx < across; tx++)
             {
-                float* patch = laid + 2 * ty * rowStride + 2 * tx * channels;
+                float* patch = laid + TileSize * ty * rowStride + TileSize * tx * channels;
                 float* t = v + (long)(ty * across + tx) * channels;
                 for (int c = 0; c < channels; c += lanes)
                 {
-                    // Bᵀ d: rows (d0 - d2, d1 + d2, d2 - d1, d1 - d3), then the same along each row.
-                    for (int x = 0; x < 4; x++)
+                    // Bᵀ down each column of the patch, then along each row.
+                    for (int x = 0; x < PatchSize; x++)
                     {
-                        var a = Vector.Load(patch + x * channels + c);
-                        var b = Vector.Load(patch + rowStride + x * channels + c);
-                        var e = Vector.Load(patch + 2 * rowStride + x * channels + c);
-                        var h = Vector.Load(patch + 3 * rowStride + x * channels + c);
-                        d[x] = a - e;
-                        d[4 + x] = b + e;
-                        d[8 + x] = e - b;
-                        d[12 + x] = b - h;
+                        float* column = patch + x * channels + c;
+                        ToTransformedInput(Vector.Load(column), Vector.Load(column + rowStride), Vector.Load(column + 2 * rowStride),
+                            Vector.Load(column + 3 * rowStride), Vector.Load(column + 4 * rowStride), Vector.Load(column + 5 * rowStride),
+                            out d[x], out d[PatchSize + x], out d[2 * PatchSize + x], out d[3 * PatchSize + x], out d[4 * PatchSize + x], out d[5 * PatchSize + x]);
                     }
-                    for (int y = 0; y < 4; y++)
+                    for (int k = 0; k < PatchSize; k++)
                     {
-                        var a = d[y * 4];
-                        var b = d[y * 4 + 1];
-                        var e = d[y * 4 + 2];
-                        var h = d[y * 4 + 3];
-                        (a - e).Store(t + (y * 4) * pointStride + c);
-                        (b + e).Store(t + (y * 4 + 1) * pointStride + c);
-                        (e - b).Store(t + (y * 4 + 2) * pointStride + c);
-                        (b - h).Store(t + (y * 4 + 3) * pointStride + c);
+                        ToTransformedInput(d[k * PatchSize], d[k * PatchSize + 1], d[k * PatchSize + 2], d[k * PatchSize + 3], d[k * PatchSize + 4], d[k * PatchSize + 5],
+                            out var r0, out var r1, out var r2, out var r3, out var r4, out var r5);
+                        float* row = t + k * PatchSize * pointStride + c;
+                        r0.Store(row);
+                        r1.Store(row + pointStride);
+                        r2.Store(row + 2 * pointStride);
+                        r3.Store(row + 3 * pointStride);
+                        r4.Store(row + 4 * pointStride);
+                        r5.Store(row + 5 * pointStride);
                     }
                 }
             }
@@ -421,170 +430,224 @@ public static unsafe class Winograd
 
     /// <summary>
     /// Y = Aᵀ M A for every tile and output channel, written to product [outputs, count·OH·OW]; a
-    /// tile's row or column past the output's edge is dropped. Vectorised across tiles, which lie
-    /// side by side in M; where each tile's outputs go is worked out once.
+    /// tile's rows and columns past the output's edge are dropped. Vectorised across tiles, which lie
+    /// side by side in M.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TransformOutput(float* m, int outputs, int count, int tiles, ConvGeometry g, float* product)
     {
-        _tileOutputs ??= [];
-        if (_tileOutputs.Length < tiles) _tileOutputs = new int[tiles];
-        fixed (int* offsets = _tileOutputs)
-            TransformOutput(m, outputs, count, tiles, g, product, offsets);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void TransformOutput(float* m, int outputs, int count, int tiles, ConvGeometry g, float* product, int* offsets)
-    {
-        int across = TilesAcross(g), down = TilesDown(g);
-        int outHeight = g.OutputHeight, outWidth = g.OutputWidth, positions = g.Positions, width = count * positions;
-        for (int i = 0, tile = 0; i < count; i++)
-            for (int ty = 0; ty < down; ty++)
-                for (int tx = 0; tx < across; tx++, tile++)
-                {
-                    // The tile's first output, times 4, plus which of its others fall inside: 1 right, 2 below.
-                    offsets[tile] = (i * positions + 2 * ty * outWidth + 2 * tx) * 4
-                        | (2 * tx + 1 < outWidth ? 1 : 0) | (2 * ty + 1 < outHeight ? 2 : 0);
-                }
+        int tilesPerImage = TilesAcross(g) * TilesDown(g), outWidth = g.OutputWidth, positions = g.Positions, width = count * positions, lanes = Vector<float>.Count;
+        var layout = Layout(g, count, outputs);
         long pointStride = PointStride((long)outputs * tiles);
-        int lanes = Vector<float>.Count;
-        float* y = stackalloc float[4 * lanes];
+        Span<Vector<float>> columns = stackalloc Vector<float>[TileSize * PatchSize];
+        Span<Vector<float>> y = stackalloc Vector<float>[TileSize * TileSize];
+        float* values = stackalloc float[TileSize * TileSize * lanes];
         for (int o = 0; o < outputs; o++)
         {
             float* row = m + (long)o * tiles;
             float* target = product + (long)o * width;
             for (int t0 = 0; t0 < tiles; t0 += lanes)
             {
-                int n = Math.Min(lanes, tiles - t0);
                 // A short last step reads the next row (or the gap after M[ξ]) too: its lanes are dropped.
-                TransformTiles(row + t0, pointStride, out var y00, out var y01, out var y10, out var y11);
-                y00.Store(y);
-                y01.Store(y + lanes);
-                y10.Store(y + 2 * lanes);
-                y11.Store(y + 3 * lanes);
-                for (int t = 0; t < n; t++)
+                TransformTiles(row + t0, pointStride, columns, y);
+                for (int k = 0; k < TileSize * TileSize; k++) y[k].Store(values + k * lanes);
+                for (int t = 0; t < Math.Min(lanes, tiles - t0); t++)
                 {
-                    float* output = target + (offsets[t0 + t] >> 2);
-                    int edge = offsets[t0 + t] & 3;
-                    output[0] = y[t];
-                    if ((edge & 1) != 0) output[1] = y[lanes + t];
-                    if ((edge & 2) != 0)
-                    {
-                        output[outWidth] = y[2 * lanes + t];
-                        if (edge == 3) output[outWidth + 1] = y[3 * lanes + t];
-                    }
+                    int tile = t0 + t, rows = (int)layout.Rows[tile], cols = (int)layout.Columns[tile];
+                    float* output = target + tile / tilesPerImage * positions + (int)layout.Firsts[tile];
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < cols; c++) output[r * outWidth + c] = values[(r * TileSize + c) * lanes + t];
                 }
             }
         }
     }
+
+    /// <summary>Pooling windows in a tile: 2x2 of them.</summary>
+    const int WindowsPerTile = TileSize / 2 * (TileSize / 2);
+
+    /// <summary>Positions of the pooled plane when the windows lie in the tiles (<see cref="PoolsTiles"/>).</summary>
+    static int PooledPositions(ConvGeometry g) => (g.OutputHeight + 1) / 2 * ((g.OutputWidth + 1) / 2);
+
     /// <summary>
-    /// Aᵀ M A for every tile, and at once the tile's largest value plus the bias, with its winner.
-    /// Vectorised across one image's tiles, which are its windows in order.
+    /// Aᵀ M A for every tile, and at once each of its windows' largest value plus the bias, with its
+    /// winner. Vectorised across the group's tiles; each window's result is then stored where it belongs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TransformOutputPooled(float* m, int outputs, int count, ConvGeometry g, float* bias, float* pooled, float* winners)
     {
-        int across = TilesAcross(g), down = TilesDown(g), tilesPerImage = across * down, tiles = count * tilesPerImage;
-        int outWidth = g.OutputWidth, lanes = Vector<float>.Count;
-        float* firsts = WindowLayout(g, out int* right, out int* below);
-        long pointStride = PointStride((long)outputs * tiles);
+        int tiles = count * TilesAcross(g) * TilesDown(g), outWidth = g.OutputWidth, lanes = Vector<float>.Count;
+        var layout = Layout(g, count, outputs);
+        long pointStride = PointStride((long)outputs * tiles), pooledPlane = PooledPositions(g);
+        Span<Vector<float>> columns = stackalloc Vector<float>[TileSize * PatchSize];
+        Span<Vector<float>> y = stackalloc Vector<float>[TileSize * TileSize];
+        // Each of a vector of tiles' four windows: their largest values, then their winners.
+        float* results = stackalloc float[2 * WindowsPerTile * lanes];
         var missing = new Vector<float>(float.NegativeInfinity);
-        var one = Vector<float>.One;
-        var width = new Vector<float>(outWidth);
-        float* y = stackalloc float[4 * lanes];
         for (int o = 0; o < outputs; o++)
         {
             var b = new Vector<float>(bias[o]);
-            for (int i = 0; i < count; i++)
+            float* row = m + (long)o * tiles;
+            long plane = o * pooledPlane;
+            for (int t0 = 0; t0 < tiles; t0 += lanes)
             {
-                float* row = m + (long)o * tiles + (long)i * tilesPerImage;
-                long at = ((long)i * outputs + o) * tilesPerImage;
-                for (int t0 = 0; t0 < tilesPerImage; t0 += lanes)
+                // A short last step reads the next row (or the gap after M[ξ]) too: its lanes are dropped.
+                TransformTiles(row + t0, pointStride, columns, y);
+                var first = Vector.Load(layout.Firsts + t0);
+                var rows = Vector.Load(layout.Rows + t0);
+                var cols = Vector.Load(layout.Columns + t0);
+                for (int w = 0; w < WindowsPerTile; w++)
                 {
-                    int n = Math.Min(lanes, tilesPerImage - t0);
-                    // A short last step reads the next tiles (or the gap after M[ξ]) too: their lanes are dropped.
-                    TransformTiles(row + t0, pointStride, out var y00, out var y01, out var y10, out var y11);
-                    var hasRight = Vector.Load(right + t0).As<int, float>();
-                    var hasBelow = Vector.Load(below + t0).As<int, float>();
-                    var first = Vector.Load(firsts + t0);
+                    int r = 2 * (w >> 1), c = 2 * (w & 1), at = r * TileSize + c;
+                    var hasRight = Vector.LessThan(new Vector<float>(c + 1), cols);
+                    var hasBelow = Vector.LessThan(new Vector<float>(r + 1), rows);
+                    var corner = first + new Vector<float>(r * outWidth + c);
                     // Row-major order, strictly larger to take over: the first largest wins, as in Pooling.
-                    var best = y00;
-                    var winner = first;
-                    var candidate = Vector.ConditionalSelect(hasRight, y01, missing);
+                    var best = y[at];
+                    var winner = corner;
+                    var candidate = Vector.ConditionalSelect(hasRight, y[at + 1], missing);
                     var larger = Vector.GreaterThan(candidate, best);
                     best = Vector.ConditionalSelect(larger, candidate, best);
-                    winner = Vector.ConditionalSelect(larger, first + one, winner);
-                    candidate = Vector.ConditionalSelect(hasBelow, y10, missing);
+                    winner = Vector.ConditionalSelect(larger, corner + Vector<float>.One, winner);
+                    candidate = Vector.ConditionalSelect(hasBelow, y[at + TileSize], missing);
                     larger = Vector.GreaterThan(candidate, best);
                     best = Vector.ConditionalSelect(larger, candidate, best);
-                    winner = Vector.ConditionalSelect(larger, first + width, winner);
-                    candidate = Vector.ConditionalSelect(hasRight & hasBelow, y11, missing);
+                    winner = Vector.ConditionalSelect(larger, corner + new Vector<float>(outWidth), winner);
+                    candidate = Vector.ConditionalSelect(hasRight & hasBelow, y[at + TileSize + 1], missing);
                     larger = Vector.GreaterThan(candidate, best);
                     best = Vector.ConditionalSelect(larger, candidate, best);
-                    winner = Vector.ConditionalSelect(larger, first + width + one, winner);
-                    best += b;
-                    if (n == lanes)
-                    {
-                        best.Store(pooled + at + t0);
-                        if (winners != null) winner.Store(winners + at + t0);
-                        continue;
-                    }
-                    best.Store(y);
-                    winner.Store(y + lanes);
-                    for (int t = 0; t < n; t++)
-                    {
-                        pooled[at + t0 + t] = y[t];
-                        if (winners != null) winners[at + t0 + t] = y[lanes + t];
-                    }
+                    winner = Vector.ConditionalSelect(larger, corner + new Vector<float>(outWidth + 1), winner);
+                    (best + b).Store(results + w * lanes);
+                    winner.Store(results + (WindowsPerTile + w) * lanes);
                 }
+                for (int t = 0; t < Math.Min(lanes, tiles - t0); t++)
+                    for (int w = 0; w < WindowsPerTile; w++)
+                    {
+                        int at = layout.Windows[w * layout.Padded + t0 + t];
+                        if (at < 0) continue;
+                        pooled[plane + at] = results[w * lanes + t];
+                        if (winners != null) winners[plane + at] = results[(WindowsPerTile + w) * lanes + t];
+                    }
             }
         }
     }
 
     /// <summary>
-    /// Per window (tile) of an image, padded to whole vectors: its first output's index in the
-    /// OH x OW plane, and masks (-1 or 0) of whether the outputs right of it and below it exist.
+    /// Where a group's tiles are, per tile (image after image, row-major in each; padded to whole vectors):
+    /// its first output's index in its OH x OW plane; how many of its rows and columns are inside the
+    /// output (floats, to compare in vectors); and for each of its windows (row-major) the window's index
+    /// in the group's pooled [count, outputs, PH·PW] at output channel 0, or -1 past the pooled plane's edge.
     /// </summary>
-    static float* WindowLayout(ConvGeometry g, out int* right, out int* below)
+    readonly struct TileLayout(float* firsts, float* rows, float* columns, int* windows, int padded)
     {
-        int across = TilesAcross(g), tilesPerImage = across * TilesDown(g), lanes = Vector<float>.Count;
-        int padded = (tilesPerImage + lanes - 1) / lanes * lanes;
-        float* firsts = Convolution.Scratch(ref _windowLayout, 3L * padded);
-        right = (int*)(firsts + padded);
-        below = (int*)(firsts + 2 * padded);
+        public readonly float* Firsts = firsts, Rows = rows, Columns = columns;
+        /// <summary><see cref="WindowsPerTile"/> runs of <see cref="Padded"/>, one per window.</summary>
+        public readonly int* Windows = windows;
+        public readonly int Padded = padded;
+    }
+
+    /// <summary>The <see cref="TileLayout"/> of a group of <paramref name="count"/> images, in the calling thread's buffer.</summary>
+    static TileLayout Layout(ConvGeometry g, int count, int outputs)
+    {
+        int across = TilesAcross(g), perImage = across * TilesDown(g), tiles = count * perImage, lanes = Vector<float>.Count;
+        int padded = (tiles + lanes - 1) / lanes * lanes, pooledWidth = (g.OutputWidth + 1) / 2, pooledHeight = (g.OutputHeight + 1) / 2;
+        float* buffer = Convolution.Scratch(ref _tileLayout, (3L + WindowsPerTile) * padded);
+        var layout = new TileLayout(buffer, buffer + padded, buffer + 2 * padded, (int*)(buffer + 3 * padded), padded);
         for (int tile = 0; tile < padded; tile++)
         {
-            int ty = tile / across, tx = tile % across;
-            firsts[tile] = 2 * ty * g.OutputWidth + 2 * tx;
-            right[tile] = tile < tilesPerImage && 2 * tx + 1 < g.OutputWidth ? -1 : 0;
-            below[tile] = tile < tilesPerImage && 2 * ty + 1 < g.OutputHeight ? -1 : 0;
+            int image = tile / perImage, ty = tile % perImage / across, tx = tile % across;
+            bool real = tile < tiles;
+            layout.Firsts[tile] = TileSize * (ty * g.OutputWidth + tx);
+            layout.Rows[tile] = real ? Math.Min(TileSize, g.OutputHeight - TileSize * ty) : 0;
+            layout.Columns[tile] = real ? Math.Min(TileSize, g.OutputWidth - TileSize * tx) : 0;
+            for (int w = 0; w < WindowsPerTile; w++)
+            {
+                int py = 2 * ty + (w >> 1), px = 2 * tx + (w & 1);
+                layout.Windows[w * padded + tile] = real && py < pooledHeight && px < pooledWidth
+                    ? image * outputs * pooledHeight * pooledWidth + py * pooledWidth + px : -1;
+            }
         }
-        return firsts;
+        return layout;
     }
 
-    /// <summary>Aᵀ M A for <c>Vector&lt;float&gt;.Count</c> side-by-side tiles, output by output (row-major 2x2).</summary>
+    /// <summary>Aᵀ M A for <c>Vector&lt;float&gt;.Count</c> side-by-side tiles into y (row-major 4x4), with scratch for 24 vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void TransformTiles(float* m, long pointStride, out Vector<float> y00, out Vector<float> y01, out Vector<float> y10, out Vector<float> y11)
+    static void TransformTiles(float* m, long pointStride, Span<Vector<float>> columns, Span<Vector<float>> y)
     {
-        // Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]: down each column x, then along the two rows.
-        Vector<float> top0, top1, top2, top3, bottom0, bottom1, bottom2, bottom3;
-        Column(m, 0, pointStride, out top0, out bottom0);
-        Column(m, 1, pointStride, out top1, out bottom1);
-        Column(m, 2, pointStride, out top2, out bottom2);
-        Column(m, 3, pointStride, out top3, out bottom3);
-        y00 = top0 + top1 + top2;
-        y01 = top1 - top2 - top3;
-        y10 = bottom0 + bottom1 + bottom2;
-        y11 = bottom1 - bottom2 - bottom3;
+        // Aᵀ down each column of the 6x6, then along the four rows.
+        for (int x = 0; x < PatchSize; x++)
+        {
+            float* column = m + x * pointStride;
+            ToOutputs(Vector.Load(column), Vector.Load(column + PatchSize * pointStride), Vector.Load(column + 2 * PatchSize * pointStride),
+                Vector.Load(column + 3 * PatchSize * pointStride), Vector.Load(column + 4 * PatchSize * pointStride), Vector.Load(column + 5 * PatchSize * pointStride),
+                out columns[x], out columns[PatchSize + x], out columns[2 * PatchSize + x], out columns[3 * PatchSize + x]);
+        }
+        for (int k = 0; k < TileSize; k++)
+            ToOutputs(columns[k * PatchSize], columns[k * PatchSize + 1], columns[k * PatchSize + 2], columns[k * PatchSize + 3], columns[k * PatchSize + 4], columns[k * PatchSize + 5],
+                out y[k * TileSize], out y[k * TileSize + 1], out y[k * TileSize + 2], out y[k * TileSize + 3]);
     }
 
+    /// <summary>
+    /// Bᵀ a along one column or row of a 6x6 patch, Bᵀ = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0],
+    /// [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Column(float* m, int x, long pointStride, out Vector<float> top, out Vector<float> bottom)
+    static void ToTransformedInput(Vector<float> a0, Vector<float> a1, Vector<float> a2, Vector<float> a3, Vector<float> a4, Vector<float> a5,
+        out Vector<float> r0, out Vector<float> r1, out Vector<float> r2, out Vector<float> r3, out Vector<float> r4, out Vector<float> r5)
     {
-        var a = Vector.Load(m + x * pointStride);
-        var b = Vector.Load(m + (4 + x) * pointStride);
-        var c = Vector.Load(m + (8 + x) * pointStride);
-        var d = Vector.Load(m + (12 + x) * pointStride);
-        top = a + b + c;
-        bottom = b - c - d;
+        var fourMinusTwo = a4 - a2;
+        var threeMinusOne = (a3 - a1) * 2f;
+        r0 = fourMinusTwo + (a0 - a2) * 4f;
+        r1 = (a3 + a4) - (a1 + a2) * 4f;
+        r2 = (a4 - a3) + (a1 - a2) * 4f;
+        r3 = fourMinusTwo + threeMinusOne;
+        r4 = fourMinusTwo - threeMinusOne;
+        r5 = (a5 - a3) + (a1 - a3) * 4f;
+    }
+
+    /// <summary>B v along one column or row of dV: the adjoint of <see cref="ToTransformedInput"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void FromTransformedInput(Vector<float> v0, Vector<float> v1, Vector<float> v2, Vector<float> v3, Vector<float> v4, Vector<float> v5,
+        out Vector<float> e0, out Vector<float> e1, out Vector<float> e2, out Vector<float> e3, out Vector<float> e4, out Vector<float> e5)
+    {
+        var oneTwo = v1 + v2;
+        var threeFour = v3 + v4;
+        e0 = v0 * 4f;
+        e1 = (v2 - v1 + v5) * 4f + (v4 - v3) * 2f;
+        e2 = -(v0 * 5f + oneTwo * 4f + threeFour);
+        e3 = (v1 - v2) + (v3 - v4) * 2f - v5 * 5f;
+        e4 = v0 + oneTwo + threeFour;
+        e5 = v5;
+    }
+
+    /// <summary>Aᵀ m along one column or row of a 6x6 M, Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ToOutputs(Vector<float> m0, Vector<float> m1, Vector<float> m2, Vector<float> m3, Vector<float> m4, Vector<float> m5,
+        out Vector<float> y0, out Vector<float> y1, out Vector<float> y2, out Vector<float> y3)
+    {
+        var sum12 = m1 + m2;
+        var difference12 = m1 - m2;
+        var sum34 = m3 + m4;
+        var difference34 = m3 - m4;
+        y0 = m0 + sum12 + sum34;
+        y1 = difference12 + difference34 * 2f;
+        y2 = sum12 + sum34 * 4f;
+        y3 = difference12 + difference34 * 8f + m5;
+    }
+
+    /// <summary>A d along one column or row of dY: the adjoint of <see cref="ToOutputs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void FromOutputs(Vector<float> d0, Vector<float> d1, Vector<float> d2, Vector<float> d3,
+        out Vector<float> m0, out Vector<float> m1, out Vector<float> m2, out Vector<float> m3, out Vector<float> m4, out Vector<float> m5)
+    {
+        var even = d0 + d2;
+        var odd = d1 + d3;
+        var evenWeighted = d0 + d2 * 4f;
+        var oddWeighted = (d1 + d3 * 4f) * 2f;
+        m0 = d0;
+        m1 = even + odd;
+        m2 = even - odd;
+        m3 = evenWeighted + oddWeighted;
+        m4 = evenWeighted - oddWeighted;
+        m5 = d3;
     }
 }

@@ -173,7 +173,7 @@ public sealed class OpGradientTests
                 x => NaiveOps.Elementwise(NaiveOps.MaxPool2d(NaiveOps.Conv2d(x[0], x[1], x[2], 1, 0), poolKernel, poolKernel, ceil), NaiveOps.Gelu), Step: 1e-3f);
 
         // Winograd (3x3 stride 1 with enough channels, Kernels/Winograd): plain and padded (its forward), and pooled in its
-        // tiles on 13, as hello-dl's second layer (forward and backward; 36 windows an image, the last vector of them short).
+        // tiles on 13, as hello-dl's second layer (forward and backward; 9 tiles an image, the last vector of them short).
         int winogradChannels = Math.Max(Winograd.MinimumChannels, System.Numerics.Vector<float>.Count);
         foreach (var (padding, pooled, size) in new[] { (0, false, 6), (1, false, 5), (0, true, 13) })
             yield return new($"Conv2d by Winograd, {winogradChannels} channels, padding {padding}{(pooled ? ", pooled in its tiles" : "")} on {size}",

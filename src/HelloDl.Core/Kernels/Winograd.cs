@@ -243,14 +243,12 @@ public static unsafe class Winograd
         long pointStride = PointStride((long)outputs * tiles), pooledPlane = PooledPositions(g);
         // Each of a vector of tiles' four windows: their gradients, then their winners.
         float* gathered = stackalloc float[2 * WindowsPerTile * lanes];
-        Span<Vector<float>> dy = stackalloc Vector<float>[TileSize * TileSize];
-        Span<Vector<float>> rows = stackalloc Vector<float>[TileSize * PatchSize];
         var width = new Vector<float>(outWidth);
-        var zero = Vector<float>.Zero;
-        var one = Vector<float>.One;
+        var secondRow = new Vector<float>(2 * outWidth);
+        var two = new Vector<float>(2);
         for (int o = 0; o < outputs; o++)
         {
-            var sum = zero;
+            var sum = Vector<float>.Zero;
             float* target = dm + (long)o * tiles;
             long plane = o * pooledPlane;
             for (int t0 = 0; t0 < tiles; t0 += lanes)
@@ -267,43 +265,64 @@ public static unsafe class Winograd
                         gathered[(WindowsPerTile + w) * lanes + t] = winners[plane + at];
                     }
                 var first = Vector.Load(layout.Firsts + t0);
-                for (int w = 0; w < WindowsPerTile; w++)
-                {
-                    int r = 2 * (w >> 1), c = 2 * (w & 1);
-                    var gradient = Vector.Load(gathered + w * lanes);
-                    sum += gradient;
-                    // The winner's place in its window: below the window's first row, right of its first column.
-                    var offset = Vector.Load(gathered + (WindowsPerTile + w) * lanes) - first - new Vector<float>(r * outWidth + c);
-                    var lower = Vector.GreaterThanOrEqual(offset, width);
-                    var right = Vector.Equals(offset - Vector.ConditionalSelect(lower, width, zero), one);
-                    var top = Vector.ConditionalSelect(lower, zero, gradient);
-                    var bottom = Vector.ConditionalSelect(lower, gradient, zero);
-                    dy[r * TileSize + c] = Vector.ConditionalSelect(right, zero, top);
-                    dy[r * TileSize + c + 1] = Vector.ConditionalSelect(right, top, zero);
-                    dy[(r + 1) * TileSize + c] = Vector.ConditionalSelect(right, zero, bottom);
-                    dy[(r + 1) * TileSize + c + 1] = Vector.ConditionalSelect(right, bottom, zero);
-                }
+                var g0 = Vector.Load(gathered);
+                var g1 = Vector.Load(gathered + lanes);
+                var g2 = Vector.Load(gathered + 2 * lanes);
+                var g3 = Vector.Load(gathered + 3 * lanes);
+                sum += g0 + g1 + g2 + g3;
+                // dY, row-major 4x4: each window's gradient at its winner, the winner given relative to the window's first output.
+                PlaceInWindow(g0, Vector.Load(gathered + 4 * lanes) - first, width, out var d00, out var d01, out var d10, out var d11);
+                PlaceInWindow(g1, Vector.Load(gathered + 5 * lanes) - first - two, width, out var d02, out var d03, out var d12, out var d13);
+                PlaceInWindow(g2, Vector.Load(gathered + 6 * lanes) - first - secondRow, width, out var d20, out var d21, out var d30, out var d31);
+                PlaceInWindow(g3, Vector.Load(gathered + 7 * lanes) - first - secondRow - two, width, out var d22, out var d23, out var d32, out var d33);
                 // A along each row of dY, then down each of the six columns; whole vectors: past the last
                 // tile they land on the next channel's tiles (written later) or in the gap after dM[ξ].
-                for (int k = 0; k < TileSize; k++)
-                    FromOutputs(dy[k * TileSize], dy[k * TileSize + 1], dy[k * TileSize + 2], dy[k * TileSize + 3],
-                        out rows[k * PatchSize], out rows[k * PatchSize + 1], out rows[k * PatchSize + 2],
-                        out rows[k * PatchSize + 3], out rows[k * PatchSize + 4], out rows[k * PatchSize + 5]);
-                for (int x = 0; x < PatchSize; x++)
-                {
-                    FromOutputs(rows[x], rows[PatchSize + x], rows[2 * PatchSize + x], rows[3 * PatchSize + x],
-                        out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
-                    float* column = target + t0 + x * pointStride;
-                    m0.Store(column);
-                    m1.Store(column + PatchSize * pointStride);
-                    m2.Store(column + 2 * PatchSize * pointStride);
-                    m3.Store(column + 3 * PatchSize * pointStride);
-                    m4.Store(column + 4 * PatchSize * pointStride);
-                    m5.Store(column + 5 * PatchSize * pointStride);
-                }
+                FromOutputs(d00, d01, d02, d03, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5);
+                FromOutputs(d10, d11, d12, d13, out var b0, out var b1, out var b2, out var b3, out var b4, out var b5);
+                FromOutputs(d20, d21, d22, d23, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
+                FromOutputs(d30, d31, d32, d33, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                float* tile = target + t0;
+                StoreGradientColumn(tile, 0, pointStride, a0, b0, c0, e0);
+                StoreGradientColumn(tile, 1, pointStride, a1, b1, c1, e1);
+                StoreGradientColumn(tile, 2, pointStride, a2, b2, c2, e2);
+                StoreGradientColumn(tile, 3, pointStride, a3, b3, c3, e3);
+                StoreGradientColumn(tile, 4, pointStride, a4, b4, c4, e4);
+                StoreGradientColumn(tile, 5, pointStride, a5, b5, c5, e5);
             }
             biasGradient[o] += Vector.Sum(sum);
         }
+    }
+
+    /// <summary>
+    /// A 2x2 window's part of dY: its gradient at its winner, 0 at the other three. <paramref name="offset"/>
+    /// is the winner's index less the window's first output's (0, 1, OW or OW + 1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PlaceInWindow(Vector<float> gradient, Vector<float> offset, Vector<float> width,
+        out Vector<float> topLeft, out Vector<float> topRight, out Vector<float> bottomLeft, out Vector<float> bottomRight)
+    {
+        var lower = Vector.GreaterThanOrEqual(offset, width);
+        var right = Vector.Equals(offset - Vector.ConditionalSelect(lower, width, Vector<float>.Zero), Vector<float>.One);
+        var top = Vector.ConditionalSelect(lower, Vector<float>.Zero, gradient);
+        var bottom = Vector.ConditionalSelect(lower, gradient, Vector<float>.Zero);
+        topLeft = Vector.ConditionalSelect(right, Vector<float>.Zero, top);
+        topRight = Vector.ConditionalSelect(right, top, Vector<float>.Zero);
+        bottomLeft = Vector.ConditionalSelect(right, Vector<float>.Zero, bottom);
+        bottomRight = Vector.ConditionalSelect(right, bottom, Vector<float>.Zero);
+    }
+
+    /// <summary>Column x of dM = A dY Aᵀ from column x of (dY Aᵀ), stored down the six rows of the 6x6.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreGradientColumn(float* tile, int x, long pointStride, Vector<float> d0, Vector<float> d1, Vector<float> d2, Vector<float> d3)
+    {
+        FromOutputs(d0, d1, d2, d3, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+        float* column = tile + x * pointStride;
+        m0.Store(column);
+        m1.Store(column + PatchSize * pointStride);
+        m2.Store(column + 2 * PatchSize * pointStride);
+        m3.Store(column + 3 * PatchSize * pointStride);
+        m4.Store(column + 4 * PatchSize * pointStride);
+        m5.Store(column + 5 * PatchSize * pointStride);
     }
 
     /// <summary>
@@ -439,8 +458,6 @@ public static unsafe class Winograd
         int tilesPerImage = TilesAcross(g) * TilesDown(g), outWidth = g.OutputWidth, positions = g.Positions, width = count * positions, lanes = Vector<float>.Count;
         var layout = Layout(g, count, outputs);
         long pointStride = PointStride((long)outputs * tiles);
-        Span<Vector<float>> columns = stackalloc Vector<float>[TileSize * PatchSize];
-        Span<Vector<float>> y = stackalloc Vector<float>[TileSize * TileSize];
         float* values = stackalloc float[TileSize * TileSize * lanes];
         for (int o = 0; o < outputs; o++)
         {
@@ -449,8 +466,12 @@ public static unsafe class Winograd
             for (int t0 = 0; t0 < tiles; t0 += lanes)
             {
                 // A short last step reads the next row (or the gap after M[ξ]) too: its lanes are dropped.
-                TransformTiles(row + t0, pointStride, columns, y);
-                for (int k = 0; k < TileSize * TileSize; k++) y[k].Store(values + k * lanes);
+                TransformTiles(row + t0, pointStride, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13,
+                    out var y20, out var y21, out var y22, out var y23, out var y30, out var y31, out var y32, out var y33);
+                y00.Store(values); y01.Store(values + lanes); y02.Store(values + 2 * lanes); y03.Store(values + 3 * lanes);
+                y10.Store(values + 4 * lanes); y11.Store(values + 5 * lanes); y12.Store(values + 6 * lanes); y13.Store(values + 7 * lanes);
+                y20.Store(values + 8 * lanes); y21.Store(values + 9 * lanes); y22.Store(values + 10 * lanes); y23.Store(values + 11 * lanes);
+                y30.Store(values + 12 * lanes); y31.Store(values + 13 * lanes); y32.Store(values + 14 * lanes); y33.Store(values + 15 * lanes);
                 for (int t = 0; t < Math.Min(lanes, tiles - t0); t++)
                 {
                     int tile = t0 + t, rows = (int)layout.Rows[tile], cols = (int)layout.Columns[tile];
@@ -478,11 +499,12 @@ public static unsafe class Winograd
         int tiles = count * TilesAcross(g) * TilesDown(g), outWidth = g.OutputWidth, lanes = Vector<float>.Count;
         var layout = Layout(g, count, outputs);
         long pointStride = PointStride((long)outputs * tiles), pooledPlane = PooledPositions(g);
-        Span<Vector<float>> columns = stackalloc Vector<float>[TileSize * PatchSize];
-        Span<Vector<float>> y = stackalloc Vector<float>[TileSize * TileSize];
         // Each of a vector of tiles' four windows: their largest values, then their winners.
         float* results = stackalloc float[2 * WindowsPerTile * lanes];
-        var missing = new Vector<float>(float.NegativeInfinity);
+        var width = new Vector<float>(outWidth);
+        var secondRow = new Vector<float>(2 * outWidth);
+        var two = new Vector<float>(2);
+        var three = new Vector<float>(3);
         for (int o = 0; o < outputs; o++)
         {
             var b = new Vector<float>(bias[o]);
@@ -491,34 +513,20 @@ public static unsafe class Winograd
             for (int t0 = 0; t0 < tiles; t0 += lanes)
             {
                 // A short last step reads the next row (or the gap after M[ξ]) too: its lanes are dropped.
-                TransformTiles(row + t0, pointStride, columns, y);
+                TransformTiles(row + t0, pointStride, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13,
+                    out var y20, out var y21, out var y22, out var y23, out var y30, out var y31, out var y32, out var y33);
                 var first = Vector.Load(layout.Firsts + t0);
                 var rows = Vector.Load(layout.Rows + t0);
-                var cols = Vector.Load(layout.Columns + t0);
-                for (int w = 0; w < WindowsPerTile; w++)
-                {
-                    int r = 2 * (w >> 1), c = 2 * (w & 1), at = r * TileSize + c;
-                    var hasRight = Vector.LessThan(new Vector<float>(c + 1), cols);
-                    var hasBelow = Vector.LessThan(new Vector<float>(r + 1), rows);
-                    var corner = first + new Vector<float>(r * outWidth + c);
-                    // Row-major order, strictly larger to take over: the first largest wins, as in Pooling.
-                    var best = y[at];
-                    var winner = corner;
-                    var candidate = Vector.ConditionalSelect(hasRight, y[at + 1], missing);
-                    var larger = Vector.GreaterThan(candidate, best);
-                    best = Vector.ConditionalSelect(larger, candidate, best);
-                    winner = Vector.ConditionalSelect(larger, corner + Vector<float>.One, winner);
-                    candidate = Vector.ConditionalSelect(hasBelow, y[at + TileSize], missing);
-                    larger = Vector.GreaterThan(candidate, best);
-                    best = Vector.ConditionalSelect(larger, candidate, best);
-                    winner = Vector.ConditionalSelect(larger, corner + new Vector<float>(outWidth), winner);
-                    candidate = Vector.ConditionalSelect(hasRight & hasBelow, y[at + TileSize + 1], missing);
-                    larger = Vector.GreaterThan(candidate, best);
-                    best = Vector.ConditionalSelect(larger, candidate, best);
-                    winner = Vector.ConditionalSelect(larger, corner + new Vector<float>(outWidth + 1), winner);
-                    (best + b).Store(results + w * lanes);
-                    winner.Store(results + (WindowsPerTile + w) * lanes);
-                }
+                var columns = Vector.Load(layout.Columns + t0);
+                // Whether the tile's second and fourth columns (rows) are inside the output.
+                var secondRight = Vector.LessThan(Vector<float>.One, columns);
+                var fourthRight = Vector.LessThan(three, columns);
+                var secondDown = Vector.LessThan(Vector<float>.One, rows);
+                var fourthDown = Vector.LessThan(three, rows);
+                PoolWindow(y00, y01, y10, y11, first, secondRight, secondDown, width, b, results, results + 4 * lanes);
+                PoolWindow(y02, y03, y12, y13, first + two, fourthRight, secondDown, width, b, results + lanes, results + 5 * lanes);
+                PoolWindow(y20, y21, y30, y31, first + secondRow, secondRight, fourthDown, width, b, results + 2 * lanes, results + 6 * lanes);
+                PoolWindow(y22, y23, y32, y33, first + secondRow + two, fourthRight, fourthDown, width, b, results + 3 * lanes, results + 7 * lanes);
                 for (int t = 0; t < Math.Min(lanes, tiles - t0); t++)
                     for (int w = 0; w < WindowsPerTile; w++)
                     {
@@ -529,6 +537,34 @@ public static unsafe class Winograd
                     }
             }
         }
+    }
+
+    /// <summary>
+    /// A 2x2 window's largest value plus the bias, and its winner, stored at <paramref name="best"/> and
+    /// <paramref name="winner"/>: row-major order, strictly larger to take over, so the first largest
+    /// wins, as in <see cref="Pooling"/>. <paramref name="corner"/> is the window's first output's index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PoolWindow(Vector<float> topLeft, Vector<float> topRight, Vector<float> bottomLeft, Vector<float> bottomRight, Vector<float> corner,
+        Vector<int> hasRight, Vector<int> hasBelow, Vector<float> width, Vector<float> bias, float* best, float* winner)
+    {
+        var missing = new Vector<float>(float.NegativeInfinity);
+        var largest = topLeft;
+        var place = corner;
+        var candidate = Vector.ConditionalSelect(hasRight, topRight, missing);
+        var larger = Vector.GreaterThan(candidate, largest);
+        largest = Vector.ConditionalSelect(larger, candidate, largest);
+        place = Vector.ConditionalSelect(larger, corner + Vector<float>.One, place);
+        candidate = Vector.ConditionalSelect(hasBelow, bottomLeft, missing);
+        larger = Vector.GreaterThan(candidate, largest);
+        largest = Vector.ConditionalSelect(larger, candidate, largest);
+        place = Vector.ConditionalSelect(larger, corner + width, place);
+        candidate = Vector.ConditionalSelect(hasRight & hasBelow, bottomRight, missing);
+        larger = Vector.GreaterThan(candidate, largest);
+        largest = Vector.ConditionalSelect(larger, candidate, largest);
+        place = Vector.ConditionalSelect(larger, corner + width + Vector<float>.One, place);
+        (largest + bias).Store(best);
+        place.Store(winner);
     }
 
     /// <summary>
@@ -569,21 +605,35 @@ public static unsafe class Winograd
         return layout;
     }
 
-    /// <summary>Aᵀ M A for <c>Vector&lt;float&gt;.Count</c> side-by-side tiles into y (row-major 4x4), with scratch for 24 vectors.</summary>
+    /// <summary>Y = Aᵀ M A for <c>Vector&lt;float&gt;.Count</c> side-by-side tiles, row-major 4x4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void TransformTiles(float* m, long pointStride, Span<Vector<float>> columns, Span<Vector<float>> y)
+    static void TransformTiles(float* m, long pointStride,
+        out Vector<float> y00, out Vector<float> y01, out Vector<float> y02, out Vector<float> y03,
+        out Vector<float> y10, out Vector<float> y11, out Vector<float> y12, out Vector<float> y13,
+        out Vector<float> y20, out Vector<float> y21, out Vector<float> y22, out Vector<float> y23,
+        out Vector<float> y30, out Vector<float> y31, out Vector<float> y32, out Vector<float> y33)
     {
         // Aᵀ down each column of the 6x6, then along the four rows.
-        for (int x = 0; x < PatchSize; x++)
-        {
-            float* column = m + x * pointStride;
-            ToOutputs(Vector.Load(column), Vector.Load(column + PatchSize * pointStride), Vector.Load(column + 2 * PatchSize * pointStride),
-                Vector.Load(column + 3 * PatchSize * pointStride), Vector.Load(column + 4 * PatchSize * pointStride), Vector.Load(column + 5 * PatchSize * pointStride),
-                out columns[x], out columns[PatchSize + x], out columns[2 * PatchSize + x], out columns[3 * PatchSize + x]);
-        }
-        for (int k = 0; k < TileSize; k++)
-            ToOutputs(columns[k * PatchSize], columns[k * PatchSize + 1], columns[k * PatchSize + 2], columns[k * PatchSize + 3], columns[k * PatchSize + 4], columns[k * PatchSize + 5],
-                out y[k * TileSize], out y[k * TileSize + 1], out y[k * TileSize + 2], out y[k * TileSize + 3]);
+        OutputColumn(m, 0, pointStride, out var a0, out var b0, out var c0, out var e0);
+        OutputColumn(m, 1, pointStride, out var a1, out var b1, out var c1, out var e1);
+        OutputColumn(m, 2, pointStride, out var a2, out var b2, out var c2, out var e2);
+        OutputColumn(m, 3, pointStride, out var a3, out var b3, out var c3, out var e3);
+        OutputColumn(m, 4, pointStride, out var a4, out var b4, out var c4, out var e4);
+        OutputColumn(m, 5, pointStride, out var a5, out var b5, out var c5, out var e5);
+        ToOutputs(a0, a1, a2, a3, a4, a5, out y00, out y01, out y02, out y03);
+        ToOutputs(b0, b1, b2, b3, b4, b5, out y10, out y11, out y12, out y13);
+        ToOutputs(c0, c1, c2, c3, c4, c5, out y20, out y21, out y22, out y23);
+        ToOutputs(e0, e1, e2, e3, e4, e5, out y30, out y31, out y32, out y33);
+    }
+
+    /// <summary>Aᵀ down column x of the tiles' 6x6 M: that column of the four rows of Aᵀ M.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void OutputColumn(float* m, int x, long pointStride, out Vector<float> y0, out Vector<float> y1, out Vector<float> y2, out Vector<float> y3)
+    {
+        float* column = m + x * pointStride;
+        ToOutputs(Vector.Load(column), Vector.Load(column + PatchSize * pointStride), Vector.Load(column + 2 * PatchSize * pointStride),
+            Vector.Load(column + 3 * PatchSize * pointStride), Vector.Load(column + 4 * PatchSize * pointStride), Vector.Load(column + 5 * PatchSize * pointStride),
+            out y0, out y1, out y2, out y3);
     }
 
     /// <summary>

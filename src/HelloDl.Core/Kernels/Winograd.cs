@@ -336,7 +336,6 @@ public static unsafe class Winograd
         int across = TilesAcross(g), down = TilesDown(g), channels = g.Channels, height = g.Height, width = g.Width, pad = g.Padding, lanes = Vector<float>.Count;
         float* laid = ChannelsLast(g, out int paddedWidth, out int top, out int bottom, out int left, out int right);
         long rowStride = (long)paddedWidth * channels;
-        Span<Vector<float>> e = stackalloc Vector<float>[Points];
         for (int ty = 0; ty < down; ty++)
             for (int tx = 0; tx < across; tx++)
             {
@@ -345,26 +344,20 @@ public static unsafe class Winograd
                 for (int c = 0; c < channels; c += lanes)
                 {
                     // The forward's two steps undone in reverse: B along each row of dV, then down each column.
-                    for (int k = 0; k < PatchSize; k++)
-                    {
-                        float* row = t + k * PatchSize * pointStride + c;
-                        FromTransformedInput(Vector.Load(row), Vector.Load(row + pointStride), Vector.Load(row + 2 * pointStride),
-                            Vector.Load(row + 3 * pointStride), Vector.Load(row + 4 * pointStride), Vector.Load(row + 5 * pointStride),
-                            out e[k * PatchSize], out e[k * PatchSize + 1], out e[k * PatchSize + 2],
-                            out e[k * PatchSize + 3], out e[k * PatchSize + 4], out e[k * PatchSize + 5]);
-                    }
-                    for (int x = 0; x < PatchSize; x++)
-                    {
-                        FromTransformedInput(e[x], e[PatchSize + x], e[2 * PatchSize + x], e[3 * PatchSize + x], e[4 * PatchSize + x], e[5 * PatchSize + x],
-                            out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
-                        float* column = patch + x * channels + c;
-                        (Vector.Load(column) + d0).Store(column);
-                        (Vector.Load(column + rowStride) + d1).Store(column + rowStride);
-                        (Vector.Load(column + 2 * rowStride) + d2).Store(column + 2 * rowStride);
-                        (Vector.Load(column + 3 * rowStride) + d3).Store(column + 3 * rowStride);
-                        (Vector.Load(column + 4 * rowStride) + d4).Store(column + 4 * rowStride);
-                        (Vector.Load(column + 5 * rowStride) + d5).Store(column + 5 * rowStride);
-                    }
+                    float* rows = t + c;
+                    GradientRow(rows, 0, pointStride, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5);
+                    GradientRow(rows, 1, pointStride, out var b0, out var b1, out var b2, out var b3, out var b4, out var b5);
+                    GradientRow(rows, 2, pointStride, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
+                    GradientRow(rows, 3, pointStride, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
+                    GradientRow(rows, 4, pointStride, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                    GradientRow(rows, 5, pointStride, out var f0, out var f1, out var f2, out var f3, out var f4, out var f5);
+                    float* columns = patch + c;
+                    AddPatchColumn(columns, rowStride, a0, b0, c0, d0, e0, f0);
+                    AddPatchColumn(columns + channels, rowStride, a1, b1, c1, d1, e1, f1);
+                    AddPatchColumn(columns + 2 * channels, rowStride, a2, b2, c2, d2, e2, f2);
+                    AddPatchColumn(columns + 3 * channels, rowStride, a3, b3, c3, d3, e3, f3);
+                    AddPatchColumn(columns + 4 * channels, rowStride, a4, b4, c4, d4, e4, f4);
+                    AddPatchColumn(columns + 5 * channels, rowStride, a5, b5, c5, d5, e5, f5);
                 }
             }
         for (int c = 0; c < channels; c++)
@@ -415,7 +408,6 @@ public static unsafe class Winograd
                 for (int x = left; x < right; x++) target[x * channels] = source[x];
             }
         }
-        Span<Vector<float>> d = stackalloc Vector<float>[Points];
         for (int ty = 0; ty < down; ty++)
             for (int tx = 0; tx < across; tx++)
             {
@@ -424,27 +416,68 @@ public static unsafe class Winograd
                 for (int c = 0; c < channels; c += lanes)
                 {
                     // Bᵀ down each column of the patch, then along each row.
-                    for (int x = 0; x < PatchSize; x++)
-                    {
-                        float* column = patch + x * channels + c;
-                        ToTransformedInput(Vector.Load(column), Vector.Load(column + rowStride), Vector.Load(column + 2 * rowStride),
-                            Vector.Load(column + 3 * rowStride), Vector.Load(column + 4 * rowStride), Vector.Load(column + 5 * rowStride),
-                            out d[x], out d[PatchSize + x], out d[2 * PatchSize + x], out d[3 * PatchSize + x], out d[4 * PatchSize + x], out d[5 * PatchSize + x]);
-                    }
-                    for (int k = 0; k < PatchSize; k++)
-                    {
-                        ToTransformedInput(d[k * PatchSize], d[k * PatchSize + 1], d[k * PatchSize + 2], d[k * PatchSize + 3], d[k * PatchSize + 4], d[k * PatchSize + 5],
-                            out var r0, out var r1, out var r2, out var r3, out var r4, out var r5);
-                        float* row = t + k * PatchSize * pointStride + c;
-                        r0.Store(row);
-                        r1.Store(row + pointStride);
-                        r2.Store(row + 2 * pointStride);
-                        r3.Store(row + 3 * pointStride);
-                        r4.Store(row + 4 * pointStride);
-                        r5.Store(row + 5 * pointStride);
-                    }
+                    float* columns = patch + c;
+                    InputColumn(columns, rowStride, out var a0, out var b0, out var c0, out var d0, out var e0, out var f0);
+                    InputColumn(columns + channels, rowStride, out var a1, out var b1, out var c1, out var d1, out var e1, out var f1);
+                    InputColumn(columns + 2 * channels, rowStride, out var a2, out var b2, out var c2, out var d2, out var e2, out var f2);
+                    InputColumn(columns + 3 * channels, rowStride, out var a3, out var b3, out var c3, out var d3, out var e3, out var f3);
+                    InputColumn(columns + 4 * channels, rowStride, out var a4, out var b4, out var c4, out var d4, out var e4, out var f4);
+                    InputColumn(columns + 5 * channels, rowStride, out var a5, out var b5, out var c5, out var d5, out var e5, out var f5);
+                    float* rows = t + c;
+                    StoreInputRow(rows, 0, pointStride, a0, a1, a2, a3, a4, a5);
+                    StoreInputRow(rows, 1, pointStride, b0, b1, b2, b3, b4, b5);
+                    StoreInputRow(rows, 2, pointStride, c0, c1, c2, c3, c4, c5);
+                    StoreInputRow(rows, 3, pointStride, d0, d1, d2, d3, d4, d5);
+                    StoreInputRow(rows, 4, pointStride, e0, e1, e2, e3, e4, e5);
+                    StoreInputRow(rows, 5, pointStride, f0, f1, f2, f3, f4, f5);
                 }
             }
+    }
+
+    /// <summary>Bᵀ down one column of a channels-last 6x6 patch: that column of the six rows of Bᵀ d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void InputColumn(float* column, long rowStride,
+        out Vector<float> r0, out Vector<float> r1, out Vector<float> r2, out Vector<float> r3, out Vector<float> r4, out Vector<float> r5) =>
+        ToTransformedInput(Vector.Load(column), Vector.Load(column + rowStride), Vector.Load(column + 2 * rowStride),
+            Vector.Load(column + 3 * rowStride), Vector.Load(column + 4 * rowStride), Vector.Load(column + 5 * rowStride),
+            out r0, out r1, out r2, out r3, out r4, out r5);
+
+    /// <summary>Row k of V = (Bᵀ d) B from row k of Bᵀ d, stored to V[6k .. 6k + 5].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreInputRow(float* tile, int k, long pointStride, Vector<float> a0, Vector<float> a1, Vector<float> a2, Vector<float> a3, Vector<float> a4, Vector<float> a5)
+    {
+        ToTransformedInput(a0, a1, a2, a3, a4, a5, out var r0, out var r1, out var r2, out var r3, out var r4, out var r5);
+        float* row = tile + k * PatchSize * pointStride;
+        r0.Store(row);
+        r1.Store(row + pointStride);
+        r2.Store(row + 2 * pointStride);
+        r3.Store(row + 3 * pointStride);
+        r4.Store(row + 4 * pointStride);
+        r5.Store(row + 5 * pointStride);
+    }
+
+    /// <summary>B along row k of dV (dV[6k .. 6k + 5]): row k of Bᵀ's adjoint step, dV B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void GradientRow(float* tile, int k, long pointStride,
+        out Vector<float> e0, out Vector<float> e1, out Vector<float> e2, out Vector<float> e3, out Vector<float> e4, out Vector<float> e5)
+    {
+        float* row = tile + k * PatchSize * pointStride;
+        FromTransformedInput(Vector.Load(row), Vector.Load(row + pointStride), Vector.Load(row + 2 * pointStride),
+            Vector.Load(row + 3 * pointStride), Vector.Load(row + 4 * pointStride), Vector.Load(row + 5 * pointStride),
+            out e0, out e1, out e2, out e3, out e4, out e5);
+    }
+
+    /// <summary>B down one column of dV B, added to that column of a channels-last 6x6 patch gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddPatchColumn(float* column, long rowStride, Vector<float> v0, Vector<float> v1, Vector<float> v2, Vector<float> v3, Vector<float> v4, Vector<float> v5)
+    {
+        FromTransformedInput(v0, v1, v2, v3, v4, v5, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
+        (Vector.Load(column) + d0).Store(column);
+        (Vector.Load(column + rowStride) + d1).Store(column + rowStride);
+        (Vector.Load(column + 2 * rowStride) + d2).Store(column + 2 * rowStride);
+        (Vector.Load(column + 3 * rowStride) + d3).Store(column + 3 * rowStride);
+        (Vector.Load(column + 4 * rowStride) + d4).Store(column + 4 * rowStride);
+        (Vector.Load(column + 5 * rowStride) + d5).Store(column + 5 * rowStride);
     }
 
     /// <summary>

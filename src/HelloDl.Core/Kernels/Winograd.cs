@@ -230,7 +230,6 @@ public static unsafe class Winograd
     /// <summary>Floats of dU for one layer: 36 [outputs, channels] matrices.</summary>
     public static int FilterGradientLength(int outputs, int channels) => Points * outputs * channels;
 
-
     /// <summary>
     /// dM [36, outputs, tiles] from the pooled gradients: dM = A dY Aᵀ, with dY each window's gradient at
     /// its winner and 0 elsewhere in the tile; each output channel's sum of the gradients is added to biasGradient.

@@ -37,6 +37,7 @@ public static unsafe class Winograd
 
     [ThreadStatic] static float[]? _filters;
     [ThreadStatic] static float[]? _packedFilters;
+    [ThreadStatic] static float[]? _weightGradientRows;
     [ThreadStatic] static float[]? _channelsLast;
     [ThreadStatic] static float[]? _tileLayout;
     [ThreadStatic] static float[]? _transformedInput;
@@ -223,9 +224,26 @@ public static unsafe class Winograd
         for (int i = 0; i < count; i++) AddInputGradient(dv + (long)i * tilesPerImage * channels, inputStride, g, inputGradient + i * imageSize);
     }
 
-    /// <summary>dWeight [outputs·channels, 9] += Gᵀ dU G for every filter: one product of dU with G ⊗ G.</summary>
-    public static void AddFilterGradient(ReadOnlySpan<float> filterGradient, Span<float> weightGradient, int outputs, int channels) =>
-        Gemm.Multiply(filterGradient, true, FilterTransform, false, weightGradient, outputs * channels, 9, Points, accumulate: true);
+    /// <summary>
+    /// dWeight [outputs·channels, 9] += Gᵀ dU G for every filter: dWeightᵀ = (G ⊗ G)ᵀ dU as one product
+    /// [9, outputs·channels], then added transposed. The product the other way round is 9 columns wide,
+    /// which fills 9 of a register tile's 32: 0.38 ms against 0.16 this way at hello-dl's third layer, one thread.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddFilterGradient(ReadOnlySpan<float> filterGradient, Span<float> weightGradient, int outputs, int channels)
+    {
+        int filters = outputs * channels;
+        if (filterGradient.Length < Points * filters || weightGradient.Length < 9 * filters)
+            throw new ArgumentException($"Buffers too small for {outputs}x{channels} filters.");
+        float* rows = Convolution.Scratch(ref _weightGradientRows, 9L * filters);
+        Gemm.Multiply(FilterTransform, true, filterGradient, false, new Span<float>(rows, 9 * filters), 9, filters, Points);
+        fixed (float* weights = weightGradient)
+            for (int f = 0; f < filters; f++)
+            {
+                float* weight = weights + f * 9;
+                for (int j = 0; j < 9; j++) weight[j] += rows[(long)j * filters + f];
+            }
+    }
 
     /// <summary>Floats of dU for one layer: 36 [outputs, channels] matrices.</summary>
     public static int FilterGradientLength(int outputs, int channels) => Points * outputs * channels;

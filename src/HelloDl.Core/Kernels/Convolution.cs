@@ -83,7 +83,7 @@ public static unsafe class Convolution
         if (gelu && !pool.HasValue) throw new ArgumentException("The GELU epilogue follows a pooling.", nameof(gelu));
         int patch = g.Patch, positions = g.Positions, imageSize = g.Channels * g.Height * g.Width;
         bool winograd = UseWinograd && Winograd.Suits(g);
-        int perGroup = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
+        int perGroup = winograd ? Winograd.ImagesPerForwardProduct(g) : ImagesPerProduct(g), groups = (g.Batch + perGroup - 1) / perGroup;
         var packed = winograd ? Winograd.TransformFilters(weight, outputs, g.Channels) : PackWeights(weight, transpose: false, outputs, patch);
         int packedLength = packed.Length;
         bool pooling = pool.HasValue;

@@ -123,6 +123,9 @@ public static unsafe class Gemm
 
     static int PanelWidthOf(SimdPath path) => path == SimdPath.Avx512 ? 32 : 16;
 
+    /// <summary>Columns one register tile covers on the current <see cref="Path"/>: a product is best as wide as a multiple of it.</summary>
+    public static int PanelWidth => PanelWidthOf(Path);
+
     /// <summary>C = A * op(B) (or C += when accumulating) for an A packed by <see cref="PackLeft"/>.</summary>
     public static void MultiplyPacked(ReadOnlySpan<float> packedA, int m, int k, ReadOnlySpan<float> b, bool transB, Span<float> c, int n, bool accumulate = false)
     {

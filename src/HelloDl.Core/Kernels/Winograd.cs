@@ -65,6 +65,26 @@ public static unsafe class Winograd
     }
 
     /// <summary>
+    /// Images per group of the forward's products M = U V, which are as wide as the group's tiles: of
+    /// <see cref="ImagesPerProduct"/> images or down to half as many, the count whose tiles fill the
+    /// register tiles' panels best, the larger on a tie (hello-dl's second layer: 7 images, 63 tiles in
+    /// two 32-wide panels, not 8 in three). The backward's products run along the channels instead.
+    /// </summary>
+    public static int ImagesPerForwardProduct(ConvGeometry g)
+    {
+        int perImage = TilesAcross(g) * TilesDown(g), most = ImagesPerProduct(g), panel = Gemm.PanelWidth;
+        int best = most;
+        double bestFill = 0;
+        for (int images = most; images >= (most + 1) / 2; images--)
+        {
+            int tiles = images * perImage;
+            double fill = (double)tiles / ((tiles + panel - 1) / panel * panel);
+            if (fill > bestFill + 0.01) (best, bestFill) = (images, fill);
+        }
+        return best;
+    }
+
+    /// <summary>
     /// G ⊗ G, 36 x 9: row ξ = (y, x) of the 6x6 holds G[y][i]·G[x][j] at column (i, j) of the 3x3,
     /// so that U = G g Gᵀ for every filter at once is one product with the weights.
     /// </summary>

@@ -56,8 +56,10 @@ if (Wants("kernels"))
     {
         (64, 128, 784, true, "MLP fc1 forward, batch 64 (x Wᵀ)"),
         (256, 128, 784, true, "MLP fc1 inference, batch 256"),
-        (64, 363, 288, false, "CNN c2, one 3-image product (W cols)"),
-        (128, 256, 576, false, "CNN c3, one 16-image product"),
+        (32, 676, 9, false, "CNN c1, one image's im2col product"),
+        (64, 63, 32, true, "CNN c2, one of 36 Winograd forward products (7 images)"),
+        (64, 72, 32, true, "CNN c2, the same for 8 images (three panels, the last a quarter full)"),
+        (128, 32, 64, true, "CNN c3, one of 36 Winograd forward products (32 images)"),
         (512, 512, 512, false, "square"),
     };
     foreach (var shape in shapes)

@@ -265,7 +265,10 @@ Describe 'Stopping a training run' {
         $cnn = New-HelloModel Cnn -ClassesFrom $train
         $small = $train.Select([int[]](0..1279))
         $ps = [powershell]::Create()
-        $null = $ps.AddCommand('Import-Module').AddArgument((Join-Path $RepoRoot 'HelloDl.psd1')).AddStatement()
+        # Imported first and alone: a two-statement batch runs on a thread-pool item that can outlive
+        # Stop and Dispose and then throws there, killing the whole test process.
+        $null = $ps.AddCommand('Import-Module').AddArgument((Join-Path $RepoRoot 'HelloDl.psd1')).Invoke()
+        $ps.Commands.Clear()
         $null = $ps.AddCommand('Start-HelloTraining').AddParameter('Model', $cnn).AddParameter('TrainingSet', $small).AddParameter('Epochs', 50).AddParameter('CheckpointPath', $checkpoint)
         $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
         $noInput = [System.Management.Automation.PSDataCollection[psobject]]::new()

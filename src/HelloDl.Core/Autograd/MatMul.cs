@@ -82,7 +82,11 @@ public sealed class Linear : Op
             dy = masked;
         }
         if (_x.RequiresGrad) Gemm.Multiply(dy, false, _weight.Data, false, tape.GradOf(_x), rows, inputs, outputs, accumulate: true);
-        if (_weight.RequiresGrad) Gemm.Multiply(dy, true, _x.Data, false, tape.GradOf(_weight), outputs, inputs, rows, accumulate: true);
+        if (_weight.RequiresGrad)
+        {
+            var dWeight = tape.GradToOverwrite(_weight, out bool fresh);
+            Gemm.Multiply(dy, true, _x.Data, false, dWeight, outputs, inputs, rows, accumulate: !fresh);
+        }
         if (_bias.RequiresGrad)
         {
             var db = tape.GradOf(_bias);

@@ -11,13 +11,27 @@ namespace HelloDl.Autograd;
 /// </summary>
 public sealed class Tape
 {
+    static long _passes;
     readonly TensorArena _arena = new();
     readonly List<Op> _ops = [];
+    /// <summary>This tape's current pass, unique among all tapes: a new one at each <see cref="Reset"/>.</summary>
+    long _pass = Interlocked.Increment(ref _passes);
 
     /// <param name="recording">False for inference: no ops are kept, no gradients are made.</param>
     public Tape(bool recording = true) => Recording = recording;
 
     public bool Recording { get; }
+
+    /// <summary>
+    /// When set, each pass (from one <see cref="Reset"/> to the next) starts the parameters'
+    /// gradients afresh: the first contribution a parameter gets in a pass replaces what its
+    /// gradient held, instead of adding to it. A training step then needs no pass clearing every
+    /// gradient beforehand, which wrote the whole gradient buffer only for the first product to
+    /// read it back (MLP on Zen 4: 20 of 290 us a step). Parameters no op reaches keep an earlier
+    /// pass's gradient: <see cref="Nn.Model.ClearGradientsNotReachedBy"/> clears those. When not
+    /// set (the default), gradients add up across passes until cleared, as in PyTorch.
+    /// </summary>
+    public bool FreshParameterGradients { get; init; }
 
     /// <summary>Training mode for ops that behave differently (dropout).</summary>
     public bool Training { get; set; } = true;
@@ -51,14 +65,40 @@ public sealed class Tape
     }
 
     /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>
-    internal Span<float> GradOf(Tensor tensor) => tensor.EnsureGrad(_arena.Rent);
+    internal Span<float> GradOf(Tensor tensor)
+    {
+        if (StartsParameterGradient(tensor)) tensor.Grad.Clear();
+        return tensor.EnsureGrad(_arena.Rent);
+    }
 
     /// <summary>
     /// The gradient buffer of <paramref name="tensor"/> for an op that can write all of it:
-    /// when <paramref name="fresh"/> it is new and uncleared, and the op writes it instead of
-    /// adding, saving a pass over a large buffer.
+    /// when <paramref name="fresh"/> it is new (or a parameter's, first reached in this pass of a
+    /// tape with <see cref="FreshParameterGradients"/>) and uncleared, and the op writes it
+    /// instead of adding, saving a pass over a large buffer.
     /// </summary>
-    internal Span<float> GradToOverwrite(Tensor tensor, out bool fresh) => tensor.EnsureGrad(_arena.Rent, clear: false, out fresh);
+    internal Span<float> GradToOverwrite(Tensor tensor, out bool fresh)
+    {
+        if (StartsParameterGradient(tensor))
+        {
+            fresh = true;
+            return tensor.Grad;
+        }
+        return tensor.EnsureGrad(_arena.Rent, clear: false, out fresh);
+    }
+
+    /// <summary>True once a pass for each parameter, with <see cref="FreshParameterGradients"/>: its first contribution.</summary>
+    bool StartsParameterGradient(Tensor tensor)
+    {
+        if (!FreshParameterGradients || !tensor.OwnsGradient || tensor.GradientPass == _pass) return false;
+        tensor.GradientPass = _pass;
+        return true;
+    }
+
+    /// <summary>Whether this pass has given the parameter a gradient (only known with <see cref="FreshParameterGradients"/>).</summary>
+    internal bool Reached(Tensor parameter) => FreshParameterGradients
+        ? parameter.GradientPass == _pass
+        : throw new InvalidOperationException("Only a tape with FreshParameterGradients keeps track of the parameters it reached.");
 
     /// <summary>Backpropagates from a scalar: d loss / d loss = 1, then every op's rule in reverse.</summary>
     public void Backward(Tensor loss)
@@ -88,6 +128,7 @@ public sealed class Tape
     {
         _ops.Clear();
         _arena.Reset();
+        _pass = Interlocked.Increment(ref _passes);
         Profile?.Start();
     }
 }

@@ -258,6 +258,16 @@ public sealed class Model
     public void ZeroGradients() => Array.Clear(Gradients);
 
     /// <summary>
+    /// After a backward pass on a tape with <see cref="Tape.FreshParameterGradients"/>: clears the
+    /// gradients of the parameters no op reached in that pass, which still hold an earlier pass's.
+    /// </summary>
+    public void ClearGradientsNotReachedBy(Tape tape)
+    {
+        foreach (var (_, parameter) in _parameters)
+            if (!tape.Reached(parameter.Value)) parameter.Value.Grad.Clear();
+    }
+
+    /// <summary>
     /// Class probabilities for encoded inputs [count, ..<see cref="InputShape"/>], written to probabilities
     /// [count, classes]. Safe to call from many threads at once. The threads take whole chunks of
     /// images through the whole network, each on its own tape: handing every layer's work over

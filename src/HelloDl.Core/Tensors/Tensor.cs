@@ -11,6 +11,7 @@ public sealed class Tensor
     int _offset;
     float[]? _grad;
     int _gradOffset;
+    bool _ownsGradient;
 
     public Tensor(params int[] shape) : this(new float[Size(shape)], 0, shape) { }
 
@@ -39,6 +40,12 @@ public sealed class Tensor
     public Span<float> Grad => _grad is null ? Span<float>.Empty : _grad.AsSpan(_gradOffset, Length);
     public bool HasGrad => _grad is not null;
 
+    /// <summary>A parameter's (or trainable tensor's): its gradient buffer is its own and outlives tape resets.</summary>
+    internal bool OwnsGradient => _ownsGradient;
+
+    /// <summary>The tape pass that last started this parameter's gradient (see <see cref="Autograd.Tape.FreshParameterGradients"/>).</summary>
+    internal long GradientPass { get; set; }
+
     /// <summary>Size of dimension <paramref name="axis"/>; negative counts from the end.</summary>
     public int Dim(int axis) => Shape[axis < 0 ? Shape.Length + axis : axis];
 
@@ -59,7 +66,7 @@ public sealed class Tensor
 
     /// <summary>A parameter: a view into the model's flat value and gradient buffers.</summary>
     internal static Tensor Parameter(float[] values, float[] grads, int offset, int[] shape) =>
-        new(values, offset, shape) { _grad = grads, _gradOffset = offset, RequiresGrad = true };
+        new(values, offset, shape) { _grad = grads, _gradOffset = offset, _ownsGradient = true, RequiresGrad = true };
 
     /// <summary>The same values under another shape of the same size (no copy, no gradient).</summary>
     internal void ReuseAsViewOf(Tensor source, int[] shape) => Reuse(source._data, shape, source._offset);

@@ -31,7 +31,7 @@ public sealed class Trainer
         options.Validate();
         _model = model;
         _options = options;
-        _tape = new Tape();
+        _tape = new Tape { FreshParameterGradients = true };
         var kind = options.Optimizer ?? TrainingDefaults.Optimizer;
         BaseLearningRate = options.LearningRate ?? TrainingDefaults.LearningRateFor(model.Architecture, kind, fineTune: model.TrainedEpochs > 0);
         Optimizer = Optimizer.Create(kind, model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay);
@@ -240,12 +240,12 @@ public sealed class Trainer
             var (input, targets) = batcher.Batch(b);
             _tape.Reset();
             _tape.Training = true;
-            _model.ZeroGradients();
             var logProbabilities = _model.Forward(_tape, input);
             var loss = NllLoss.Apply(_tape, logProbabilities, targets, classWeights);
             if (!float.IsFinite(loss.Data[0])) throw Diverged(epoch, b + 1, loss.Data[0]);
             if (b % GoodWeightsInterval == 0) KeepGoodWeights(epoch, b + 1);
             _tape.Backward(loss);
+            _model.ClearGradientsNotReachedBy(_tape);
             foreach (var (offset, length) in _frozen) Array.Clear(_model.Gradients, offset, length);
             if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
             rate = schedule.At(Optimizer.StepCount, BaseLearningRate);

@@ -29,6 +29,23 @@ public sealed class TapeTests
     }
 
     [Fact]
+    public void With_fresh_parameter_gradients_each_pass_starts_them_afresh_and_a_pass_still_collects_every_use()
+    {
+        // Σ (x ⊙ x + x) per pass: dy/dx = 2x + 1 = 5, not 10 after two passes.
+        var x = Tensor.Trainable([2f], 1);
+        var tape = new Tape { FreshParameterGradients = true };
+        for (int pass = 0; pass < 2; pass++)
+        {
+            tape.Reset();
+            tape.Backward(Sum.Apply(tape, Broadcast<AddRule>.Apply(tape, Broadcast<MulRule>.Apply(tape, x, x), x)));
+            Assert.Equal(5f, x.Grad[0]);
+            Assert.True(tape.Reached(x));
+        }
+        tape.Reset();
+        Assert.False(tape.Reached(x));
+    }
+
+    [Fact]
     public void Dropout_is_identity_in_evaluation_and_scales_survivors_in_training()
     {
         var x = Tensor.FromArray(Enumerable.Repeat(1f, 1000).ToArray(), 10, 100);

@@ -1,5 +1,7 @@
 using HelloDl.Autograd;
 using HelloDl.Data;
+using HelloDl.Imaging;
+using HelloDl.Text;
 using HelloDl.Kernels;
 using HelloDl.Nn;
 using HelloDl.Tensors;
@@ -122,5 +124,79 @@ public sealed class ModelTests
         model.PredictProbabilities(input, second);
         Assert.Equal(first, second);
         Assert.Equal(1f, first.Take(10).Sum(), 4);
+    }
+
+    [Theory]
+    [InlineData(Architecture.Mlp)]
+    [InlineData(Architecture.Cnn)]
+    [InlineData(Architecture.Linear)]
+    [InlineData(Architecture.Gru)]
+    [InlineData(Architecture.TextNgram)]
+    public void A_tape_with_fresh_parameter_gradients_gives_each_pass_the_gradients_a_cleared_start_would(Architecture architecture)
+    {
+        var (model, data) = ModelAndData(architecture);
+        var (input, targets) = new Batcher(data, 8, model.Input).Batch(0);
+        float[] PassGradients(Tape tape)
+        {
+            tape.Reset();
+            tape.Random = new Random(4);   // the CNN's dropout drops the same units in every pass
+            tape.Backward(NllLoss.Apply(tape, model.Forward(tape, input), targets, null));
+            return model.Gradients.ToArray();
+        }
+
+        model.ZeroGradients();
+        var expected = PassGradients(new Tape());
+        Assert.Contains(expected, g => g != 0);
+
+        // Each pass starts from an earlier pass's gradients (here garbage), as a training step would.
+        var fresh = new Tape { FreshParameterGradients = true };
+        for (int pass = 0; pass < 2; pass++)
+        {
+            Array.Fill(model.Gradients, 1000f);
+            var gradients = PassGradients(fresh);
+            model.ClearGradientsNotReachedBy(fresh);
+            Assert.Equal(expected, gradients);
+        }
+    }
+
+    [Fact]
+    public void Gradients_of_parameters_a_pass_did_not_reach_are_cleared_after_it()
+    {
+        var model = Model.Create(Architecture.Mlp, Digits, seed: 2);
+        var last = (LinearLayer)model.Network.Children.Single(c => c.Name == "fc3").Module;
+        var input = Tensor.FromArray(Enumerable.Range(0, 4 * 64).Select(i => MathF.Sin(i)).ToArray(), 4, 64);
+        var tape = new Tape { FreshParameterGradients = true };
+        Assert.Throws<InvalidOperationException>(() => model.ClearGradientsNotReachedBy(new Tape()));
+
+        model.ZeroGradients();
+        var plain = new Tape();
+        plain.Backward(Sum.Apply(plain, last.Forward(plain, input)));
+        var expected = last.Weight.Value.Grad.ToArray();
+
+        Array.Fill(model.Gradients, 1000f);
+        tape.Backward(Sum.Apply(tape, last.Forward(tape, input)));
+        model.ClearGradientsNotReachedBy(tape);
+        Assert.Equal(expected, last.Weight.Value.Grad.ToArray());
+        Assert.Equal(4f, last.Bias.Value.Grad[0]);   // d Σy / d bias: one per row
+        int fc3Start = model.Gradients.Length - last.Weight.Length - last.Bias.Length;
+        Assert.All(model.Gradients.Take(fc3Start), g => Assert.Equal(0f, g));
+    }
+
+    static (Model Model, Dataset Data) ModelAndData(Architecture architecture)
+    {
+        var random = new Random(6);
+        if (architecture is Architecture.Gru or Architecture.TextNgram)
+        {
+            string[] words = ["cat", "dog", "bites", "runs", "boy", "fast"];
+            var documents = Enumerable.Range(0, 8).Select(_ => string.Join(' ', Enumerable.Range(0, 5).Select(_ => words[random.Next(words.Length)]))).ToList();
+            var text = TextDataset.FromDocuments("words", "test", ["a", "b"], documents, Enumerable.Range(0, 8).Select(i => i % 2).ToList());
+            var model = architecture == Architecture.Gru
+                ? Model.Create(architecture, text.ClassNames, seed: 5, hiddenSize: 8, sequences: new ByteSequences { Length = 24 })
+                : Model.Create(architecture, text.ClassNames, seed: 5, hiddenSize: 8, textFeatures: new HashedNgrams { Buckets = 1 << 10, MaximumFeatures = 64 });
+            return (model, text);
+        }
+        var images = Enumerable.Range(0, 8).Select(_ => new GrayImage(28, 28, Enumerable.Range(0, 784).Select(_ => (byte)random.Next(256)).ToArray())).ToList();
+        var set = ImageDataset.FromImages("noise", "test", Digits, images, Enumerable.Range(0, 8).ToList());
+        return (Model.Create(architecture, Digits, seed: 5), set);
     }
 }

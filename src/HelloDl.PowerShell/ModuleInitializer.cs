@@ -11,8 +11,8 @@ namespace HelloDl.PowerShell;
 /// PowerShell loads modules into the default context; when it cannot find HelloDl.Core there,
 /// the Resolving handler hands it over from the private context, and everything Core references
 /// is then resolved inside that context. On import a first training run is rehearsed in the
-/// background (<see cref="Training.TrainingWarmup"/>: the kernels compiled, then one batch of each
-/// image model), while a script loads its data.
+/// background (<see cref="Training.TrainingWarmup"/>: one batch of each image model, then the
+/// kernels it did not reach compiled), while a script loads its data.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {

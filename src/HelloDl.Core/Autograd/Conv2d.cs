@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Kernels;
 using HelloDl.Tensors;
 
@@ -16,6 +17,7 @@ public sealed class Conv2d : Op
 
     Conv2d(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry) { _x = x; _weight = weight; _bias = bias; _geometry = geometry; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride = 1, int padding = 0)
     {
         var g = GeometryOf(x, weight, bias, stride, padding);
@@ -26,6 +28,7 @@ public sealed class Conv2d : Op
     }
 
     /// <summary>Checks the operands' shapes and gives the convolution's geometry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ConvGeometry GeometryOf(Tensor x, Tensor weight, Tensor bias, int stride, int padding)
     {
         if (x.Rank != 4 || weight.Rank != 4 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
@@ -33,12 +36,14 @@ public sealed class Conv2d : Op
         return ConvGeometry.For(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), weight.Dim(2), weight.Dim(3), stride, padding);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape) => BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, null, null, null, _geometry);
 
     /// <summary>
     /// The gradients of a convolution (followed by a pooling when <paramref name="pool"/> is given,
     /// and a GELU when <paramref name="geluSlope"/> is) into x, weight and bias.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void BackwardThroughConvolution(Tape tape, Tensor x, Tensor weight, Tensor bias, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax,
         float[]? geluSlope, ConvGeometry g)
     {
@@ -70,6 +75,7 @@ public sealed class Conv2dMaxPool : Op
     Conv2dMaxPool(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, PoolGeometry pool, float[] argmax, float[]? geluSlope)
     { _x = x; _weight = weight; _bias = bias; _geometry = geometry; _pool = pool; _argmax = argmax; _geluSlope = geluSlope; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, int stride, int padding, int poolKernel, int poolStride, bool ceilMode,
         bool gelu = false)
     {
@@ -83,6 +89,7 @@ public sealed class Conv2dMaxPool : Op
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape) =>
         Conv2d.BackwardThroughConvolution(tape, _x, _weight, _bias, Output!.Grad, _pool, _argmax, _geluSlope, _geometry);
 }

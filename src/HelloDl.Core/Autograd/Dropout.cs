@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Tensors;
 
 namespace HelloDl.Autograd;
@@ -13,6 +14,7 @@ public sealed class Dropout : Op
 
     Dropout(Tensor x, float[] mask) { _x = x; _mask = mask; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x, float p)
     {
         if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
@@ -31,6 +33,7 @@ public sealed class Dropout : Op
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape)
     {
         ReadOnlySpan<float> dy = Output!.Grad;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Tensors;
 
 namespace HelloDl.Autograd;
@@ -9,6 +10,7 @@ public sealed class LogSoftmax : Op
 
     LogSoftmax(Tensor x) => _x = x;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x)
     {
         if (x.Rank != 2) throw new ArgumentException($"LogSoftmax takes [N, C], not {x}.");
@@ -27,6 +29,7 @@ public sealed class LogSoftmax : Op
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape)
     {
         // dx = dy - softmax(x) Σ dy, per row; softmax = exp(y).
@@ -65,6 +68,7 @@ public sealed class NllLoss : Op
 
     /// <param name="targets">Class index per row; the array is read again by backward, so keep it unchanged until then.</param>
     /// <param name="classWeights">One positive weight per class, or null for all 1; kept unchanged until backward.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor logProbabilities, int[] targets, float[]? classWeights = null)
     {
         int rows = logProbabilities.Dim(0), classes = logProbabilities.Dim(1);
@@ -88,6 +92,7 @@ public sealed class NllLoss : Op
     /// <summary>Cross-entropy of raw scores: NLL of their log-softmax.</summary>
     public static Tensor CrossEntropy(Tape tape, Tensor logits, int[] targets) => Apply(tape, LogSoftmax.Apply(tape, logits), targets);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape)
     {
         int rows = _logProbabilities.Dim(0), classes = _logProbabilities.Dim(1);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Kernels;
 using HelloDl.Tensors;
 
@@ -54,6 +55,7 @@ public sealed class Linear : Op
 
     Linear(Tensor x, Tensor weight, Tensor bias, bool relu) { _x = x; _weight = weight; _bias = bias; _relu = relu; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, bool relu = false)
     {
         if (x.Rank != 2 || weight.Rank != 2 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
@@ -69,6 +71,7 @@ public sealed class Linear : Op
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape)
     {
         ReadOnlySpan<float> dy = Output!.Grad;

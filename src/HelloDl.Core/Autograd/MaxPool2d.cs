@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Kernels;
 using HelloDl.Tensors;
 
@@ -14,6 +15,7 @@ public sealed class MaxPool2d : Op
 
     MaxPool2d(Tensor x, float[] argmax) { _x = x; _argmax = argmax; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int OutputSize(int input, int kernel, int stride, bool ceilMode)
     {
         int span = input - kernel;
@@ -25,6 +27,7 @@ public sealed class MaxPool2d : Op
     }
 
     /// <summary>The windows over a height x width plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static PoolGeometry Geometry(int height, int width, int kernel, int stride, bool ceilMode) =>
         new(kernel, stride, OutputSize(height, kernel, stride, ceilMode), OutputSize(width, kernel, stride, ceilMode));
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using HelloDl.Tensors;
 
@@ -10,6 +11,7 @@ public sealed class Reshape : Op
 
     Reshape(Tensor x) => _x = x;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x, params int[] shape)
     {
         if (Tensor.Size(shape) != x.Length)
@@ -21,8 +23,10 @@ public sealed class Reshape : Op
     }
 
     /// <summary>[N, ...] to [N, rest].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Flatten(Tape tape, Tensor x) => Apply(tape, x, x.Dim(0), x.Length / x.Dim(0));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape)
     {
         var dx = tape.GradOf(_x);

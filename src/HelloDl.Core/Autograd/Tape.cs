@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Tensors;
 
 namespace HelloDl.Autograd;
@@ -43,15 +44,19 @@ public sealed class Tape
     public OpProfile? Profile { get; set; }
 
     /// <summary>An uninitialised tensor that lives until the next <see cref="Reset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor NewTensor(params int[] shape) => _arena.NewTensor(shape);
 
     /// <summary>A tensor sharing <paramref name="source"/>'s values under another shape, until the next <see cref="Reset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor NewView(Tensor source, params int[] shape) => _arena.NewView(source, shape);
 
     /// <summary>A scratch buffer that lives until the next <see cref="Reset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Rent(int length) => _arena.Rent(length);
 
     /// <summary>Keeps an op for the backward pass if any input needs a gradient; marks its output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Record(Op op, Tensor output, params Tensor[] inputs)
     {
         if (Profile is not null) op.ProfileRow = Profile.Recorded(op);
@@ -65,6 +70,7 @@ public sealed class Tape
     }
 
     /// <summary>The gradient buffer of <paramref name="tensor"/>, zeroed on first use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Span<float> GradOf(Tensor tensor)
     {
         if (StartsParameterGradient(tensor)) tensor.Grad.Clear();
@@ -77,6 +83,7 @@ public sealed class Tape
     /// tape with <see cref="FreshParameterGradients"/>) and uncleared, and the op writes it
     /// instead of adding, saving a pass over a large buffer.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Span<float> GradToOverwrite(Tensor tensor, out bool fresh)
     {
         if (StartsParameterGradient(tensor))
@@ -88,6 +95,7 @@ public sealed class Tape
     }
 
     /// <summary>True once a pass for each parameter, with <see cref="FreshParameterGradients"/>: its first contribution.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     bool StartsParameterGradient(Tensor tensor)
     {
         if (!FreshParameterGradients || !tensor.OwnsGradient || tensor.GradientPass == _pass) return false;
@@ -96,11 +104,13 @@ public sealed class Tape
     }
 
     /// <summary>Whether this pass has given the parameter a gradient (only known with <see cref="FreshParameterGradients"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool Reached(Tensor parameter) => FreshParameterGradients
         ? parameter.GradientPass == _pass
         : throw new InvalidOperationException("Only a tape with FreshParameterGradients keeps track of the parameters it reached.");
 
     /// <summary>Backpropagates from a scalar: d loss / d loss = 1, then every op's rule in reverse.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(Tensor loss)
     {
         if (!Recording) throw new InvalidOperationException("This tape does not record; create it with recording: true to train.");
@@ -109,6 +119,7 @@ public sealed class Tape
     }
 
     /// <summary>Backpropagates a given output gradient (d something / d output) through the recorded ops.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BackwardFrom(Tensor output, ReadOnlySpan<float> outputGradient)
     {
         if (!output.RequiresGrad) throw new InvalidOperationException("The output does not depend on any parameter.");
@@ -124,6 +135,7 @@ public sealed class Tape
     }
 
     /// <summary>Forgets the recorded ops and takes back every buffer handed out since the last reset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Reset()
     {
         _ops.Clear();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Kernels;
 using HelloDl.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -68,6 +69,7 @@ public sealed class Relu : Op
 
     Relu(Tensor x) => _x = x;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x)
     {
         var y = tape.NewTensor(x.Shape);
@@ -76,6 +78,7 @@ public sealed class Relu : Op
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape) => Activations.ReluBackward(Output!.Data, Output.Grad, tape.GradOf(_x));
 }
 
@@ -87,6 +90,7 @@ public sealed class Gelu : Op
 
     Gelu(Tensor x, float[] derivative) { _x = x; _derivative = derivative; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tape tape, Tensor x)
     {
         var y = tape.NewTensor(x.Shape);
@@ -97,6 +101,7 @@ public sealed class Gelu : Op
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape) =>
         Activations.GeluBackward(_derivative.AsSpan(0, _x.Length), Output!.Grad, tape.GradToOverwrite(_x, out bool fresh), overwrite: fresh);
 }

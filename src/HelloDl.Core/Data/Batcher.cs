@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Kernels;
 using HelloDl.Tensors;
 
@@ -71,6 +72,7 @@ public sealed class Batcher
     /// with <see cref="ISequenceTargets"/> each step's target, time-major; valid until the next
     /// call with the same batch size.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (Tensor Input, int[] Targets) Batch(int index)
     {
         int first = index * BatchSize, count = Math.Min(BatchSize, _order.Length - first);
@@ -114,6 +116,7 @@ public sealed class Batcher
         return buffers;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void FillPiece(int piece)
     {
         var rows = _filling.Input.Data;

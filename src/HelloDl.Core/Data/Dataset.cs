@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Data;
 
 /// <summary>
@@ -49,6 +50,7 @@ public abstract class Dataset
     }
 
     /// <summary>The class index (0-based, into ClassNames) of one item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int GetLabel(int index) => _labels[CheckIndex(index)];
 
     /// <summary>A new data set holding the given items, in the given order (e.g. a subset for a quick run).</summary>
@@ -161,6 +163,7 @@ public abstract class Dataset
     /// <summary>The sources of joined sets, each once.</summary>
     protected static string JoinedSource(IReadOnlyList<Dataset> sets) => string.Join("; ", sets.Select(s => s.Source).Distinct());
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected int CheckIndex(int index) =>
         (uint)index < (uint)_labels.Length ? index
         : throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name} has {Count} {ItemNoun} (indices 0..{Count - 1}).");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Imaging;
 
 namespace HelloDl.Data;
@@ -28,6 +29,7 @@ public sealed class ImageDataset : Dataset
     public override string ItemNoun => "images";
 
     /// <summary>The pixels of one image (Rows x Columns bytes, 0 = background).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<byte> GetPixels(int index) => _pixels.AsSpan(CheckIndex(index) * Rows * Columns, Rows * Columns);
 
     public Sample GetSample(int index) =>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Data;
 
 /// <summary>
@@ -50,6 +51,7 @@ public sealed class ImageInput(InputNormalization normalization, int rows = 28, 
     public int[] ItemShape => [1, rows, columns];
     public string ItemNoun => "images";
     public bool Reads(Dataset data) => data is ImageDataset images && images.Rows == rows && images.Columns == columns;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(Dataset data, int item, Span<float> destination) => normalization.Apply(((ImageDataset)data).GetPixels(item), destination);
 
     /// <summary>Writes the pixels of an image that belongs to no data set (a file, an augmented copy).</summary>

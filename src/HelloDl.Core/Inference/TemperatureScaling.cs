@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Inference;
 
 /// <summary>
@@ -11,6 +12,7 @@ public static class TemperatureScaling
     const float Floor = 1e-30f;
 
     /// <summary>Rescales each row of <paramref name="probabilities"/> ([rows, classes]) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(Span<float> probabilities, int classes, float temperature)
     {
         if (temperature == 1) return;
@@ -26,6 +28,7 @@ public static class TemperatureScaling
     }
 
     /// <summary>The natural logarithm of a probability, as <see cref="LogSoftmax"/> expects it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Log(float probability) => MathF.Log(Math.Max(probability, Floor));
 
     /// <summary>
@@ -33,6 +36,7 @@ public static class TemperatureScaling
     /// z/T - max - log Σ exp(z/T - max), so no term overflows and a far-off class keeps its
     /// (very negative) log rather than underflowing to zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogSoftmax(ReadOnlySpan<float> logProbabilities, double temperature, Span<double> scaled)
     {
         double max = double.MinValue;

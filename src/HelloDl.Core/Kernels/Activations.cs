@@ -20,6 +20,7 @@ public static unsafe class Activations
     /// y = x Φ(x); when <paramref name="derivative"/> is not empty it also gets
     /// dy/dx = Φ(x) + x φ(x) (φ the standard normal density), so backward is one multiply-add.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluForward(ReadOnlySpan<float> x, Span<float> y, Span<float> derivative)
     {
         int length = x.Length;
@@ -72,6 +73,7 @@ public static unsafe class Activations
     }
 
     /// <summary>dx += dy · derivative (or dx = when <paramref name="overwrite"/>), the derivative stored by <see cref="GeluForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluBackward(ReadOnlySpan<float> derivative, ReadOnlySpan<float> dy, Span<float> dx, bool overwrite = false)
     {
         if (overwrite) TensorPrimitives.Multiply(dy, derivative, dx);

@@ -40,6 +40,7 @@ public static unsafe class Convolution
     /// (hello-dl's third layer, one Winograd tile an image, takes 2 groups of 32 images). Fixed by the
     /// geometry alone, as the results must be.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int WeightGradientGroupCount(ConvGeometry g, bool winograd)
     {
         int perProduct = winograd ? Winograd.ImagesPerProduct(g) : ImagesPerProduct(g);
@@ -53,6 +54,7 @@ public static unsafe class Convolution
     [ThreadStatic] static float[]? _filterGradient;
 
     /// <summary>A pinned scratch buffer of at least <paramref name="length"/> floats (a thread-static one, grown when short).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float* Scratch(ref float[]? buffer, long length)
     {
         if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>((int)length, pinned: true);
@@ -69,6 +71,7 @@ public static unsafe class Convolution
     }
 
     /// <summary>Images per matrix product for this geometry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int ImagesPerProduct(ConvGeometry g) => Math.Clamp((MinimumColumns + g.Positions - 1) / g.Positions, 1, g.Batch);
 
     /// <summary>
@@ -77,6 +80,7 @@ public static unsafe class Convolution
     /// With <paramref name="gelu"/> (pooling only) y is GELU of the pooled values, and
     /// <paramref name="geluSlope"/> (when given) gets GELU's derivative at each.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, ConvGeometry g, int outputs,
         PoolGeometry? pool = null, float[]? argmax = null, bool gelu = false, float[]? geluSlope = null)
     {
@@ -142,13 +146,16 @@ public static unsafe class Convolution
     }
 
     /// <summary>Floats of scratch <see cref="Backward"/> needs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int BackwardScratch(ConvGeometry g, int outputs, PoolGeometry? pool) =>
         WeightGradientGroupCount(g, WinogradBackward(g, pool)) * (WeightPartial(g, outputs, WinogradBackward(g, pool)) + outputs);
 
     /// <summary>Floats of a group's partial weight gradient: dW [O, C·KH·KW], or dU [36, O, C] for Winograd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int WeightPartial(ConvGeometry g, int outputs, bool winograd) => winograd ? Winograd.FilterGradientLength(outputs, g.Channels) : outputs * g.Patch;
 
     /// <summary>Whether the backward runs in Winograd's domain: where the forward pooled in its tiles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static bool WinogradBackward(ConvGeometry g, PoolGeometry? pool) =>
         UseWinograd && Winograd.Suits(g) && pool is { } window && Winograd.PoolsTiles(g, window);
 
@@ -160,6 +167,7 @@ public static unsafe class Convolution
     /// The patch matrices are recomputed from x, group by group. Where the forward pooled in its
     /// Winograd tiles, the gradients are taken in Winograd's domain instead (<see cref="Winograd.BackwardPooled"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy, PoolGeometry? pool, float[]? argmax, float[]? geluSlope,
         Span<float> dWeight, Span<float> dBias, Span<float> dx, Span<float> scratch, ConvGeometry g, int outputs)
     {

@@ -57,6 +57,7 @@ public static unsafe class Gemm
     /// op(A) is m x k: A is [m,k], or [k,m] when <paramref name="transA"/>; op(B) is k x n: B is
     /// [k,n], or [n,k] when <paramref name="transB"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ReadOnlySpan<float> a, bool transA, ReadOnlySpan<float> b, bool transB,
         Span<float> c, int m, int n, int k, bool accumulate = false)
     {
@@ -73,12 +74,14 @@ public static unsafe class Gemm
     }
 
     /// <summary>Floats <see cref="PackLeft"/> needs for an m x k left operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int PackedLeftLength(int m, int k) => (m + MR - 1) / MR * MR * k;
 
     /// <summary>
     /// Packs op(A) (m x k) once into <paramref name="packed"/>, for many products with different
     /// right operands (a convolution's weights against each image's patches).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackLeft(ReadOnlySpan<float> a, bool transA, int m, int k, Span<float> packed)
     {
         if (a.Length < (long)m * k || packed.Length < PackedLeftLength(m, k))
@@ -88,6 +91,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>Floats <see cref="PackRight"/> needs for a k x n right operand on the current <see cref="Path"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int PackedRightLength(int k, int n)
     {
         int width = PanelWidthOf(Path);
@@ -99,6 +103,7 @@ public static unsafe class Gemm
     /// operands (Winograd's transformed filters against each group's output gradient). The panels are
     /// the current <see cref="Path"/>'s width: products with it must run on the same path.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackRight(ReadOnlySpan<float> b, bool transB, int k, int n, Span<float> packed)
     {
         if (b.Length < (long)k * n || packed.Length < PackedRightLength(k, n))
@@ -108,6 +113,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>C = op(A) * B (or C += when accumulating) for a B packed by <see cref="PackRight"/> on the same <see cref="Path"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyPackedRight(ReadOnlySpan<float> a, bool transA, ReadOnlySpan<float> packedB, Span<float> c, int m, int n, int k, bool accumulate = false)
     {
         if (a.Length < (long)m * k || packedB.Length < PackedRightLength(k, n) || c.Length < (long)m * n)
@@ -121,12 +127,14 @@ public static unsafe class Gemm
             Run(new Job(pa, transA, null, null, false, pc, m, n, k, accumulate, Path).WithPackedB(pb));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int PanelWidthOf(SimdPath path) => path == SimdPath.Avx512 ? 32 : 16;
 
     /// <summary>Columns one register tile covers on the current <see cref="Path"/>: a product is best as wide as a multiple of it.</summary>
     public static int PanelWidth => PanelWidthOf(Path);
 
     /// <summary>C = A * op(B) (or C += when accumulating) for an A packed by <see cref="PackLeft"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyPacked(ReadOnlySpan<float> packedA, int m, int k, ReadOnlySpan<float> b, bool transB, Span<float> c, int n, bool accumulate = false)
     {
         if (packedA.Length < PackedLeftLength(m, k) || b.Length < (long)k * n || c.Length < (long)m * n)
@@ -140,6 +148,7 @@ public static unsafe class Gemm
             Run(new Job(null, false, pa, pb, transB, pc, m, n, k, accumulate, Path));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Run(Job job)
     {
         // Split along the side with more panels; the operand both threads read is packed once, ahead.
@@ -170,6 +179,7 @@ public static unsafe class Gemm
         else RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackShared(Job job, bool left, int panels, float* target, long work)
     {
         int pieces = Math.Min(Parallelism.MaxThreads, panels);
@@ -182,6 +192,7 @@ public static unsafe class Gemm
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RunSplit(Job job, int pieces, int panels, bool splitColumns, int nr, int m, int n, long work) =>
         Parallelism.For(pieces, work, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (piece) =>
         {
@@ -223,12 +234,16 @@ public static unsafe class Gemm
         int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
         /// <summary>Whether blocks of <paramref name="columns"/> columns read A where it lies (see <see cref="Kernel512Rows"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool ReadsAInPlace(int columns) => _packedA == null && !_transA && (_path is SimdPath.Avx512 or SimdPath.Avx2) && columns <= UnpackedAPanels * PanelWidth;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Job WithPackedA(float* packed) => new(_a, _transA, packed, _b, _transB, _packedB, _c, _m, _n, _k, _accumulate, _path);
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Job WithPackedB(float* packed) => new(_a, _transA, _packedA, _b, _transB, packed, _c, _m, _n, _k, _accumulate, _path);
 
         /// <summary>Packs rows [first, last) of op(A), every K block, into the whole-operand layout.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void PackWholeA(float* target, int first, int last)
         {
             for (int p0 = 0; p0 < _k; p0 += _kcEven)
@@ -239,6 +254,7 @@ public static unsafe class Gemm
         }
 
         /// <summary>Packs columns [first, last) of op(B), every K block, into the whole-operand layout.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void PackWholeB(float* target, int first, int last)
         {
             for (int p0 = 0; p0 < _k; p0 += _kcEven)
@@ -407,6 +423,7 @@ public static unsafe class Gemm
         Avx.Store(target + 7 * targetStride, Avx.Permute2x128(s3, s7, 0x31));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float[] Grow(ref float[]? buffer, int length)
     {
         if (buffer is null || buffer.Length < length) buffer = new float[Math.Max(length, 64 * 1024)];

@@ -11,6 +11,7 @@ public readonly record struct ConvGeometry(int Batch, int Channels, int Height, 
     public int Positions => OutputHeight * OutputWidth;          // output pixels per image
     public int Columns => Batch * Positions;                     // columns of the column matrix
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ConvGeometry For(int batch, int channels, int height, int width, int kernelHeight, int kernelWidth, int stride, int padding)
     {
         int outHeight = (height + 2 * padding - kernelHeight) / stride + 1, outWidth = (width + 2 * padding - kernelWidth) / stride + 1;

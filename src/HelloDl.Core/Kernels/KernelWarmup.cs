@@ -7,7 +7,8 @@ namespace HelloDl.Kernels;
 /// Compiles the kernels ahead of their first call, on a background thread. The kernels are marked
 /// to be compiled fully optimised at once (they cannot be precompiled: their code depends on the
 /// CPU's vector width), which took some 40 ms inside a run's first batch, a fifth of a one-epoch
-/// MLP run. The module starts this when it is imported, while a script is still loading its data.
+/// MLP run. <see cref="Training.TrainingWarmup"/> runs this after its rehearsal (which compiles the
+/// kernels a first training step needs, in the order it needs them), for the kernels left.
 /// </summary>
 public static class KernelWarmup
 {

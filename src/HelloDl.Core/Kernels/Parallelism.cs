@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Kernels;
 
 /// <summary>
@@ -38,6 +39,7 @@ public static class Parallelism
     /// Whether <see cref="For"/> would spread this work over threads; callers use it to skip
     /// building a closure for work that runs on the calling thread anyway.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool WouldSplit(int pieces, long work) =>
         Math.Min(MaxThreads, pieces) > 1 && work >= MinimumParallelWork && !_insideParallelRegion;
 
@@ -46,6 +48,7 @@ public static class Parallelism
     /// work (in multiply-adds) is large enough to pay for waking them. A call made from inside a
     /// piece, or while another thread's call holds the pool, runs serially on its own thread.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For(int pieces, long work, Action<int> body)
     {
         int threads = Math.Min(MaxThreads, pieces);
@@ -120,6 +123,7 @@ public static class Parallelism
             _pieces = _pending = pieces;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Work()
         {
             bool outer = _insideParallelRegion;
@@ -142,6 +146,7 @@ public static class Parallelism
         /// piece is taken by now). Spins, yielding the core when it takes long: a kernel's pieces
         /// mostly last microseconds, and an event allocated and signalled per job cost more.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void WaitForOthers()
         {
             var spinner = new SpinWait();

@@ -47,17 +47,21 @@ public static unsafe class Winograd
     /// Whether a convolution of this geometry can run as Winograd F(4x4, 3x3) and gains from it: outputs
     /// smaller than 3x3 would leave most of a tile's products unused, where im2col needs no more multiplies.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Suits(ConvGeometry g) =>
         g is { KernelHeight: 3, KernelWidth: 3, Stride: 1, OutputHeight: >= 3, OutputWidth: >= 3 }
         && g.Channels >= MinimumChannels && g.Channels % Vector<float>.Count == 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int TilesAcross(ConvGeometry g) => (g.OutputWidth + TileSize - 1) / TileSize;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int TilesDown(ConvGeometry g) => (g.OutputHeight + TileSize - 1) / TileSize;
 
     /// <summary>
     /// Images per group of products for this geometry: enough for <see cref="MinimumTiles"/>, but no
     /// more than half the batch, so that two threads have a group each (hello-dl's third layer has one tile an image).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ImagesPerProduct(ConvGeometry g)
     {
         int tiles = TilesAcross(g) * TilesDown(g);
@@ -70,6 +74,7 @@ public static unsafe class Winograd
     /// register tiles' panels best, the larger on a tie (hello-dl's second layer: 7 images, 63 tiles in
     /// two 32-wide panels, not 8 in three). The backward's products run along the channels instead.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ImagesPerForwardProduct(ConvGeometry g)
     {
         int perImage = TilesAcross(g) * TilesDown(g), most = ImagesPerProduct(g), panel = Gemm.PanelWidth;
@@ -90,6 +95,7 @@ public static unsafe class Winograd
     /// </summary>
     static readonly float[] FilterTransform = BuildFilterTransform();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float[] BuildFilterTransform()
     {
         double[,] g =
@@ -148,6 +154,7 @@ public static unsafe class Winograd
     /// Whether a pooling's windows lie in this convolution's tiles, four to a tile: 2x2 windows every 2
     /// that cover the whole output (the last, clipped one of ceil mode included).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool PoolsTiles(ConvGeometry g, PoolGeometry window) =>
         window is { Kernel: 2, Stride: 2 } && window.OutputWidth == (g.OutputWidth + 1) / 2 && window.OutputHeight == (g.OutputHeight + 1) / 2;
 
@@ -186,12 +193,14 @@ public static unsafe class Winograd
     /// a multiple of 4 KB apart they fall in one set of the 8-way L1 and evict each other. The gap
     /// of at least 16 floats after each takes a whole vector that runs past its end.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static long PointStride(long matrix) => (matrix + 1023) / 1024 * 1024 + 16;
 
     /// <summary>
     /// V[ξ] for the images, [36, tiles, channels] (channels along a row: the input transform runs
     /// across them; <see cref="PointStride"/> apart), in the calling thread's buffer.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float* TransformInputs(float* images, int count, ConvGeometry g)
     {
         int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage;
@@ -206,6 +215,7 @@ public static unsafe class Winograd
     /// M[ξ] (or its gradient), [36, outputs, tiles] (<see cref="PointStride"/> apart), in the calling
     /// thread's buffer; a last vector of tiles that runs past a matrix's end stays in the gap after it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float* TransformedOutputs(int outputs, int tiles) =>
         Convolution.Scratch(ref _transformedOutput, Points * PointStride((long)outputs * tiles));
 
@@ -266,6 +276,7 @@ public static unsafe class Winograd
     }
 
     /// <summary>Floats of dU for one layer: 36 [outputs, channels] matrices.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FilterGradientLength(int outputs, int channels) => Points * outputs * channels;
 
     /// <summary>
@@ -413,6 +424,7 @@ public static unsafe class Winograd
     /// patch, in the calling thread's buffer: the padding and where the tiles overhang the image
     /// stay 0. Rows [top, bottom) and columns [left, right) of it are the image's own.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float* ChannelsLast(ConvGeometry g, out int paddedWidth, out int top, out int bottom, out int left, out int right)
     {
         paddedWidth = TileSize * TilesAcross(g) + 2;
@@ -652,6 +664,7 @@ public static unsafe class Winograd
     }
 
     /// <summary>The <see cref="TileLayout"/> of a group of <paramref name="count"/> images, in the calling thread's buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static TileLayout Layout(ConvGeometry g, int count, int outputs)
     {
         int across = TilesAcross(g), perImage = across * TilesDown(g), tiles = count * perImage, lanes = Vector<float>.Count;

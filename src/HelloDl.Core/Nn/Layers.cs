@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Autograd;
 using HelloDl.Tensors;
 
@@ -20,9 +21,11 @@ public sealed class LinearLayer : Module
     public Parameter Weight { get; }
     public Parameter Bias { get; }
     public override string Describe => $"Linear({Inputs}→{Outputs})";
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input) => Linear.Apply(tape, input, Weight.Value, Bias.Value);
 
     /// <summary>This layer and then a ReLU, as one op (same result, one pass less).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor ForwardWithRelu(Tape tape, Tensor input) => Linear.Apply(tape, input, Weight.Value, Bias.Value, relu: true);
 
     public override int[] OutputShape(int[] inputShape) => [Outputs];
@@ -53,6 +56,7 @@ public sealed class Conv2dLayer : Module
     /// This convolution and then <paramref name="pool"/>, and a GELU when <paramref name="gelu"/>, as
     /// one op (same result, less memory traffic).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor ForwardPooled(Tape tape, Tensor input, MaxPool2dLayer pool, bool gelu = false) =>
         Conv2dMaxPool.Apply(tape, input, Weight.Value, Bias.Value, Stride, Padding, pool.Kernel, pool.Stride, pool.CeilMode, gelu);
 
@@ -80,6 +84,7 @@ public sealed class DropoutLayer(float probability) : Module
 {
     public float Probability => probability;
     public override string Describe => $"Dropout({probability})";
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input) => Dropout.Apply(tape, input, probability);
     public override int[] OutputShape(int[] inputShape) => inputShape;
 }
@@ -88,6 +93,7 @@ public sealed class DropoutLayer(float probability) : Module
 public sealed class FlattenLayer : Module
 {
     public override string Describe => "Flatten";
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input) => input.Rank == 2 ? input : Reshape.Flatten(tape, input);
     public override int[] OutputShape(int[] inputShape) => [Tensor.Size(inputShape)];
 }
@@ -110,6 +116,7 @@ public sealed class ActivationLayer : Module
     public override string Describe { get; }
     /// <summary>A ReLU, which a linear layer before it can apply itself.</summary>
     public bool IsRelu => Kind == ActivationKind.Relu;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input) => _apply(tape, input);
     public override int[] OutputShape(int[] inputShape) => inputShape;
 }
@@ -117,6 +124,7 @@ public sealed class ActivationLayer : Module
 public sealed class LogSoftmaxLayer : Module
 {
     public override string Describe => "LogSoftmax";
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input) => LogSoftmax.Apply(tape, input);
     public override int[] OutputShape(int[] inputShape) => inputShape;
 }
@@ -149,6 +157,7 @@ public sealed class Sequential : Module
 
     public override string Describe => "Sequential";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input)
     {
         for (int i = 0; i < Children.Count; i++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Autograd;
 using HelloDl.Data;
 using HelloDl.Tensors;
@@ -228,6 +229,7 @@ public sealed class Model
 
     /// <summary>Log-probabilities [N, classes] for a batch of encoded inputs [N, ..<see cref="InputShape"/>] (through the integer network if the model is quantised).</summary>
     /// <exception cref="InvalidOperationException">A quantised model on a recording tape: it cannot be trained.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Forward(Tape tape, Tensor input) => Quantized is null ? Network.Forward(tape, input)
         : tape.Recording ? throw new InvalidOperationException($"{this} cannot be trained: train the float model and quantise it again.")
         : Quantized.Forward(tape, input);
@@ -261,6 +263,7 @@ public sealed class Model
     /// After a backward pass on a tape with <see cref="Tape.FreshParameterGradients"/>: clears the
     /// gradients of the parameters no op reached in that pass, which still hold an earlier pass's.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradientsNotReachedBy(Tape tape)
     {
         foreach (var (_, parameter) in _parameters)
@@ -283,7 +286,7 @@ public sealed class Model
         fixed (float* pointer = probabilities)
         {
             float* output = pointer;
-            Kernels.Parallelism.For(chunks, (long)count * ParameterCount, piece =>
+            Kernels.Parallelism.For(chunks, (long)count * ParameterCount, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (piece) =>
             {
                 int first = piece * chunk, images = Math.Min(chunk, count - first);
                 var tape = _inferenceTape ??= new Tape(recording: false) { Training = false };

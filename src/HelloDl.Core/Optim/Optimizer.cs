@@ -85,6 +85,7 @@ public abstract class Optimizer
     /// kernel threads: an update reads and writes several buffers as long as the model, so a
     /// single fused pass over fixed chunks beats one library call per term.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected void ForEachChunk(Action<int, int> update)
     {
         var chunks = Chunks;
@@ -118,6 +119,7 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["velocity"] = _velocity };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Step(float learningRate)
     {
         float[] w = Parameters, g = Gradients, v = _velocity;
@@ -173,6 +175,7 @@ public sealed class Adam : Optimizer
     public override OptimizerKind Kind => Decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam;
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["m"] = _m, ["v"] = _v };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Step(float learningRate)
     {
         StepCount++;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Tensors;
 
 /// <summary>
@@ -9,6 +10,7 @@ namespace HelloDl.Tensors;
 public static class Rows
 {
     /// <summary>The index of the row's first maximum (TensorPrimitives.IndexOfMax for finite values); -1 for an empty row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int IndexOfMax(ReadOnlySpan<float> row)
     {
         int best = row.IsEmpty ? -1 : 0;
@@ -18,6 +20,7 @@ public static class Rows
     }
 
     /// <summary>The row's largest value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Max(ReadOnlySpan<float> row)
     {
         float max = float.NegativeInfinity;
@@ -26,6 +29,7 @@ public static class Rows
     }
 
     /// <summary>The row's sum, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(ReadOnlySpan<float> row)
     {
         float sum = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Tensors;
 
 /// <summary>
@@ -47,6 +48,7 @@ public sealed class Tensor
     internal long GradientPass { get; set; }
 
     /// <summary>Size of dimension <paramref name="axis"/>; negative counts from the end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Dim(int axis) => Shape[axis < 0 ? Shape.Length + axis : axis];
 
     public float this[params int[] index]
@@ -69,6 +71,7 @@ public sealed class Tensor
         new(values, offset, shape) { _grad = grads, _gradOffset = offset, _ownsGradient = true, RequiresGrad = true };
 
     /// <summary>The same values under another shape of the same size (no copy, no gradient).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void ReuseAsViewOf(Tensor source, int[] shape) => Reuse(source._data, shape, source._offset);
 
     /// <summary>A new tensor over <paramref name="source"/>'s values with another shape of the same size.</summary>
@@ -85,6 +88,7 @@ public sealed class Tensor
     }
 
     /// <summary>Points this tensor at buffers again (arena reuse across batches): shape may change, capacity must suffice.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Reuse(float[] data, int[] shape, int offset = 0)
     {
         _data = data;
@@ -96,12 +100,14 @@ public sealed class Tensor
     }
 
     /// <summary>Gives this tensor a zeroed gradient buffer (from the tape's arena) if it has none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Span<float> EnsureGrad(Func<int, float[]> rent) => EnsureGrad(rent, clear: true, out _);
 
     /// <summary>
     /// The gradient buffer; a new one is zeroed only when <paramref name="clear"/>, and
     /// <paramref name="created"/> says it is new (its contents are then the caller's to write in full).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Span<float> EnsureGrad(Func<int, float[]> rent, bool clear, out bool created)
     {
         created = _grad is null;
@@ -114,6 +120,7 @@ public sealed class Tensor
         return Grad;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Size(ReadOnlySpan<int> shape)
     {
         if (shape.Length is < 1 or > 4) throw new ArgumentException($"Tensors have 1 to 4 dimensions, not {shape.Length}.");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Tensors;
 
 /// <summary>
@@ -12,6 +13,7 @@ internal sealed class TensorArena
     int _nextTensor;
 
     /// <summary>A buffer of at least <paramref name="length"/> floats; contents are stale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Rent(int length)
     {
         if (_nextBuffer == _buffers.Count) _buffers.Add(new float[length]);
@@ -20,6 +22,7 @@ internal sealed class TensorArena
     }
 
     /// <summary>A tensor of the given shape over a rented buffer; contents are stale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor NewTensor(int[] shape)
     {
         var data = Rent(Tensor.Size(shape));
@@ -29,6 +32,7 @@ internal sealed class TensorArena
     }
 
     /// <summary>A tensor of the given shape over <paramref name="source"/>'s values (a reshape without a copy).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor NewView(Tensor source, int[] shape)
     {
         if (_nextTensor == _tensors.Count) _tensors.Add(Tensor.ViewOf(source, shape));
@@ -37,6 +41,7 @@ internal sealed class TensorArena
     }
 
     /// <summary>Takes every buffer back; tensors handed out before must no longer be used.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Reset()
     {
         _nextBuffer = 0;

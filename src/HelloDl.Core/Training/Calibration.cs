@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloDl.Data;
 using HelloDl.Inference;
 using HelloDl.Nn;
@@ -17,6 +18,7 @@ public static class Calibration
     public const int MistakesToSharpen = 10;
 
     /// <summary>The temperature that best fits <paramref name="validation"/>; the model itself is not changed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float FitTemperature(Model model, Dataset validation, CancellationToken cancellation = default)
     {
         int classes = model.ClassNames.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HelloDl.Training;
 
 /// <summary>One epoch of training, as a row of a training log.</summary>
@@ -100,6 +101,7 @@ public sealed class RiskCoverage
         ? $"Confidence: at threshold {threshold:F3}, {CoverageAtOnePercentError:P1} of answers are confident and at most 1% of those are wrong."
         : "Confidence: no threshold keeps the error among confident answers at or under 1%.";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RiskCoverage From(IReadOnlyList<(float Confidence, bool Correct)> answers)
     {
         // One sort, most confident first: every threshold's confident answers are then a prefix.

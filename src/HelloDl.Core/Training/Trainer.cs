@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using HelloDl.Autograd;
 using HelloDl.Data;
@@ -219,6 +220,7 @@ public sealed class Trainer
     /// One pass over the training set, then (if given) an evaluation on the validation set.
     /// <paramref name="progress"/> is called after every batch, on the calling thread.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public EpochResult TrainEpoch(Dataset training, Dataset? validation = null,
         Action<BatchProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -295,6 +297,7 @@ public sealed class Trainer
     float[]? _goodWeights;
     (int Epoch, int Batch) _goodWeightsFrom;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void KeepGoodWeights(int epoch, int batch)
     {
         _goodWeights ??= new float[_model.Values.Length];
@@ -313,6 +316,7 @@ public sealed class Trainer
             + "this epoch's checkpoint is not written. Train again with a lower learning rate, or clip the gradients.");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int CountCorrect(ReadOnlySpan<float> scores, int[] targets)
     {
         int classes = scores.Length / targets.Length, correct = 0;
@@ -338,6 +342,7 @@ public static class CheckpointErrorIds
 public static class Evaluator
 {
     /// <exception cref="ArgumentException">The data set's class count is not the model's.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Evaluation Evaluate(Model model, Dataset data, CancellationToken cancellation = default)
     {
         int classes = model.ClassNames.Count;

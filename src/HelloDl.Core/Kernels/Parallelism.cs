@@ -13,6 +13,8 @@ public static class Parallelism
     const long MinimumParallelWork = 400_000;
     static int _maxThreads = KernelPlan.Current.Threads;
     [ThreadStatic] static bool _insideParallelRegion;
+    [ThreadStatic] static bool _backgroundThread;
+    static long _lastForegroundCall;
     static readonly object PoolGate = new();
     static readonly SemaphoreSlim Wake = new(0);
     static volatile Job? _current;
@@ -51,6 +53,7 @@ public static class Parallelism
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For(int pieces, long work, Action<int> body)
     {
+        if (!_backgroundThread && !_insideParallelRegion) Volatile.Write(ref _lastForegroundCall, System.Diagnostics.Stopwatch.GetTimestamp());
         int threads = Math.Min(MaxThreads, pieces);
         if (threads <= 1 || work < MinimumParallelWork || _insideParallelRegion || !Monitor.TryEnter(PoolGate))
         {
@@ -77,6 +80,17 @@ public static class Parallelism
         }
         finally { Monitor.Exit(PoolGate); }
     }
+
+    /// <summary>
+    /// When a thread not marked as background last called <see cref="For"/> (a Stopwatch
+    /// timestamp; 0 before any; calls from inside a piece count as their outer call): background
+    /// work such as the import's rehearsal waits while this is recent, so as not to take the cores
+    /// from a user's run.
+    /// </summary>
+    public static long LastForegroundCall => Volatile.Read(ref _lastForegroundCall);
+
+    /// <summary>From now on, this thread's calls do not count in <see cref="LastForegroundCall"/>.</summary>
+    public static void MarkThreadAsBackground() => _backgroundThread = true;
 
     static void EnsureWorkers(int needed)
     {

@@ -1,7 +1,11 @@
+using System.Diagnostics;
+using HelloDl.Kernels;
 using HelloDl.Training;
 
 namespace HelloDl.Tests.Training;
 
+// With the kernel-settings tests, which run alone: the rehearsal stands aside while other tests call kernels.
+[Collection(nameof(HelloDl.Tests.Kernels.GlobalKernelSettings))]
 public sealed class TrainingWarmupTests
 {
     [Fact]
@@ -12,5 +16,44 @@ public sealed class TrainingWarmupTests
         // A rehearsal that throws (a model, trainer or evaluation path broken for blank images) faults the task.
         await first.WaitAsync(TimeSpan.FromMinutes(2));
         Assert.True(first.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public void Kernel_calls_mark_the_cores_busy_unless_made_from_a_background_thread()
+    {
+        Parallelism.For(1, 0, _ => { });   // even a call too small to split
+        long foreground = Parallelism.LastForegroundCall;
+        Assert.InRange(Stopwatch.GetElapsedTime(foreground), TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        var background = new Thread(() =>
+        {
+            Parallelism.MarkThreadAsBackground();
+            Parallelism.For(4, 10_000_000, _ => Parallelism.For(1, 0, _ => { }));
+        });
+        background.Start();
+        background.Join();
+        Assert.Equal(foreground, Parallelism.LastForegroundCall);
+    }
+
+    [Fact]
+    public async Task The_rehearsal_waits_while_a_run_calls_kernels_and_goes_on_once_it_stops()
+    {
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Parallelism.For(1, 0, _ => { });
+                Thread.Sleep(5);
+            }
+        });
+        var quiet = TimeSpan.FromSeconds(1);
+        var waiting = Task.Run(() => TrainingWarmup.WaitForQuietCores(quiet));
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted, "the rehearsal went on while a run was calling kernels");
+        stop.Cancel();
+        await run;
+        var clock = Stopwatch.StartNew();
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"went on after {clock.Elapsed}");
     }
 }

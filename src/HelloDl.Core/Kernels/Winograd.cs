@@ -95,7 +95,6 @@ public static unsafe class Winograd
     /// </summary>
     static readonly float[] FilterTransform = BuildFilterTransform();
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float[] BuildFilterTransform()
     {
         double[,] g =

@@ -29,13 +29,17 @@ public sealed class PredictedBatch
 }
 
 /// <summary>
-/// A model over a whole data set in evaluation mode, a batch of 256 items at a time, in the data
+/// A model over a whole data set in evaluation mode, a batch of 512 items at a time, in the data
 /// set's order: the one loop behind evaluation, calibration and the misclassified gallery.
 /// </summary>
 public static class DatasetPrediction
 {
-    /// <summary>Images per batch (the model itself runs them through in cache-sized chunks).</summary>
-    public const int BatchSize = 256;
+    /// <summary>
+    /// Images per batch (the model itself runs them through in cache-sized chunks). 512 rather than
+    /// 256: each thread's MLP products are 256 rows deep, and the batch's fixed costs (filling it,
+    /// two hand-overs between threads) come half as often; about 5% more MLP images/s on Zen 4.
+    /// </summary>
+    public const int BatchSize = 512;
 
     /// <param name="calibrated">Scale by the model's temperature (as classification reports confidence); false for the raw probabilities.</param>
     /// <exception cref="ArgumentException">The data set's class count is not the model's, or it holds items the model does not read.</exception>

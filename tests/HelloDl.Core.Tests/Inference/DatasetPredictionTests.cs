@@ -23,9 +23,9 @@ public sealed class DatasetPredictionTests
         var model = Model.Create(Architecture.Mlp, Images.ClassNames, seed: 3);
         var batches = DatasetPrediction.Batches(model, Images, calibrated: false)
             .Select(b => (b.First, b.Count, Labels: b.Labels.ToArray(), Probabilities: b.Probabilities.ToArray())).ToList();
-        Assert.Equal([(0, 256), (256, 256), (512, 88)], batches.Select(b => (b.First, b.Count)));
+        Assert.Equal([(0, 512), (512, 88)], batches.Select(b => (b.First, b.Count)));
         Assert.Equal(Enumerable.Range(0, 600).Select(Images.GetLabel), batches.SelectMany(b => b.Labels));
-        foreach (int index in new[] { 0, 255, 256, 599 })
+        foreach (int index in new[] { 0, 511, 512, 599 })
         {
             var batch = batches.Last(b => b.First <= index);
             var expected = ProbabilitiesOf(model, index);

@@ -192,17 +192,19 @@ public static unsafe class Convolution
                 float* partial = partials + (long)group * partialSize;
                 var weightSum = new Span<float>(partial, weightPartial);
                 var biasSum = new Span<float>(partial + weightPartial, outputs);
-                weightSum.Clear();
                 biasSum.Clear();
-                int end = g.Batch * (group + 1) / groups;
-                for (int first = g.Batch * group / groups; first < end; first += perProduct)
+                int start = g.Batch * group / groups, end = g.Batch * (group + 1) / groups;
+                for (int first = start; first < end; first += perProduct)
                 {
+                    // The group's first product writes its partial weight gradient and the others add to it, so no
+                    // pass clears it (no group is empty: there are no more groups than images).
+                    bool overwrite = first == start;
                     int images = Math.Min(perProduct, end - first), width = images * positions;
                     if (winograd)
                     {
                         long pooledAt = (long)first * outputs * window.Positions;
                         Winograd.BackwardPooled(input + (long)first * imageSize, images, g, outputs, w, gradOut + pooledAt, winners + pooledAt,
-                            slopes == null ? null : slopes + pooledAt, partial, partial + weightPartial, wantInput ? gradIn + (long)first * imageSize : null);
+                            slopes == null ? null : slopes + pooledAt, partial, overwrite, partial + weightPartial, wantInput ? gradIn + (long)first * imageSize : null);
                         continue;
                     }
                     var dyGroup = pooled
@@ -211,8 +213,8 @@ public static unsafe class Convolution
                     float* cols = Scratch(ref _cols, (long)patch * width);
                     for (int i = 0; i < images; i++) Im2Col.Unfold(input + (long)(first + i) * imageSize, cols + i * positions, width, g);
                     var colsSpan = new ReadOnlySpan<float>(cols, patch * width);
-                    if (transposed) Gemm.Multiply(colsSpan, false, dyGroup, true, weightSum, patch, outputs, width, accumulate: true);
-                    else Gemm.Multiply(dyGroup, false, colsSpan, true, weightSum, outputs, patch, width, accumulate: true);
+                    if (transposed) Gemm.Multiply(colsSpan, false, dyGroup, true, weightSum, patch, outputs, width, accumulate: !overwrite);
+                    else Gemm.Multiply(dyGroup, false, colsSpan, true, weightSum, outputs, patch, width, accumulate: !overwrite);
                     for (int o = 0; o < outputs; o++) biasSum[o] += TensorPrimitives.Sum(dyGroup.Slice(o * width, width));
                     if (!wantInput) continue;
                     // dcols = Wᵀ dY for these images, folded back onto their input positions.

@@ -221,16 +221,17 @@ public static unsafe class Winograd
     /// <summary>
     /// The gradients of <see cref="ConvolvePooled"/> for <paramref name="count"/> images from the
     /// pooled gradient dPooled [count, outputs, PH·PW], the recorded winners and, when not null, the
-    /// derivatives of a GELU after the pooling: dU [36, outputs, channels] and dBias [outputs] are
-    /// added to (sums over images, transformed into dWeight later by <see cref="AddFilterGradient"/>),
-    /// and dx [count, C, H, W] is added to unless null. A window's gradient reaches only its winner,
+    /// derivatives of a GELU after the pooling: dU [36, outputs, channels] is added to, or written
+    /// when <paramref name="overwriteFilterGradient"/> (a sum over images, transformed into dWeight later
+    /// by <see cref="AddFilterGradient"/>), dBias [outputs] is added to, and dx [count, C, H, W] is
+    /// added to unless null. A window's gradient reaches only its winner,
     /// so each tile's output gradient has at most four values, one in each of its windows. These
     /// are the exact gradients of the Winograd forward: dU = Σ dM Vᵀ, dV = Uᵀ dM, dx = B dV Bᵀ.
     /// <paramref name="packedFilters"/> is U as <see cref="TransformAndPackFilters"/> gives it (needed only for dx).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardPooled(float* images, int count, ConvGeometry g, int outputs, float* packedFilters, float* dPooled, float* winners, float* slopes,
-        float* filterGradient, float* biasGradient, float* inputGradient)
+        float* filterGradient, bool overwriteFilterGradient, float* biasGradient, float* inputGradient)
     {
         int channels = g.Channels, tilesPerImage = TilesAcross(g) * TilesDown(g), tiles = count * tilesPerImage, matrix = outputs * channels;
         long inputStride = PointStride((long)tiles * channels), outputStride = PointStride((long)outputs * tiles);
@@ -240,7 +241,7 @@ public static unsafe class Winograd
         for (int point = 0; point < Points; point++)
             Gemm.Multiply(new ReadOnlySpan<float>(dm + point * outputStride, outputs * tiles), false,
                 new ReadOnlySpan<float>(v + point * inputStride, tiles * channels), false,
-                new Span<float>(filterGradient + (long)point * matrix, matrix), outputs, channels, tiles, accumulate: true);
+                new Span<float>(filterGradient + (long)point * matrix, matrix), outputs, channels, tiles, accumulate: !overwriteFilterGradient);
         if (inputGradient == null) return;
         // dV[ξ] = dM[ξ]ᵀ U[ξ], [tiles, channels], into V's buffer (V is no longer needed).
         float* dv = v;

@@ -91,6 +91,38 @@ public sealed class WinogradTests
         finally { Gemm.Path = saved; }
     }
 
+    [Theory]
+    [InlineData(70, true)]   // hello-dl's c2 in Winograd's domain: groups of 8 and 9 images, so some take two products
+    [InlineData(70, false)]  // the same through im2col
+    [InlineData(3, true)]
+    public void A_second_pass_on_the_same_tape_gives_the_first_pass_gradients(int batch, bool winograd)
+    {
+        // The tape hands the second pass the scratch holding the first pass's partial weight
+        // gradients: each group's first product must overwrite its partial, not add to it.
+        var random = new Random(batch);
+        var x = Tensor.Trainable(Values(random, batch * 32 * 13 * 13), batch, 32, 13, 13);
+        var weight = Tensor.Trainable(Values(random, 64 * 32 * 9), 64, 32, 3, 3);
+        var bias = Tensor.Trainable(Values(random, 64), 64);
+        var tape = new Tape();
+        bool saved = Convolution.UseWinograd;
+        try
+        {
+            Convolution.UseWinograd = winograd;
+            float[][] Pass()
+            {
+                foreach (var t in new[] { x, weight, bias }) t.Grad.Clear();
+                tape.Reset();
+                var y = Conv2dMaxPool.Apply(tape, x, weight, bias, 1, 0, 2, 2, true, true);
+                tape.BackwardFrom(y, Enumerable.Range(0, y.Length).Select(i => MathF.Cos(i)).ToArray());
+                return [x.Grad.ToArray(), weight.Grad.ToArray(), bias.Grad.ToArray()];
+            }
+            var first = Pass();
+            var second = Pass();
+            for (int k = 0; k < first.Length; k++) Assert.Equal(first[k], second[k]);
+        }
+        finally { Convolution.UseWinograd = saved; }
+    }
+
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {

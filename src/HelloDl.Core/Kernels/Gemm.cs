@@ -151,12 +151,16 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Run(Job job)
     {
-        // Split along the side with more panels; the operand both threads read is packed once, ahead.
-        int nr = job.PanelWidth, m = job.M, n = job.N;
+        // Split along the side with more panels, or along the columns when the threads can take equal
+        // shares of them and read A where it lies: then each packs only its own panels of B, and no
+        // operand is packed ahead in a shared buffer that every thread then reads (the MLP's first layer).
+        // Otherwise the operand all threads read is packed once, ahead.
+        int nr = job.PanelWidth, m = job.M, n = job.N, threads = Parallelism.MaxThreads;
         int mPanels = (m + MR - 1) / MR, nPanels = (n + nr - 1) / nr;
-        bool splitColumns = nPanels >= mPanels;
+        bool splitColumns = nPanels >= mPanels
+            || (nPanels >= threads && nPanels % threads == 0 && job.ReadsAInPlace(Math.Min(NC, n)));
         int panels = splitColumns ? nPanels : mPanels;
-        int pieces = Math.Min(Parallelism.MaxThreads, panels);
+        int pieces = Math.Min(threads, panels);
         long work = (long)m * n * job.K;
         if (!Parallelism.WouldSplit(pieces, work))
         {

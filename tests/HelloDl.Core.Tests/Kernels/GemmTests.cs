@@ -120,6 +120,7 @@ public sealed class GemmTests
     [Theory]
     [InlineData(200, 500, 300)]   // threads split the rows
     [InlineData(20, 600, 300)]    // threads split the columns
+    [InlineData(64, 128, 784)]    // the MLP's first layer: two threads split its columns evenly, three its rows
     public void Results_do_not_depend_on_the_thread_count(int m, int n, int k)
     {
         var a = Random(m * k, 4); var b = Random(k * n, 5);

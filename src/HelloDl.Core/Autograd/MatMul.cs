@@ -64,7 +64,7 @@ public sealed class Linear : Op
         var y = tape.NewTensor(rows, outputs);
         var data = y.Data;
         var b = bias.Data;
-        for (int r = 0; r < rows; r++) b.CopyTo(data.Slice(r * outputs, outputs));
+        Rows.Fill(b, data, rows);
         Gemm.Multiply(x.Data, false, weight.Data, true, data, rows, outputs, x.Dim(1), accumulate: true);
         if (relu) Activations.ReluForward(data, data);
         tape.Record(new Linear(x, weight, bias, relu), y, x, weight, bias);
@@ -93,7 +93,7 @@ public sealed class Linear : Op
         if (_bias.RequiresGrad)
         {
             var db = tape.GradOf(_bias);
-            for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(db, dy.Slice(r * outputs, outputs), db);
+            Rows.AddSums(dy, rows, db);
         }
     }
 }

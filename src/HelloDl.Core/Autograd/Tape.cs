@@ -123,8 +123,11 @@ public sealed class Tape
     public void BackwardFrom(Tensor output, ReadOnlySpan<float> outputGradient)
     {
         if (!output.RequiresGrad) throw new InvalidOperationException("The output does not depend on any parameter.");
+        if (outputGradient.Length != output.Length)
+            throw new ArgumentException($"The output gradient has {outputGradient.Length} values; the output {output} has {output.Length}.", nameof(outputGradient));
         var seed = GradOf(output);
-        System.Numerics.Tensors.TensorPrimitives.Add(seed, outputGradient, seed);
+        // A plain loop, once a step: TensorPrimitives' generic code ran unoptimised through a first epoch (see Rows).
+        for (int i = 0; i < seed.Length; i++) seed[i] += outputGradient[i];
         for (int i = _ops.Count - 1; i >= 0; i--)
         {
             if (!_ops[i].Output!.HasGrad) continue;

@@ -62,7 +62,8 @@ public static class Parallelism
         }
         try
         {
-            EnsureWorkers(threads - 1);
+            // Only when threads are missing: a call on every kernel call was recompiled during a user's first epoch.
+            if (_workerCount < threads - 1) EnsureWorkers(threads - 1);
             var job = new Job(body, pieces);
             _current = job;
             // A full fence between publishing the job and counting sleepers (a worker counts itself,

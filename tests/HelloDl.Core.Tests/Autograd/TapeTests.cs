@@ -17,6 +17,19 @@ public sealed class TapeTests
     }
 
     [Fact]
+    public void Backpropagating_a_given_output_gradient_scales_each_path_and_refuses_one_of_another_length()
+    {
+        // y = x ⊙ x with dL/dy given: dL/dx = 2x ⊙ dL/dy
+        var x = Tensor.Trainable([1f, -2f, 3f], 3);
+        var tape = new Tape();
+        var y = Broadcast<MulRule>.Apply(tape, x, x);
+        var error = Assert.Throws<ArgumentException>(() => tape.BackwardFrom(y, [1f, 1f]));
+        Assert.Equal("outputGradient", error.ParamName);
+        tape.BackwardFrom(y, [0.5f, 1f, -1f]);
+        Assert.Equal([1f, -4f, -6f], x.Grad.ToArray());
+    }
+
+    [Fact]
     public void Gradients_accumulate_across_backward_passes_until_cleared()
     {
         var x = Tensor.Trainable([2f], 1);

@@ -13,6 +13,7 @@ public static class Parallelism
     const long MinimumParallelWork = 400_000;
     static int _maxThreads = KernelPlan.Current.Threads;
     [ThreadStatic] static bool _insideParallelRegion;
+    [ThreadStatic] static int _threadLimit;
     [ThreadStatic] static bool _backgroundThread;
     static long _lastForegroundCall;
     static readonly object PoolGate = new();
@@ -32,9 +33,31 @@ public static class Parallelism
     /// </summary>
     public static int MaxThreads
     {
-        get => _maxThreads;
+        get => _threadLimit is > 0 and var limit && limit < _maxThreads ? limit : _maxThreads;
         set => _maxThreads = value is >= 1 and <= 1024 ? value
             : throw new ArgumentOutOfRangeException(nameof(value), value, "From 1 to 1024 threads.");
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, kernel calls made on this thread use at most
+    /// <paramref name="threads"/> threads (<see cref="MaxThreads"/> reads the lower count there).
+    /// A training run may change it from step to step: the kernels' results do not depend on the
+    /// thread count.
+    /// </summary>
+    public static ThreadLimit LimitThreads(int threads)
+    {
+        if (threads is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(threads), threads, "From 1 to 1024 threads.");
+        var scope = new ThreadLimit(_threadLimit);
+        _threadLimit = threads;
+        return scope;
+    }
+
+    /// <summary>Restores the calling thread's previous limit (see <see cref="LimitThreads"/>).</summary>
+    public readonly struct ThreadLimit : IDisposable
+    {
+        readonly int _previous;
+        internal ThreadLimit(int previous) => _previous = previous;
+        public void Dispose() => _threadLimit = _previous;
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using HelloDl.Autograd;
 using HelloDl.Data;
 using HelloDl.Inference;
+using HelloDl.Kernels;
 using HelloDl.Nn;
 using HelloDl.Optim;
 using HelloDl.Serialization;
@@ -41,6 +42,8 @@ public sealed class Trainer
     }
 
     readonly IReadOnlyList<(int Offset, int Length)> _frozen;
+    /// <summary>The kernel threads each step uses, chosen from how fast recent steps ran (made for the thread count in force).</summary>
+    StepThreads? _stepThreads;
 
     public Optimizer Optimizer { get; }
     /// <summary>The learning rate the schedule starts from: the options' or the default for the architecture and optimizer.</summary>
@@ -236,22 +239,30 @@ public sealed class Trainer
         int correct = 0, seen = 0;
         float rate = 0;
         bool stopped = false;
+        if (_stepThreads?.All != Parallelism.MaxThreads) _stepThreads = new StepThreads(Parallelism.MaxThreads);
         for (int b = 0; b < batcher.BatchCount; b++)
         {
             if (cancellation.IsCancellationRequested) { stopped = true; break; }
-            var (input, targets) = batcher.Batch(b);
-            _tape.Reset();
-            _tape.Training = true;
-            var logProbabilities = _model.Forward(_tape, input);
-            var loss = NllLoss.Apply(_tape, logProbabilities, targets, classWeights);
-            if (!float.IsFinite(loss.Data[0])) throw Diverged(epoch, b + 1, loss.Data[0]);
-            if (b % GoodWeightsInterval == 0) KeepGoodWeights(epoch, b + 1);
-            _tape.Backward(loss);
-            _model.ClearGradientsNotReachedBy(_tape);
-            foreach (var (offset, length) in _frozen) Array.Clear(_model.Gradients, offset, length);
-            if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
-            rate = schedule.At(Optimizer.StepCount, BaseLearningRate);
-            Optimizer.Step(rate);
+            long stepStarted = Stopwatch.GetTimestamp();
+            int[] targets;
+            Tensor logProbabilities, loss;
+            using (Parallelism.LimitThreads(_stepThreads.Threads))
+            {
+                (var input, targets) = batcher.Batch(b);
+                _tape.Reset();
+                _tape.Training = true;
+                logProbabilities = _model.Forward(_tape, input);
+                loss = NllLoss.Apply(_tape, logProbabilities, targets, classWeights);
+                if (!float.IsFinite(loss.Data[0])) throw Diverged(epoch, b + 1, loss.Data[0]);
+                if (b % GoodWeightsInterval == 0) KeepGoodWeights(epoch, b + 1);
+                _tape.Backward(loss);
+                _model.ClearGradientsNotReachedBy(_tape);
+                foreach (var (offset, length) in _frozen) Array.Clear(_model.Gradients, offset, length);
+                if (_options.ClipNorm is float clip) GradientClipping.ClipByNorm(_model.Gradients, clip);
+                rate = schedule.At(Optimizer.StepCount, BaseLearningRate);
+                Optimizer.Step(rate);
+            }
+            if (targets.Length == _options.BatchSize) _stepThreads.Record(Stopwatch.GetElapsedTime(stepStarted));
 
             float batchLoss = loss.Data[0];
             int batchCorrect = CountCorrect(logProbabilities.Data, targets);

@@ -67,14 +67,14 @@ public sealed class MnistTrainingTests(ITestOutputHelper output)
 [Collection(nameof(GlobalKernelSettings))]
 public sealed class ReproducibilityTests
 {
-    static float[] TrainOnce(int threads)
+    static float[] TrainOnce(int threads, Architecture architecture = Architecture.Cnn, int images = 640)
     {
         int saved = Parallelism.MaxThreads;
         try
         {
             Parallelism.MaxThreads = threads;
-            var subset = MnistData.Train.Select(Enumerable.Range(0, 640).ToArray());
-            var model = Model.Create(Architecture.Cnn, subset.ClassNames, seed: 3);
+            var subset = MnistData.Train.Select(Enumerable.Range(0, images).ToArray());
+            var model = Model.Create(architecture, subset.ClassNames, seed: 3);
             var trainer = new Trainer(model, new TrainingOptions { Seed = 11, Augmentation = new Augmentation() });
             trainer.TrainEpoch(subset);
             return model.Values;
@@ -88,6 +88,18 @@ public sealed class ReproducibilityTests
         // Dropout, augmentation, shuffling and initialisation all drawn from the seeds.
         int threads = Environment.ProcessorCount;
         Assert.Equal(TrainOnce(threads), TrainOnce(threads));
+    }
+
+    [Fact]
+    public void Weights_do_not_depend_on_the_thread_count_even_when_a_run_changes_it_between_steps()
+    {
+        // A run chooses each step's threads from how fast its steps ran (StepThreads), so its
+        // weights must be those of any fixed count. 90 MLP steps include the first probe (8 steps
+        // on one thread, at step 64) whatever it decides.
+        Assert.Equal(TrainOnce(1), TrainOnce(2));
+        Assert.Equal(TrainOnce(1), TrainOnce(3));
+        var mlp = TrainOnce(1, Architecture.Mlp, 64 * 90);
+        Assert.Equal(mlp, TrainOnce(2, Architecture.Mlp, 64 * 90));
     }
 
     [Fact]

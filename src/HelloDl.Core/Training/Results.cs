@@ -17,6 +17,11 @@ public sealed class EpochResult
     public int Images { get; init; }
     /// <summary>True when the epoch was cut short by cancellation.</summary>
     public bool Stopped { get; init; }
+    /// <summary>
+    /// Steps whose kernels ran on one thread although more were allowed: probes, or every step while
+    /// the trainer found one thread faster (<see cref="StepThreads"/>); 0 where the kernels have one thread.
+    /// </summary>
+    public int StepsOnOneThread { get; init; }
     /// <summary>The full evaluation on the validation set (null without one).</summary>
     public Evaluation? Validation { get; init; }
     /// <summary>The temperature fitted to the validation set after this, the run's last epoch (null when not calibrated).</summary>

@@ -236,7 +236,7 @@ public sealed class Trainer
         batcher.Shuffle();
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
-        int correct = 0, seen = 0;
+        int correct = 0, seen = 0, stepsOnOneThread = 0;
         float rate = 0;
         bool stopped = false;
         if (_stepThreads?.All != Parallelism.MaxThreads) _stepThreads = new StepThreads(Parallelism.MaxThreads);
@@ -246,7 +246,9 @@ public sealed class Trainer
             long stepStarted = Stopwatch.GetTimestamp();
             int[] targets;
             Tensor logProbabilities, loss;
-            using (Parallelism.LimitThreads(_stepThreads.Threads))
+            int threads = _stepThreads.Threads;
+            if (threads == 1 && _stepThreads.All > 1) stepsOnOneThread++;
+            using (Parallelism.LimitThreads(threads))
             {
                 (var input, targets) = batcher.Batch(b);
                 _tape.Reset();
@@ -290,6 +292,7 @@ public sealed class Trainer
             Images = seen,
             ImagesPerSecond = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds),
             Stopped = stopped,
+            StepsOnOneThread = stepsOnOneThread,
         };
     }
 

@@ -103,6 +103,26 @@ public sealed class ReproducibilityTests
     }
 
     [Fact]
+    public void An_epoch_reports_the_steps_whose_kernels_ran_on_one_thread()
+    {
+        var subset = MnistData.Train.Select(Enumerable.Range(0, 64 * 90).ToArray());
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Parallelism.MaxThreads = threads;
+                var trainer = new Trainer(Model.Create(Architecture.Mlp, subset.ClassNames, seed: 3), new TrainingOptions { Seed = 11 });
+                int onOne = trainer.TrainEpoch(subset).StepsOnOneThread;
+                // With two threads, at least the first probe (8 steps at step 64) ran on one.
+                if (threads == 1) Assert.Equal(0, onOne);
+                else Assert.InRange(onOne, StepThreads.Window, 90);
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
     public void Steady_state_training_allocates_almost_nothing_per_batch()
     {
         var subset = MnistData.Train.Select(Enumerable.Range(0, 64 * 40).ToArray());

@@ -11,7 +11,7 @@ namespace HelloDl.Training;
 /// <remarks>
 /// Two threads hand a step's data back and forth between their cores (activations, weights,
 /// gradients). Where that is cheap all threads win, and after a first probe early in the run
-/// the next comes only when steps slow down by a third, or after 2,048 steps. On a VM whose vCPUs
+/// the next come when steps slow down by a third, or after 256 steps, then 512, and so on up to 2,048. On a VM whose vCPUs
 /// are at times placed far apart it is not cheap: in such phases of the Zen 4 VM the MLP trained
 /// at 153,000-159,000 img/s on one thread and 120,000-125,000 on two (its inference, which shares
 /// no data between threads, kept its speed). On one thread, all threads are probed every 256 steps.
@@ -22,8 +22,12 @@ internal sealed class StepThreads
     public const int Window = 8;
     /// <summary>The first probe: early, but after the run's first batches, which are slower for reasons of their own.</summary>
     const int FirstProbe = 64;
-    /// <summary>Steps between probes at least (after a slowdown) and at most (on all threads, and on one).</summary>
-    const int ShortestInterval = 32, LongestInterval = 2048, IntervalOnOne = 256;
+    /// <summary>
+    /// Steps between probes: at least this many after a slowdown; on all threads, from 256 after a
+    /// probe, doubling with each probe that loses up to 2,048 (a first probe can be misled by the
+    /// run's first steps); on one thread, 256.
+    /// </summary>
+    const int ShortestInterval = 32, FirstInterval = 256, LongestInterval = 2048, IntervalOnOne = 256;
     /// <summary>
     /// Two windows in a row whose medians are this much above the best since the last probe are a
     /// slowdown worth a probe: a lone slow window (a collection, a recompilation) is not, and in the
@@ -34,7 +38,7 @@ internal sealed class StepThreads
     const double Margin = 0.95;
 
     readonly double[] _recent = new double[Window], _probe = new double[Window];
-    int _recentCount, _recentNext, _probeCount, _sinceProbe, _slowWindows;
+    int _recentCount, _recentNext, _probeCount, _sinceProbe, _slowWindows, _interval = FirstInterval;
     bool _probing, _probed;
     double _best = double.PositiveInfinity;
 
@@ -81,7 +85,7 @@ internal sealed class StepThreads
         _slowWindows = median > Slowdown * _best ? _slowWindows + 1 : 0;
         bool due = Current == 1 ? _sinceProbe >= IntervalOnOne
             : !_probed ? _sinceProbe >= FirstProbe
-            : _sinceProbe >= LongestInterval || (_sinceProbe >= ShortestInterval && _slowWindows >= 2);
+            : _sinceProbe >= _interval || (_sinceProbe >= ShortestInterval && _slowWindows >= 2);
         _best = Math.Min(_best, median);
         if (due) (_probing, _probeCount) = (true, 0);
     }
@@ -101,9 +105,14 @@ internal sealed class StepThreads
             _probe.CopyTo(_recent, 0);
             _recentNext = 0;
             _best = probe;
+            _interval = FirstInterval;
         }
-        // Steps this slow are the new normal for this count until they speed up again.
-        else _best = recent;
+        else
+        {
+            // Steps this slow are the new normal for this count until they speed up again.
+            _best = recent;
+            if (Probes > 1) _interval = Math.Min(2 * _interval, LongestInterval);
+        }
     }
 
     static double Median(double[] values)

@@ -36,8 +36,8 @@ public sealed class StepThreadsTests
         int onOne = Run(chooser, 20_000, (step, threads) => Noisy(threads == 1 ? 1.6 : 1.0, step));
         Assert.Equal(2, chooser.Current);
         Assert.Equal(0, chooser.Switches);
-        // The first probe, then one every 2,048 steps: about 11 probes of 8 steps.
-        Assert.InRange(onOne, StepThreads.Window, 12 * StepThreads.Window);
+        // The first probe at step 64, then after 256, 512, 1,024 and every 2,048 steps: 12 probes of 8 steps.
+        Assert.InRange(onOne, StepThreads.Window, 13 * StepThreads.Window);
     }
 
     [Fact]

@@ -11,7 +11,8 @@ namespace HelloDl.Training;
 /// <remarks>
 /// Two threads hand a step's data back and forth between their cores (activations, weights,
 /// gradients). Where that is cheap all threads win, and after a first probe early in the run
-/// the next come when steps slow down by a third, or after 256 steps, then 512, and so on up to 2,048. On a VM whose vCPUs
+/// the next come when steps slow down by a third, or after 256 steps, then 512, and so on up to
+/// 2,048 (fourfold after a probe that ran 1.4 times as long as the steps before it). On a VM whose vCPUs
 /// are at times placed far apart it is not cheap: in such phases of the Zen 4 VM the MLP trained
 /// at 153,000-159,000 img/s on one thread and 120,000-125,000 on two (its inference, which shares
 /// no data between threads, kept its speed). On one thread, all threads are probed every 256 steps.
@@ -24,8 +25,8 @@ internal sealed class StepThreads
     const int FirstProbe = 64;
     /// <summary>
     /// Steps between probes: at least this many after a slowdown; on all threads, from 256 after a
-    /// probe, doubling with each probe that loses up to 2,048 (a first probe can be misled by the
-    /// run's first steps); on one thread, 256.
+    /// probe, doubling with each probe that loses (fourfold when it lost by far) up to 2,048 (a first
+    /// probe can be misled by the run's first steps); on one thread, 256.
     /// </summary>
     const int ShortestInterval = 32, FirstInterval = 256, LongestInterval = 2048, IntervalOnOne = 256;
     /// <summary>
@@ -36,6 +37,8 @@ internal sealed class StepThreads
     const double Slowdown = 1.35;
     /// <summary>How much faster the other count must be to switch, so that timing noise does not flip it back and forth.</summary>
     const double Margin = 0.95;
+    /// <summary>A probe this much slower than the steps before it lost by far.</summary>
+    const double ClearLoss = 1.4;
 
     readonly double[] _recent = new double[Window], _probe = new double[Window];
     int _recentCount, _recentNext, _probeCount, _sinceProbe, _slowWindows, _interval = FirstInterval;
@@ -111,7 +114,11 @@ internal sealed class StepThreads
         {
             // Steps this slow are the new normal for this count until they speed up again.
             _best = recent;
-            if (Probes > 1) _interval = Math.Min(2 * _interval, LongestInterval);
+            // A probe that lost by far (one thread at 1.6-1.8 times the step time of two, in fast
+            // phases on Zen 4) backs off faster; a first one that lost narrowly gets the first
+            // interval again, as the run's first steps may have misled it.
+            bool clearLoss = probe > ClearLoss * recent;
+            if (Probes > 1 || clearLoss) _interval = Math.Min((clearLoss ? 4 : 2) * _interval, LongestInterval);
         }
     }
 

@@ -36,8 +36,19 @@ public sealed class StepThreadsTests
         int onOne = Run(chooser, 20_000, (step, threads) => Noisy(threads == 1 ? 1.6 : 1.0, step));
         Assert.Equal(2, chooser.Current);
         Assert.Equal(0, chooser.Switches);
-        // The first probe at step 64, then after 256, 512, 1,024 and every 2,048 steps: 12 probes of 8 steps.
-        Assert.InRange(onOne, StepThreads.Window, 13 * StepThreads.Window);
+        // The first probe at step 64, then (it lost by far) after 1,024 and every 2,048 steps: 11 probes of 8 steps.
+        Assert.InRange(onOne, StepThreads.Window, 11 * StepThreads.Window);
+    }
+
+    [Theory]
+    [InlineData(1.1, 3)]   // lost narrowly: again after 256, then 512 steps
+    [InlineData(1.6, 1)]   // lost by far: not again for 1,024 steps
+    public void A_probe_that_lost_narrowly_comes_back_sooner_than_one_that_lost_by_far(double oneThread, int probes)
+    {
+        var chooser = new StepThreads(2);
+        Run(chooser, 1_000, (step, threads) => Noisy(threads == 1 ? oneThread : 1.0, step));
+        Assert.Equal(2, chooser.Current);
+        Assert.Equal(probes, chooser.Probes);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ internal sealed class StepThreads
 
     readonly double[] _recent = new double[Window], _probe = new double[Window];
     int _recentCount, _recentNext, _probeCount, _sinceProbe, _slowWindows, _interval = FirstInterval;
-    bool _probing, _probed;
+    bool _probing;
     double _best = double.PositiveInfinity;
 
     /// <param name="all">The threads the kernels may use (<see cref="Kernels.Parallelism.MaxThreads"/>); with 1 there is nothing to choose.</param>
@@ -87,7 +87,7 @@ internal sealed class StepThreads
         double median = Median(_recent);
         _slowWindows = median > Slowdown * _best ? _slowWindows + 1 : 0;
         bool due = Current == 1 ? _sinceProbe >= IntervalOnOne
-            : !_probed ? _sinceProbe >= FirstProbe
+            : Probes == 0 ? _sinceProbe >= FirstProbe
             : _sinceProbe >= _interval || (_sinceProbe >= ShortestInterval && _slowWindows >= 2);
         _best = Math.Min(_best, median);
         if (due) (_probing, _probeCount) = (true, 0);
@@ -96,7 +96,6 @@ internal sealed class StepThreads
     void EndProbe()
     {
         _probing = false;
-        _probed = true;
         _slowWindows = 0;
         Probes++;
         _sinceProbe = 0;

@@ -7,7 +7,7 @@ namespace HelloDl.Kernels;
 /// <summary>Which SIMD width the matrix multiply uses.</summary>
 public enum SimdPath
 {
-    /// <summary>Vector512 with AVX-512 FMA: 6x32 register tile.</summary>
+    /// <summary>Vector512 with AVX-512 FMA: 8x32 register tile.</summary>
     Avx512,
     /// <summary>Vector256 with FMA (AVX2 machines): 6x16 register tile.</summary>
     Avx2,
@@ -18,16 +18,25 @@ public enum SimdPath
 /// <summary>
 /// Single-precision matrix multiply C = op(A) * op(B) (+ C), row-major, in the BLIS style: B is
 /// packed into panels of NR columns and A into panels of MR rows, per block of KC along the
-/// shared dimension, and a register-blocked micro-kernel multiplies one MR x NR tile with FMA.
+/// shared dimension, and a register-blocked micro-kernel multiplies one MR x NR tile with FMA
+/// (8 x 32 with AVX-512, 6 x 16 on the 256-bit paths).
 /// Threads split the output into strips of whole panels (the operand they all read is packed once,
 /// ahead, by all of them); each output element is computed by one thread in a fixed order, so
 /// results do not depend on the thread count.
 /// </summary>
 public static unsafe class Gemm
 {
-    /// <summary>Rows of the register tile: the micro-kernels are written for six.</summary>
-    public const int TileRows = 6;
-    const int MR = TileRows;
+    /// <summary>Rows of the register tile on the current <see cref="Path"/> (A is packed in panels of as many rows).</summary>
+    public static int TileRows => TileRowsOf(Path);
+
+    /// <summary>
+    /// 8 x 32 with AVX-512: sixteen accumulators of its 32 registers (at least two units x latency 4 for
+    /// full-width FMA units, and eight loads for sixteen FMAs for split ones). 6 x 16 on the 256-bit paths:
+    /// twelve of their 16 registers. Eight rows also divide the models' row counts (32 filters, 64
+    /// images or channels) where six left a third of a tile's work wasted on an edge tile.
+    /// </summary>
+    public static int TileRowsOf(SimdPath path) => path == SimdPath.Avx512 ? Rows512 : Rows256;
+    const int Rows512 = 8, Rows256 = 6;
     // Cache blocks from this machine's caches (KernelPlan): KC along the shared dimension, MC rows of A, NC columns of B.
     static readonly int KC = KernelPlan.Current.KBlock;
     static readonly int MC = KernelPlan.Current.RowBlock;
@@ -73,9 +82,13 @@ public static unsafe class Gemm
             Run(new Job(pa, transA, null, pb, transB, pc, m, n, k, accumulate, Path));
     }
 
-    /// <summary>Floats <see cref="PackLeft"/> needs for an m x k left operand.</summary>
+    /// <summary>Floats <see cref="PackLeft"/> needs for an m x k left operand on the current <see cref="Path"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int PackedLeftLength(int m, int k) => (m + MR - 1) / MR * MR * k;
+    public static int PackedLeftLength(int m, int k)
+    {
+        int rows = TileRows;
+        return (m + rows - 1) / rows * rows * k;
+    }
 
     /// <summary>
     /// Packs op(A) (m x k) once into <paramref name="packed"/>, for many products with different
@@ -155,8 +168,8 @@ public static unsafe class Gemm
         // shares of them and read A where it lies: then each packs only its own panels of B, and no
         // operand is packed ahead in a shared buffer that every thread then reads (the MLP's first layer).
         // Otherwise the operand all threads read is packed once, ahead.
-        int nr = job.PanelWidth, m = job.M, n = job.N, threads = Parallelism.MaxThreads;
-        int mPanels = (m + MR - 1) / MR, nPanels = (n + nr - 1) / nr;
+        int nr = job.PanelWidth, mr = job.TileRows, m = job.M, n = job.N, threads = Parallelism.MaxThreads;
+        int mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr;
         bool splitColumns = nPanels >= mPanels
             || (nPanels >= threads && nPanels % threads == 0 && job.ReadsAInPlace(Math.Min(NC, n)));
         int panels = splitColumns ? nPanels : mPanels;
@@ -167,7 +180,7 @@ public static unsafe class Gemm
             job.Run(0, m, 0, n);   // e.g. per-image products inside a parallel convolution: no closure, no allocation
             return;
         }
-        long sharedLength = splitColumns ? (long)mPanels * MR * job.K : (long)nPanels * nr * job.K;
+        long sharedLength = splitColumns ? (long)mPanels * mr * job.K : (long)nPanels * nr * job.K;
         // Threads splitting the columns all read A: packed once ahead, unless it is read where it lies.
         bool sharedIsReadInPlace = splitColumns && job.ReadsAInPlace(Math.Min(NC, n));
         if (!(splitColumns ? job.HasPackedA : job.HasPackedB) && !sharedIsReadInPlace && sharedLength <= MaximumSharedPack)
@@ -177,17 +190,17 @@ public static unsafe class Gemm
             {
                 job = splitColumns ? job.WithPackedA(pShared) : job.WithPackedB(pShared);
                 PackShared(job, splitColumns, splitColumns ? mPanels : nPanels, pShared, work);
-                RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
+                RunSplit(job, pieces, panels, splitColumns, nr, mr, m, n, work);
             }
         }
-        else RunSplit(job, pieces, panels, splitColumns, nr, m, n, work);
+        else RunSplit(job, pieces, panels, splitColumns, nr, mr, m, n, work);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackShared(Job job, bool left, int panels, float* target, long work)
     {
         int pieces = Math.Min(Parallelism.MaxThreads, panels);
-        int unit = left ? MR : job.PanelWidth, extent = left ? job.M : job.N;
+        int unit = left ? job.TileRows : job.PanelWidth, extent = left ? job.M : job.N;
         Parallelism.For(pieces, work, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (piece) =>
         {
             int first = panels * piece / pieces * unit, last = Math.Min(extent, panels * (piece + 1) / pieces * unit);
@@ -197,12 +210,12 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void RunSplit(Job job, int pieces, int panels, bool splitColumns, int nr, int m, int n, long work) =>
+    static void RunSplit(Job job, int pieces, int panels, bool splitColumns, int nr, int mr, int m, int n, long work) =>
         Parallelism.For(pieces, work, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (piece) =>
         {
             int first = panels * piece / pieces, last = panels * (piece + 1) / pieces;
             if (splitColumns) job.Run(0, m, first * nr, Math.Min(n, last * nr));
-            else job.Run(first * MR, Math.Min(m, last * MR), 0, n);
+            else job.Run(first * mr, Math.Min(m, last * mr), 0, n);
         });
 
     /// <summary>
@@ -213,7 +226,7 @@ public static unsafe class Gemm
     {
         readonly float* _a, _b, _c, _packedA, _packedB;
         readonly bool _transA, _transB, _accumulate;
-        readonly int _m, _n, _k, _kcEven;
+        readonly int _m, _n, _k, _kcEven, _mr, _mc;
         readonly SimdPath _path;
 
         public Job(float* a, bool transA, float* packedA, float* b, bool transB, float* c, int m, int n, int k, bool accumulate, SimdPath path)
@@ -226,6 +239,9 @@ public static unsafe class Gemm
             // K blocks of equal size (288 = 2 x 144, not 256 + 32): no short block that reloads C for little work.
             int kBlocks = Math.Max(1, (k + KC - 1) / KC);
             _kcEven = (k + kBlocks - 1) / kBlocks;
+            _mr = TileRowsOf(path);
+            // The plan's row block is whole tiles of its own path; a narrower path under test rounds it down to its own.
+            _mc = MC / _mr * _mr;
         }
 
         public int M => _m;
@@ -234,7 +250,8 @@ public static unsafe class Gemm
         public bool HasPackedA => _packedA != null;
         public bool HasPackedB => _packedB != null;
         public int PanelWidth => PanelWidthOf(_path);
-        int PaddedM => (_m + MR - 1) / MR * MR;
+        public int TileRows => _mr;
+        int PaddedM => (_m + _mr - 1) / _mr * _mr;
         int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
         /// <summary>Whether blocks of <paramref name="columns"/> columns read A where it lies (see <see cref="Kernel512Rows"/>).</summary>
@@ -277,7 +294,7 @@ public static unsafe class Gemm
         public void Run(int i0, int i1, int j0, int j1)
         {
             int nr = PanelWidth;
-            var packA = Grow(ref _packA, MC * KC);
+            var packA = Grow(ref _packA, _mc * KC);
             var packB = Grow(ref _packB, NC * KC);
             fixed (float* pA = packA, pB = packB)
             {
@@ -292,9 +309,9 @@ public static unsafe class Gemm
                         if (_packedB != null) blockB = _packedB + (long)p0 * PaddedN + (long)jc * kc;
                         else PackB(pB, p0, kc, jc, nc, nr);
                         bool rowsOfA = ReadsAInPlace(nc);
-                        for (int ic = i0; ic < i1; ic += MC)
+                        for (int ic = i0; ic < i1; ic += _mc)
                         {
-                            int mc = Math.Min(MC, i1 - ic);
+                            int mc = Math.Min(_mc, i1 - ic);
                             float* blockA = pA;
                             if (_packedA != null) blockA = _packedA + (long)p0 * PaddedM + (long)ic * kc;
                             else if (!rowsOfA) PackA(pA, p0, kc, ic, mc);
@@ -302,9 +319,9 @@ public static unsafe class Gemm
                             {
                                 int ncols = Math.Min(nr, nc - jr);
                                 float* tileB = blockB + jr * kc;
-                                for (int ir = 0; ir < mc; ir += MR)
+                                for (int ir = 0; ir < mc; ir += _mr)
                                 {
-                                    int mr = Math.Min(MR, mc - ir);
+                                    int mr = Math.Min(_mr, mc - ir);
                                     float* dst = _c + (long)(ic + ir) * _n + jc + jr;
                                     if (rowsOfA && _path == SimdPath.Avx512) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
                                     else if (rowsOfA) Kernel256Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
@@ -318,47 +335,37 @@ public static unsafe class Gemm
             }
         }
 
-        /// <summary>Packs op(A)[i0.., p0..p0+kc) as MR-row panels, k-major, zero-padded.</summary>
+        /// <summary>Packs op(A)[i0.., p0..p0+kc) as panels of the tile's rows, k-major, zero-padded.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void PackA(float* dst, int p0, int kc, int i0, int rows)
         {
-            for (int r0 = 0; r0 < rows; r0 += MR, dst += MR * kc)
+            for (int r0 = 0; r0 < rows; r0 += _mr, dst += _mr * kc)
             {
-                int mr = Math.Min(MR, rows - r0);
+                int mr = Math.Min(_mr, rows - r0);
                 long row = i0 + r0;
-                if (mr < MR)
+                if (_transA && mr == _mr)
                 {
-                    new Span<float>(dst, MR * kc).Clear();
-                    for (int r = 0; r < mr; r++)
-                        for (int p = 0; p < kc; p++)
-                            dst[p * MR + r] = _transA ? _a[(long)(p0 + p) * _m + row + r] : _a[(row + r) * _k + p0 + p];
-                }
-                else if (_transA)
-                {
-                    // The panel's rows are side by side in each row of A: six contiguous floats per k,
-                    // copied as eight where A's row has two more, and the two extra are overwritten by
-                    // the next k's six (the last k's are copied one by one, so nothing lands past the panel).
+                    // The panel's rows are side by side in each row of A: a tile's rows are contiguous
+                    // floats per k, copied as eight (on the 256-bit paths six, and the two extra are
+                    // overwritten by the next k's; the last k's are copied one by one, so nothing lands
+                    // past the panel).
                     float* source = _a + (long)p0 * _m + row;
                     int p = 0;
                     if (Vector256.IsHardwareAccelerated && row + 8 <= _m)
-                        for (; p < kc - 1; p++, source += _m) Vector256.Store(Vector256.Load(source), dst + p * MR);
+                        for (; p < kc - 1; p++, source += _m) Vector256.Store(Vector256.Load(source), dst + p * _mr);
                     for (; p < kc; p++, source += _m)
                     {
-                        float* target = dst + p * MR;
-                        target[0] = source[0]; target[1] = source[1]; target[2] = source[2];
-                        target[3] = source[3]; target[4] = source[4]; target[5] = source[5];
+                        float* target = dst + p * _mr;
+                        for (int r = 0; r < _mr; r++) target[r] = source[r];
                     }
                 }
                 else
                 {
-                    // Six rows of A read side by side, so the panel is written in order.
-                    float* s0 = _a + row * _k + p0, s1 = s0 + _k, s2 = s1 + _k, s3 = s2 + _k, s4 = s3 + _k, s5 = s4 + _k;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        float* target = dst + p * MR;
-                        target[0] = s0[p]; target[1] = s1[p]; target[2] = s2[p];
-                        target[3] = s3[p]; target[4] = s4[p]; target[5] = s5[p];
-                    }
+                    // A row of the tile at a time: the panel (at most 8 x KC floats) stays in L1 while it fills.
+                    if (mr < _mr) new Span<float>(dst, _mr * kc).Clear();
+                    for (int r = 0; r < mr; r++)
+                        for (int p = 0; p < kc; p++)
+                            dst[p * _mr + r] = _transA ? _a[(long)(p0 + p) * _m + row + r] : _a[(row + r) * _k + p0 + p];
                 }
             }
         }
@@ -443,7 +450,7 @@ public static unsafe class Gemm
     const int UnpackedAPanels = 16;
 
     /// <summary>
-    /// As <see cref="Kernel512"/>, with A's six rows read where they lie (<paramref name="lda"/>
+    /// As <see cref="Kernel512"/>, with A's eight rows read where they lie (<paramref name="lda"/>
     /// floats apart) rather than from a packed panel. A short A used by few column panels (an MLP
     /// layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one
     /// scalar move per element. Rows past <paramref name="mr"/> repeat the last; their sums are dropped.
@@ -452,15 +459,16 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
-        float* tile = stackalloc float[MR * 32];
-        bool whole = mr == MR && nc == 32;
+        float* tile = stackalloc float[Rows512 * 32];
+        bool whole = mr == Rows512 && nc == 32;
         float* target = whole ? c : tile;
         long stride = whole ? ldc : 32;
         bool addHere = whole && add;
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda;
-        float* a3 = a + Math.Min(3, mr - 1) * lda, a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda;
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda, a3 = a + Math.Min(3, mr - 1) * lda;
+        float* a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda, a6 = a + Math.Min(6, mr - 1) * lda, a7 = a + Math.Min(7, mr - 1) * lda;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
@@ -471,29 +479,33 @@ public static unsafe class Gemm
             x = Vector512.Create(a3[p]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
             x = Vector512.Create(a4[p]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
             x = Vector512.Create(a5[p]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a6[p]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a7[p]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             b += 32;
         }
         Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
         Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
+        Store512(target + 6 * stride, c60, c61, addHere); Store512(target + 7 * stride, c70, c71, addHere);
         if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
     }
 
     /// <summary>
-    /// 6 x 32 tile with twelve 512-bit accumulators. Where they go is settled before the loop (C
+    /// 8 x 32 tile with sixteen 512-bit accumulators. Where they go is settled before the loop (C
     /// itself for a whole tile, a stack tile for an edge one), so the loop has one way out: with a
     /// second use on the edge path the register allocator, lacking profile data (fully optimised
-    /// code compiled at first call), spilled all twelve on every iteration, four times slower.
+    /// code compiled at first call), spilled all its accumulators (twelve then) on every iteration, four times slower.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
-        float* tile = stackalloc float[MR * 32];
-        bool whole = mr == MR && nc == 32;
+        float* tile = stackalloc float[Rows512 * 32];
+        bool whole = mr == Rows512 && nc == 32;
         float* target = whole ? c : tile;
         long stride = whole ? ldc : 32;
         bool addHere = whole && add;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
@@ -504,11 +516,14 @@ public static unsafe class Gemm
             x = Vector512.Create(a[3]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
             x = Vector512.Create(a[4]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
             x = Vector512.Create(a[5]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
-            a += MR;
+            x = Vector512.Create(a[6]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
+            a += Rows512;
             b += 32;
         }
         Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
         Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
+        Store512(target + 6 * stride, c60, c61, addHere); Store512(target + 7 * stride, c70, c71, addHere);
         if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
     }
 
@@ -532,8 +547,8 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
     {
-        float* tile = stackalloc float[MR * 16];
-        bool whole = mr == MR && nc == 16;
+        float* tile = stackalloc float[Rows256 * 16];
+        bool whole = mr == Rows256 && nc == 16;
         float* target = whole ? c : tile;
         long stride = whole ? ldc : 16;
         bool addHere = whole && add;
@@ -551,7 +566,7 @@ public static unsafe class Gemm
                 x = Vector256.Create(a[3]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
                 x = Vector256.Create(a[4]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
                 x = Vector256.Create(a[5]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
-                a += MR;
+                a += Rows256;
                 b += 16;
             }
         }
@@ -567,7 +582,7 @@ public static unsafe class Gemm
                 x = Vector256.Create(a[3]); c30 += x * b0; c31 += x * b1;
                 x = Vector256.Create(a[4]); c40 += x * b0; c41 += x * b1;
                 x = Vector256.Create(a[5]); c50 += x * b0; c51 += x * b1;
-                a += MR;
+                a += Rows256;
                 b += 16;
             }
         }
@@ -583,8 +598,8 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel256Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
-        float* tile = stackalloc float[MR * 16];
-        bool whole = mr == MR && nc == 16;
+        float* tile = stackalloc float[Rows256 * 16];
+        bool whole = mr == Rows256 && nc == 16;
         float* target = whole ? c : tile;
         long stride = whole ? ldc : 16;
         bool addHere = whole && add;

@@ -20,19 +20,18 @@ public sealed record KernelPlan(SimdPath Path, int TileRows, int TileColumns, in
     {
         var path = cpu.Avx512 ? SimdPath.Avx512 : cpu.Avx2Fma ? SimdPath.Avx2 : SimdPath.Portable;
         int columns = path == SimdPath.Avx512 ? 32 : 16;
-        // 6 rows x 2 vectors = 12 accumulators: at least units x latency (2 x 4) for two full-width
-        // FMA units as well as for one split one, with the two B vectors and a broadcast in registers.
-        // (On Zen 5's full-width units 8 x 32 and 12 x 32 tiles were no faster, in a micro-benchmark not kept.)
-        const int Rows = Gemm.TileRows;
+        // Rows x 2 vectors of accumulators (Gemm.TileRowsOf): at least units x latency (2 x 4) for two
+        // full-width FMA units as well as for one split one, with the two B vectors and a broadcast in registers.
+        int rows = Gemm.TileRowsOf(path);
         int l1 = cpu.L1DataBytes > 0 ? cpu.L1DataBytes : 32 << 10, l2 = cpu.L2Bytes > 0 ? cpu.L2Bytes : 1 << 20;
         // A B micro-panel no larger than L1 (it streams through once per A panel, prefetched from L2).
         int kBlock = Math.Clamp(l1 / (columns * sizeof(float)) / 64 * 64, 64, 256);
         // The packed A block in a tenth of L2, the packed B block in half of it.
-        int rowBlock = Math.Clamp(l2 / 10 / (kBlock * sizeof(float)) / Rows * Rows, 4 * Rows, 40 * Rows);
+        int rowBlock = Math.Clamp(l2 / 10 / (kBlock * sizeof(float)) / rows * rows, 4 * rows, 40 * rows);
         int columnBlock = Math.Clamp(l2 / 2 / (kBlock * sizeof(float)) / columns * columns, 4 * columns, 64 * columns);
-        string reasons = $"{path} from the vector instructions; {Rows}x{columns} tile (12 accumulators, for split or full-width FMA units); " +
+        string reasons = $"{path} from the vector instructions; {rows}x{columns} tile ({2 * rows} accumulators, for split or full-width FMA units); " +
             $"KC {kBlock} from L1d {l1 / 1024} KB, MC {rowBlock} and NC {columnBlock} from L2 {l2 / 1024} KB; {cores} threads for {cores} cores";
-        return new KernelPlan(path, Rows, columns, kBlock, rowBlock, columnBlock, cores, reasons);
+        return new KernelPlan(path, rows, columns, kBlock, rowBlock, columnBlock, cores, reasons);
     }
 
     public override string ToString() => Reasons;

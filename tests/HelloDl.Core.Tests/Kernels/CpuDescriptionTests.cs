@@ -79,6 +79,17 @@ public sealed class CpuDescriptionTests
     }
 
     [Fact]
+    public void Avx512_plan_has_an_eight_row_tile_and_row_blocks_of_whole_tiles()
+    {
+        var cpu = new CpuDescription("AuthenticAMD", 25, 0x11, 0, "test", 32 << 10, 1 << 20, 0, Avx512: true, Avx2Fma: true);
+        var plan = KernelPlan.For(cpu, cores: 2);
+        Assert.Equal((SimdPath.Avx512, 8, 32), (plan.Path, plan.TileRows, plan.TileColumns));
+        Assert.Equal(96, plan.RowBlock);
+        Assert.Contains("8x32 tile (16 accumulators", plan.Reasons);
+        Assert.Equal(6, Gemm.TileRowsOf(SimdPath.Avx2));
+    }
+
+    [Fact]
     public void Plan_without_avx2_takes_the_portable_path()
     {
         var plan = KernelPlan.For(new CpuDescription("unknown", 0, 0, 0, "test", 0, 0, 0, Avx512: false, Avx2Fma: false), cores: 1);

@@ -28,7 +28,8 @@ public sealed class GemmTests
     public static TheoryData<SimdPath, int, int, int, bool, bool, bool> Cases()
     {
         var data = new TheoryData<SimdPath, int, int, int, bool, bool, bool>();
-        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (13, 33, 257), (64, 128, 784), (70, 40, 600), (20, 300, 200), (3, 100, 9) };
+        // Whole tiles of either path's rows (6, 8), edges of 1-7 rows, and (100 rows) a second packed row block.
+        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (8, 32, 256), (13, 33, 257), (15, 40, 17), (64, 128, 784), (70, 40, 600), (20, 300, 200), (3, 100, 9), (100, 33, 40) };
         // The paths this CPU runs: its best and the narrower ones after it (an AVX2-only CPU has no Avx512).
         foreach (var path in Enum.GetValues<SimdPath>().Where(p => p >= Gemm.Best))
             foreach (var (m, n, k) in shapes)

@@ -8,7 +8,8 @@ namespace HelloDl.Kernels;
 /// to be compiled fully optimised at once (they cannot be precompiled: their code depends on the
 /// CPU's vector width), which took some 40 ms inside a run's first batch, a fifth of a one-epoch
 /// MLP run. <see cref="Training.TrainingWarmup"/> runs this after its rehearsal (which compiles the
-/// kernels a first training step needs, in the order it needs them), for the kernels left.
+/// kernels a first training step needs, in the order it needs them), for the kernels left. Each
+/// method waits while a user's run calls kernels (<see cref="Parallelism.WaitUntilQuiet"/>).
 /// </summary>
 public static class KernelWarmup
 {
@@ -36,6 +37,7 @@ public static class KernelWarmup
             {
                 if (method.ContainsGenericParameters || method.IsAbstract
                     || !method.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization)) continue;
+                Parallelism.WaitUntilQuiet(Parallelism.Quiet);
                 RuntimeHelpers.PrepareMethod(method.MethodHandle);
                 compiled++;
             }

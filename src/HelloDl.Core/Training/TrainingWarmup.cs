@@ -33,9 +33,6 @@ public static class TrainingWarmup
     /// <summary>Starts the rehearsal once per process (then the kernels' compilation); the task ends when both have run.</summary>
     public static Task Start() => Started.Value;
 
-    /// <summary>How long the cores must have been free of a user's kernel calls before the next stage.</summary>
-    static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(50);
-
     static async Task RehearseThenCompileKernels()
     {
         try { await Task.Factory.StartNew(Rehearse, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default); }
@@ -43,10 +40,10 @@ public static class TrainingWarmup
     }
 
     /// <summary>
-    /// Each stage waits until no user's run has called a kernel for <see cref="Quiet"/>. A run that
-    /// started during the rehearsal compiles on its own thread what it needs; the rest of the
-    /// rehearsal (the CNN's after an MLP run, say) had taken the second core from its first epoch,
-    /// about a tenth of it on Zen 4 through the cmdlets.
+    /// Each kernel call waits until no user's run has called a kernel for <see cref="Parallelism.Quiet"/>
+    /// (the thread is marked as background). A run that starts during the rehearsal compiles on its
+    /// own thread what it needs; the rest of the rehearsal (the CNN's after an MLP run, say) had
+    /// taken the second core from its first epoch.
     /// </summary>
     static void Rehearse()
     {
@@ -56,23 +53,12 @@ public static class TrainingWarmup
         var set = ImageDataset.FromImages("warm-up", "blank images", classNames, blank, Enumerable.Range(0, Images).Select(i => i % 2).ToList());
         foreach (var (architecture, optimizer) in new[] { (Architecture.Mlp, OptimizerKind.Sgd), (Architecture.Cnn, OptimizerKind.Adam) })
         {
-            WaitForQuietCores(Quiet);
+            Parallelism.WaitUntilQuiet(Parallelism.Quiet);
             var model = Model.Create(architecture, classNames, seed: 1);
             var trainer = new Trainer(model, new TrainingOptions { Optimizer = optimizer, BatchSize = Images });
             foreach (var _ in trainer.Run(set, validation: set)) { }
             Evaluator.Evaluate(model, set);
         }
-        WaitForQuietCores(Quiet);
-    }
-
-    /// <summary>Returns once no thread but background ones has called a kernel for <paramref name="quiet"/>.</summary>
-    internal static void WaitForQuietCores(TimeSpan quiet)
-    {
-        while (Parallelism.LastForegroundCall is long last and not 0)
-        {
-            var idle = System.Diagnostics.Stopwatch.GetElapsedTime(last);
-            if (idle >= quiet) return;
-            Thread.Sleep(quiet - idle + TimeSpan.FromMilliseconds(1));
-        }
+        Parallelism.WaitUntilQuiet(Parallelism.Quiet);
     }
 }

@@ -47,7 +47,7 @@ public sealed class TrainingWarmupTests
             }
         });
         var quiet = TimeSpan.FromSeconds(1);
-        var waiting = Task.Run(() => TrainingWarmup.WaitForQuietCores(quiet));
+        var waiting = Task.Run(() => Parallelism.WaitUntilQuiet(quiet));
         await Task.Delay(300);
         Assert.False(waiting.IsCompleted, "the rehearsal went on while a run was calling kernels");
         stop.Cancel();
@@ -55,5 +55,32 @@ public sealed class TrainingWarmupTests
         var clock = Stopwatch.StartNew();
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"went on after {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_background_thread_s_kernel_call_waits_while_a_run_calls_kernels()
+    {
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() =>
+        {
+            // Calls far closer together than Parallelism.Quiet (50 ms), even on a loaded machine.
+            while (!stop.IsCancellationRequested)
+            {
+                Parallelism.For(1, 0, _ => { });
+                Thread.Yield();
+            }
+        });
+        int calls = 0;
+        var background = Task.Factory.StartNew(() =>
+        {
+            Parallelism.MarkThreadAsBackground();
+            Parallelism.For(1, 0, _ => Interlocked.Increment(ref calls));
+        }, TaskCreationOptions.LongRunning);
+        await Task.Delay(400);
+        Assert.Equal(0, Volatile.Read(ref calls));
+        stop.Cancel();
+        await run;
+        await background.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, calls);
     }
 }

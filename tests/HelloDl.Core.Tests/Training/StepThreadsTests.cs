@@ -22,6 +22,22 @@ public sealed class StepThreadsTests
     static double Noisy(double milliseconds, int step) => milliseconds * (1 + 0.06 * Math.Sin(step * 1.7));
 
     [Fact]
+    public void The_median_of_a_window_is_the_mean_of_its_middle_two()
+    {
+        var random = new Random(3);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            // Few distinct values, so that ties come up too.
+            var window = Enumerable.Range(0, StepThreads.Window).Select(_ => (double)random.Next(5)).ToArray();
+            var sorted = window.Order().ToArray();
+            var copy = (double[])window.Clone();
+            Assert.Equal((sorted[3] + sorted[4]) / 2, StepThreads.Median(window));
+            Assert.Equal(copy, window);   // the window is left as it was
+        }
+        Assert.Equal(4.5, StepThreads.Median([8, 7, 6, 5, 4, 3, 2, 1]));
+    }
+
+    [Fact]
     public void With_one_thread_there_is_nothing_to_choose()
     {
         var chooser = new StepThreads(1);

@@ -181,8 +181,9 @@ public static unsafe class Gemm
             return;
         }
         long sharedLength = splitColumns ? (long)mPanels * mr * job.K : (long)nPanels * nr * job.K;
-        // Threads splitting the columns all read A: packed once ahead, unless it is read where it lies.
-        bool sharedIsReadInPlace = splitColumns && job.ReadsAInPlace(Math.Min(NC, n));
+        // Threads splitting the columns all read A, threads splitting the rows all read B: packed once
+        // ahead, unless it is read where it lies.
+        bool sharedIsReadInPlace = splitColumns ? job.ReadsAInPlace(Math.Min(NC, n)) : job.ReadsBInPlace;
         if (!(splitColumns ? job.HasPackedA : job.HasPackedB) && !sharedIsReadInPlace && sharedLength <= MaximumSharedPack)
         {
             var shared = Grow(ref _shared, (int)sharedLength);
@@ -258,6 +259,13 @@ public static unsafe class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool ReadsAInPlace(int columns) => _packedA == null && !_transA && (_path is SimdPath.Avx512 or SimdPath.Avx2) && columns <= UnpackedAPanels * PanelWidth;
 
+        /// <summary>Whether B's whole panels are read where they lie (see <see cref="UnpackedBRowTiles"/>).</summary>
+        public bool ReadsBInPlace
+        {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            get => _packedB == null && !_transB && (_m + _mr - 1) / _mr <= UnpackedBRowTiles;
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Job WithPackedA(float* packed) => new(_a, _transA, packed, _b, _transB, _packedB, _c, _m, _n, _k, _accumulate, _path);
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -306,7 +314,16 @@ public static unsafe class Gemm
                         int kc = Math.Min(_kcEven, _k - p0);
                         bool add = _accumulate || p0 > 0;
                         float* blockB = pB;
+                        bool rowsOfB = ReadsBInPlace;
                         if (_packedB != null) blockB = _packedB + (long)p0 * PaddedN + (long)jc * kc;
+                        else if (rowsOfB)
+                        {
+                            // Whole panels are read where they lie; a narrower last one is packed (a
+                            // tile's loads would run past the end of its rows, and of B's buffer).
+                            blockB = _b + (long)p0 * _n + jc;
+                            int whole = nc / nr * nr;
+                            if (whole < nc) PackB(pB, p0, kc, jc + whole, nc - whole, nr);
+                        }
                         else PackB(pB, p0, kc, jc, nc, nr);
                         bool rowsOfA = ReadsAInPlace(nc);
                         for (int ic = i0; ic < i1; ic += _mc)
@@ -319,14 +336,21 @@ public static unsafe class Gemm
                             {
                                 int ncols = Math.Min(nr, nc - jr);
                                 float* tileB = blockB + jr * kc;
+                                long ldb = nr;
+                                if (rowsOfB && ncols == nr)
+                                {
+                                    tileB = blockB + jr;
+                                    ldb = _n;
+                                }
+                                else if (rowsOfB) tileB = pB;
                                 for (int ir = 0; ir < mc; ir += _mr)
                                 {
                                     int mr = Math.Min(_mr, mc - ir);
                                     float* dst = _c + (long)(ic + ir) * _n + jc + jr;
-                                    if (rowsOfA && _path == SimdPath.Avx512) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
-                                    else if (rowsOfA) Kernel256Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, kc, dst, _n, mr, ncols, add);
-                                    else if (_path == SimdPath.Avx512) Kernel512(blockA + ir * kc, tileB, kc, dst, _n, mr, ncols, add);
-                                    else Kernel256(blockA + ir * kc, tileB, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
+                                    if (rowsOfA && _path == SimdPath.Avx512) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, ldb, kc, dst, _n, mr, ncols, add);
+                                    else if (rowsOfA) Kernel256Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, ldb, kc, dst, _n, mr, ncols, add);
+                                    else if (_path == SimdPath.Avx512) Kernel512(blockA + ir * kc, tileB, ldb, kc, dst, _n, mr, ncols, add);
+                                    else Kernel256(blockA + ir * kc, tileB, ldb, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
                                 }
                             }
                         }
@@ -450,6 +474,14 @@ public static unsafe class Gemm
     const int UnpackedAPanels = 16;
 
     /// <summary>
+    /// Up to this many row tiles, B's whole panels are read where they lie (a row of B apart: the
+    /// kernels' ldb) rather than packed: packing moves every element of B once per block for the
+    /// few tiles that then read it (0.57 of 4.5 us at the CNN's first-layer product, 32x676x9, on
+    /// one Zen 4 core).
+    /// </summary>
+    const int UnpackedBRowTiles = 8;
+
+    /// <summary>
     /// As <see cref="Kernel512"/>, with A's eight rows read where they lie (<paramref name="lda"/>
     /// floats apart) rather than from a packed panel. A short A used by few column panels (an MLP
     /// layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one
@@ -457,7 +489,7 @@ public static unsafe class Gemm
     /// A kernel of its own, not a parameter of Kernel512, whose loop's register use is fragile (see there).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel512Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
+    static void Kernel512Rows(float* a, long lda, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
         float* tile = stackalloc float[Rows512 * 32];
         bool whole = mr == Rows512 && nc == 32;
@@ -481,7 +513,7 @@ public static unsafe class Gemm
             x = Vector512.Create(a5[p]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
             x = Vector512.Create(a6[p]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
             x = Vector512.Create(a7[p]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
-            b += 32;
+            b += ldb;
         }
         Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
         Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
@@ -494,9 +526,11 @@ public static unsafe class Gemm
     /// itself for a whole tile, a stack tile for an edge one), so the loop has one way out: with a
     /// second use on the edge path the register allocator, lacking profile data (fully optimised
     /// code compiled at first call), spilled all its accumulators (twelve then) on every iteration, four times slower.
+    /// B's rows for the tile are <paramref name="ldb"/> floats apart: 32 in a packed panel, a row of B
+    /// where it is read in place (<see cref="UnpackedBRowTiles"/>); so in every kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
+    static void Kernel512(float* a, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
         float* tile = stackalloc float[Rows512 * 32];
         bool whole = mr == Rows512 && nc == 32;
@@ -519,7 +553,7 @@ public static unsafe class Gemm
             x = Vector512.Create(a[6]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
             x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             a += Rows512;
-            b += 32;
+            b += ldb;
         }
         Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
         Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
@@ -545,7 +579,7 @@ public static unsafe class Gemm
     /// through the stack (storing every tile through it cost 4% of the MLP's inference on Zen 3).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
+    static void Kernel256(float* a, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
     {
         float* tile = stackalloc float[Rows256 * 16];
         bool whole = mr == Rows256 && nc == 16;
@@ -567,7 +601,7 @@ public static unsafe class Gemm
                 x = Vector256.Create(a[4]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
                 x = Vector256.Create(a[5]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
                 a += Rows256;
-                b += 16;
+                b += ldb;
             }
         }
         else
@@ -583,7 +617,7 @@ public static unsafe class Gemm
                 x = Vector256.Create(a[4]); c40 += x * b0; c41 += x * b1;
                 x = Vector256.Create(a[5]); c50 += x * b0; c51 += x * b1;
                 a += Rows256;
-                b += 16;
+                b += ldb;
             }
         }
         Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
@@ -596,7 +630,7 @@ public static unsafe class Gemm
     /// packing A was a tenth of the MLP's inference on Zen 3.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel256Rows(float* a, long lda, float* b, int kc, float* c, int ldc, int mr, int nc, bool add)
+    static void Kernel256Rows(float* a, long lda, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
         float* tile = stackalloc float[Rows256 * 16];
         bool whole = mr == Rows256 && nc == 16;
@@ -617,7 +651,7 @@ public static unsafe class Gemm
             x = Vector256.Create(a3[p]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
             x = Vector256.Create(a4[p]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
             x = Vector256.Create(a5[p]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
-            b += 16;
+            b += ldb;
         }
         Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
         Store256(target + 3 * stride, c30, c31, addHere); Store256(target + 4 * stride, c40, c41, addHere); Store256(target + 5 * stride, c50, c51, addHere);

@@ -28,8 +28,10 @@ public sealed class GemmTests
     public static TheoryData<SimdPath, int, int, int, bool, bool, bool> Cases()
     {
         var data = new TheoryData<SimdPath, int, int, int, bool, bool, bool>();
-        // Whole tiles of either path's rows (6, 8), edges of 1-7 rows, and (100 rows) a second packed row block.
-        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (8, 32, 256), (13, 33, 257), (15, 40, 17), (64, 128, 784), (70, 40, 600), (20, 300, 200), (3, 100, 9), (100, 33, 40) };
+        // Whole tiles of either path's rows (6, 8), edges of 1-7 rows, (100 rows) a second packed row
+        // block; up to 64 rows an untransposed B is read in place, with a packed last panel where it is
+        // narrower, by threads splitting the columns or (48 x 40) the rows.
+        var shapes = new[] { (1, 1, 1), (5, 7, 3), (6, 32, 256), (8, 32, 256), (13, 33, 257), (15, 40, 17), (64, 128, 784), (70, 40, 600), (20, 300, 200), (3, 100, 9), (100, 33, 40), (48, 40, 300), (32, 676, 9) };
         // The paths this CPU runs: its best and the narrower ones after it (an AVX2-only CPU has no Avx512).
         foreach (var path in Enum.GetValues<SimdPath>().Where(p => p >= Gemm.Best))
             foreach (var (m, n, k) in shapes)
@@ -122,6 +124,7 @@ public sealed class GemmTests
     [InlineData(200, 500, 300)]   // threads split the rows
     [InlineData(20, 600, 300)]    // threads split the columns
     [InlineData(64, 128, 784)]    // the MLP's first layer: two threads split its columns evenly, three its rows
+    [InlineData(64, 40, 600)]     // threads split the rows and read B where it lies
     public void Results_do_not_depend_on_the_thread_count(int m, int n, int k)
     {
         var a = Random(m * k, 4); var b = Random(k * n, 5);

@@ -76,8 +76,13 @@ public static class Parallelism
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For(int pieces, long work, Action<int> body)
     {
-        if (_backgroundThread) WaitUntilQuiet(Quiet);
-        else if (!_insideParallelRegion) Volatile.Write(ref _lastForegroundCall, System.Diagnostics.Stopwatch.GetTimestamp());
+        // A background call waits before it takes the pool, never inside one of its own pieces: there
+        // it would hold the pool, and a user's calls would run on one thread while it waited.
+        if (!_insideParallelRegion)
+        {
+            if (_backgroundThread) WaitUntilQuiet(Quiet);
+            else Volatile.Write(ref _lastForegroundCall, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
         int threads = Math.Min(MaxThreads, pieces);
         if (threads <= 1 || work < MinimumParallelWork || _insideParallelRegion || !Monitor.TryEnter(PoolGate))
         {

@@ -83,4 +83,55 @@ public sealed class TrainingWarmupTests
         await background.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, calls);
     }
+
+    [Fact]
+    public async Task A_background_thread_s_call_inside_its_own_parallel_call_does_not_wait()
+    {
+        // Waiting there would hold the pool: a user's calls would run on one thread until they paused.
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = 2;
+        using var entered = new ManualResetEventSlim();
+        using var proceed = new ManualResetEventSlim();
+        using var nestedDone = new ManualResetEventSlim();
+        using var stop = new CancellationTokenSource();
+        Thread? background = null;
+        background = new Thread(() =>
+        {
+            Parallelism.MarkThreadAsBackground();
+            Parallelism.For(2, 10_000_000, _ =>
+            {
+                if (Thread.CurrentThread != background) { Thread.Sleep(50); return; }   // the worker's piece: slow, so this thread takes the other
+                entered.Set();
+                proceed.Wait();
+                Parallelism.For(1, 0, _ => { });
+                nestedDone.Set();
+            });
+        });
+        try
+        {
+            background.Start();
+            Assert.True(entered.Wait(TimeSpan.FromSeconds(10)), "the background thread ran none of its call's pieces");
+            var run = Task.Run(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    Parallelism.For(1, 0, _ => { });
+                    Thread.Yield();
+                }
+            });
+            await Task.Delay(100);
+            proceed.Set();
+            Assert.True(nestedDone.Wait(TimeSpan.FromSeconds(2)), "the nested call waited for the user's run to stop");
+            stop.Cancel();
+            await run;
+        }
+        finally
+        {
+            // The thread uses the events until it ends, so it ends before they are disposed.
+            stop.Cancel();
+            proceed.Set();
+            background.Join();
+            Parallelism.MaxThreads = saved;
+        }
+    }
 }

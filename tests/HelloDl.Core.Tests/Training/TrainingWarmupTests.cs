@@ -8,6 +8,26 @@ namespace HelloDl.Tests.Training;
 [Collection(nameof(HelloDl.Tests.Kernels.GlobalKernelSettings))]
 public sealed class TrainingWarmupTests
 {
+    /// <summary>
+    /// A user's run: kernel calls far closer together than <see cref="Parallelism.Quiet"/> until
+    /// <paramref name="stop"/>, returned once it has made its first (the calls before it may be long past).
+    /// </summary>
+    static Task StartUserRun(CancellationToken stop)
+    {
+        var firstCall = new ManualResetEventSlim();
+        var run = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Parallelism.For(1, 0, _ => { });
+                firstCall.Set();
+                Thread.Yield();
+            }
+        });
+        Assert.True(firstCall.Wait(TimeSpan.FromSeconds(10)), "the run made no kernel call");
+        return run;
+    }
+
     [Fact]
     public async Task Warm_up_rehearses_training_and_evaluation_once_per_process()
     {
@@ -38,14 +58,7 @@ public sealed class TrainingWarmupTests
     public async Task The_rehearsal_waits_while_a_run_calls_kernels_and_goes_on_once_it_stops()
     {
         using var stop = new CancellationTokenSource();
-        var run = Task.Run(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                Parallelism.For(1, 0, _ => { });
-                Thread.Sleep(5);
-            }
-        });
+        var run = StartUserRun(stop.Token);
         var quiet = TimeSpan.FromSeconds(1);
         var waiting = Task.Run(() => Parallelism.WaitUntilQuiet(quiet));
         await Task.Delay(300);
@@ -61,15 +74,7 @@ public sealed class TrainingWarmupTests
     public async Task A_background_thread_s_kernel_call_waits_while_a_run_calls_kernels()
     {
         using var stop = new CancellationTokenSource();
-        var run = Task.Run(() =>
-        {
-            // Calls far closer together than Parallelism.Quiet (50 ms), even on a loaded machine.
-            while (!stop.IsCancellationRequested)
-            {
-                Parallelism.For(1, 0, _ => { });
-                Thread.Yield();
-            }
-        });
+        var run = StartUserRun(stop.Token);
         int calls = 0;
         var background = Task.Factory.StartNew(() =>
         {
@@ -111,14 +116,7 @@ public sealed class TrainingWarmupTests
         {
             background.Start();
             Assert.True(entered.Wait(TimeSpan.FromSeconds(10)), "the background thread ran none of its call's pieces");
-            var run = Task.Run(() =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    Parallelism.For(1, 0, _ => { });
-                    Thread.Yield();
-                }
-            });
+            var run = StartUserRun(stop.Token);
             await Task.Delay(100);
             proceed.Set();
             Assert.True(nestedDone.Wait(TimeSpan.FromSeconds(2)), "the nested call waited for the user's run to stop");

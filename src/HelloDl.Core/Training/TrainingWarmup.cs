@@ -59,6 +59,5 @@ public static class TrainingWarmup
             foreach (var _ in trainer.Run(set, validation: set)) { }
             Evaluator.Evaluate(model, set);
         }
-        Parallelism.WaitUntilQuiet(Parallelism.Quiet);
     }
 }

@@ -120,33 +120,46 @@ public sealed class Sgd : Optimizer
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["velocity"] = _velocity };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override void Step(float learningRate)
+    public override unsafe void Step(float learningRate)
     {
-        float[] w = Parameters, g = Gradients, v = _velocity;
         float momentum = Momentum, decay = WeightDecay;
         bool nesterov = Nesterov;
-        ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        fixed (float* w = Parameters, g = Gradients, v = _velocity)
         {
-            int i = start;
-            var mu = Vector256.Create(momentum);
-            var lambda = Vector256.Create(decay);
-            var rate = Vector256.Create(learningRate);
-            for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var wi = Vector256.Create(w.AsSpan(i));
-                var gi = Vector256.Create(g.AsSpan(i)) + lambda * wi;   // L2 weight decay folded into the gradient
-                var vi = mu * Vector256.Create(v.AsSpan(i)) + gi;       // v = μv + g
-                vi.CopyTo(v.AsSpan(i));
-                (wi - rate * (nesterov ? gi + mu * vi : vi)).CopyTo(w.AsSpan(i));
-            }
-            for (; i < end; i++)
-            {
-                float gi = g[i] + decay * w[i];
-                float vi = v[i] = momentum * v[i] + gi;
-                w[i] -= learningRate * (nesterov ? gi + momentum * vi : vi);
-            }
-        });
+            float* weights = w, gradients = g, velocity = v;
+            ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+                Update(weights + start, gradients + start, velocity + start, end - start, momentum, decay, learningRate, nesterov));
+        }
         StepCount++;
+    }
+
+    /// <summary>
+    /// One run of the update through pointers. The same loop inside the closure, over spans of
+    /// the arrays it captured (bounds-checked at every vector), took three times as long: on Zen 4
+    /// the MLP's 109,386 parameters took 33 us on two threads with the buffers in cache, against
+    /// 11 now, and 41 of a 250 us training step, against 29.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Update(float* w, float* g, float* v, int count, float momentum, float decay, float learningRate, bool nesterov)
+    {
+        int i = 0;
+        var mu = Vector256.Create(momentum);
+        var lambda = Vector256.Create(decay);
+        var rate = Vector256.Create(learningRate);
+        for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var wi = Vector256.Load(w + i);
+            var gi = Vector256.Load(g + i) + lambda * wi;   // L2 weight decay folded into the gradient
+            var vi = mu * Vector256.Load(v + i) + gi;       // v = μv + g
+            vi.Store(v + i);
+            (wi - rate * (nesterov ? gi + mu * vi : vi)).Store(w + i);
+        }
+        for (; i < count; i++)
+        {
+            float gi = g[i] + decay * w[i];
+            float vi = v[i] = momentum * v[i] + gi;
+            w[i] -= learningRate * (nesterov ? gi + momentum * vi : vi);
+        }
     }
 }
 
@@ -176,39 +189,48 @@ public sealed class Adam : Optimizer
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["m"] = _m, ["v"] = _v };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override void Step(float learningRate)
+    public override unsafe void Step(float learningRate)
     {
         StepCount++;
-        float[] w = Parameters, g = Gradients;
         float correction1 = 1 - MathF.Pow(Beta1, StepCount), correction2 = 1 - MathF.Pow(Beta2, StepCount);
-        float stepSize = learningRate / correction1, rootCorrection2 = MathF.Sqrt(correction2);
-        float b1 = Beta1, b2 = Beta2, eps = Epsilon, decay = WeightDecay;
-        bool decoupled = Decoupled;
-        ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        var terms = new Terms(Beta1, Beta2, Epsilon, learningRate / correction1, MathF.Sqrt(correction2),
+            Decoupled ? 0 : WeightDecay, Decoupled ? 1 - learningRate * WeightDecay : 1);
+        fixed (float* w = Parameters, g = Gradients, m = _m, v = _v)
         {
-            // Within the chunk, so that frozen ranges are not decayed either.
-            var wc = w.AsSpan(start, end - start);
-            if (decay != 0 && !decoupled) TensorPrimitives.MultiplyAdd(wc, decay, g.AsSpan(start, end - start), g.AsSpan(start, end - start));
-            if (decay != 0 && decoupled) TensorPrimitives.Multiply(wc, 1 - learningRate * decay, wc);
-            int i = start;
-            for (; i <= end - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gi = Vector256.Create(g.AsSpan(i));
-                var m = Vector256.Create(b1) * Vector256.Create(_m.AsSpan(i)) + Vector256.Create(1 - b1) * gi;
-                var v = Vector256.Create(b2) * Vector256.Create(_v.AsSpan(i)) + Vector256.Create(1 - b2) * gi * gi;
-                m.CopyTo(_m.AsSpan(i));
-                v.CopyTo(_v.AsSpan(i));
-                var denominator = Vector256.Sqrt(v) / Vector256.Create(rootCorrection2) + Vector256.Create(eps);
-                (Vector256.Create(w.AsSpan(i)) - Vector256.Create(stepSize) * m / denominator).CopyTo(w.AsSpan(i));
-            }
-            for (; i < end; i++)
-            {
-                float gi = g[i];
-                float m = _m[i] = b1 * _m[i] + (1 - b1) * gi;
-                float v = _v[i] = b2 * _v[i] + (1 - b2) * gi * gi;
-                w[i] -= stepSize * m / (MathF.Sqrt(v) / rootCorrection2 + eps);
-            }
-        });
+            float* weights = w, gradients = g, first = m, second = v;
+            ForEachChunk([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+                Update(weights + start, gradients + start, first + start, second + start, end - start, terms));
+        }
+    }
+
+    /// <param name="Decay">Coupled weight decay, added to the gradient.</param>
+    /// <param name="Shrink">What decoupled weight decay multiplies the weights by first (1 without).</param>
+    readonly record struct Terms(float Beta1, float Beta2, float Epsilon, float StepSize, float RootCorrection2, float Decay, float Shrink);
+
+    /// <summary>One run of the update through pointers, as <see cref="Sgd"/>'s and for the same reason.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Update(float* w, float* g, float* m, float* v, int count, Terms terms)
+    {
+        var (b1, b2, eps, stepSize, rootCorrection2, decay, shrink) = terms;
+        int i = 0;
+        for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var wi = Vector256.Load(w + i);
+            var gi = Vector256.Load(g + i) + Vector256.Create(decay) * wi;
+            var mi = Vector256.Create(b1) * Vector256.Load(m + i) + Vector256.Create(1 - b1) * gi;
+            var vi = Vector256.Create(b2) * Vector256.Load(v + i) + Vector256.Create(1 - b2) * gi * gi;
+            mi.Store(m + i);
+            vi.Store(v + i);
+            var denominator = Vector256.Sqrt(vi) / Vector256.Create(rootCorrection2) + Vector256.Create(eps);
+            (wi * Vector256.Create(shrink) - Vector256.Create(stepSize) * mi / denominator).Store(w + i);
+        }
+        for (; i < count; i++)
+        {
+            float gi = g[i] + decay * w[i];
+            float mi = m[i] = b1 * m[i] + (1 - b1) * gi;
+            float vi = v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            w[i] = w[i] * shrink - stepSize * mi / (MathF.Sqrt(vi) / rootCorrection2 + eps);
+        }
     }
 }
 

@@ -81,4 +81,50 @@ public sealed class OptimizerTests
         GradientClipping.ClipByNorm(small, 1f);
         Assert.Equal([0.3f, 0.4f], small);
     }
+
+    /// <summary>
+    /// Buffers long enough for the threads to share (and with an odd length, so a scalar tail is
+    /// left), two frozen ranges, three steps: every element against a plain loop of the formulas.
+    /// </summary>
+    [Theory]
+    [InlineData(OptimizerKind.Sgd, false, 0f)]
+    [InlineData(OptimizerKind.Sgd, true, 0.01f)]
+    [InlineData(OptimizerKind.Adam, false, 0f)]
+    [InlineData(OptimizerKind.Adam, false, 0.01f)]
+    [InlineData(OptimizerKind.AdamW, false, 0.01f)]
+    public void Long_buffers_match_a_plain_loop_and_frozen_ranges_stay(OptimizerKind kind, bool nesterov, float decay)
+    {
+        const int Length = 70_001;
+        const float Rate = 0.01f, Momentum = 0.9f, Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
+        var random = new Random(7);
+        float[] w = [.. Enumerable.Range(0, Length).Select(_ => random.NextSingle() - 0.5f)], g = new float[Length];
+        double[] expected = [.. w.Select(x => (double)x)], first = new double[Length], second = new double[Length];
+        (int Offset, int Length)[] frozen = [(100, 900), (50_000, 3)];
+        bool Frozen(int i) => frozen.Any(f => i >= f.Offset && i < f.Offset + f.Length);
+        var optimizer = Optimizer.Create(kind, w, g, Momentum, nesterov, decay);
+        optimizer.Freeze(frozen);
+        for (int step = 1; step <= 3; step++)
+        {
+            for (int i = 0; i < Length; i++) g[i] = random.NextSingle() - 0.5f;
+            for (int i = 0; i < Length; i++)
+            {
+                if (Frozen(i)) continue;
+                double gi = g[i] + (kind == OptimizerKind.AdamW ? 0 : decay * expected[i]);
+                if (kind == OptimizerKind.Sgd)
+                {
+                    first[i] = Momentum * first[i] + gi;
+                    expected[i] -= Rate * (nesterov ? gi + Momentum * first[i] : first[i]);
+                    continue;
+                }
+                first[i] = Beta1 * first[i] + (1 - Beta1) * gi;
+                second[i] = Beta2 * second[i] + (1 - Beta2) * gi * gi;
+                double corrected = first[i] / (1 - Math.Pow(Beta1, step)), scale = Math.Sqrt(second[i] / (1 - Math.Pow(Beta2, step)));
+                if (kind == OptimizerKind.AdamW) expected[i] *= 1 - Rate * decay;
+                expected[i] -= Rate * corrected / (scale + Epsilon);
+            }
+            optimizer.Step(Rate);
+        }
+        for (int i = 0; i < Length; i++)
+            if (Math.Abs(w[i] - expected[i]) > 1e-5) Assert.Fail($"Element {i}: {w[i]} where a plain loop gives {expected[i]}.");
+    }
 }

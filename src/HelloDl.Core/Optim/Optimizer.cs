@@ -54,11 +54,12 @@ public abstract class Optimizer
     /// <summary>Restores the step count after loading <see cref="State"/> from a checkpoint.</summary>
     public void RestoreStepCount(long steps) => StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps));
 
-    const int ChunkLength = 16 * 1024;
-    (int Start, int End)[]? _chunks;
+    (int Start, int End)[]? _trainable;
+    (int Start, int End)[] _chunks = [];
+    int _chunksThreads;
 
-    /// <summary>The [start, end) pieces of the parameters that steps update: all of them unless some are frozen.</summary>
-    (int Start, int End)[] Chunks => _chunks ??= ChunksOf([(0, Parameters.Length)]);
+    /// <summary>The [start, end) ranges of the parameters that steps update: all of them unless some are frozen.</summary>
+    (int Start, int End)[] Trainable => _trainable ??= [(0, Parameters.Length)];
 
     /// <summary>From now on, steps leave these ranges of the parameters (and their state) exactly as they are.</summary>
     public void Freeze(IReadOnlyList<(int Offset, int Length)> ranges)
@@ -73,22 +74,38 @@ public abstract class Optimizer
             while (i < frozen.Length && !frozen[i]) i++;
             trainable.Add((start, i));
         }
-        _chunks = ChunksOf(trainable);
+        _trainable = [.. trainable];
+        _chunksThreads = 0;
     }
 
-    static (int Start, int End)[] ChunksOf(IEnumerable<(int Start, int End)> ranges) =>
-        ranges.SelectMany(r => Enumerable.Range(0, (r.End - r.Start + ChunkLength - 1) / ChunkLength)
-            .Select(c => (r.Start + c * ChunkLength, Math.Min(r.End, r.Start + (c + 1) * ChunkLength)))).ToArray();
+    /// <summary>
+    /// The trainable ranges cut into one piece per thread, on cache-line bounds. On Zen 4 an MLP
+    /// step's SGD update took 20 us in two halves against 29 in pieces of 16K elements: each
+    /// thread streams one long run, and the pieces are handed out once.
+    /// </summary>
+    internal (int Start, int End)[] ChunksFor(int threads)
+    {
+        if (_chunksThreads == threads) return _chunks;
+        var trainable = Trainable;
+        long total = trainable.Sum(r => (long)(r.End - r.Start));
+        long length = Math.Max(CacheLineFloats, ((total + threads - 1) / threads + CacheLineFloats - 1) / CacheLineFloats * CacheLineFloats);
+        _chunks = [.. trainable.SelectMany(r => Enumerable.Range(0, (int)((r.End - r.Start + length - 1) / length))
+            .Select(c => (r.Start + (int)(c * length), (int)Math.Min(r.End, r.Start + (c + 1) * length))))];
+        _chunksThreads = threads;
+        return _chunks;
+    }
+
+    const int CacheLineFloats = 16;
 
     /// <summary>
     /// Runs an element-wise update over [start, end) ranges of the parameters in one pass, on the
     /// kernel threads: an update reads and writes several buffers as long as the model, so a
-    /// single fused pass over fixed chunks beats one library call per term.
+    /// single fused pass over a piece per thread beats one library call per term.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected void ForEachChunk(Action<int, int> update)
     {
-        var chunks = Chunks;
+        var chunks = ChunksFor(HelloDl.Kernels.Parallelism.MaxThreads);
         HelloDl.Kernels.Parallelism.For(chunks.Length, (long)Parameters.Length * 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (chunk) =>
             update(chunks[chunk].Start, chunks[chunk].End));
     }

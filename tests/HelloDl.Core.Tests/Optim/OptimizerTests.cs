@@ -127,4 +127,19 @@ public sealed class OptimizerTests
         for (int i = 0; i < Length; i++)
             if (Math.Abs(w[i] - expected[i]) > 1e-5) Assert.Fail($"Element {i}: {w[i]} where a plain loop gives {expected[i]}.");
     }
+
+    [Fact]
+    public void Updates_come_in_a_piece_per_thread_each_a_whole_number_of_cache_lines()
+    {
+        var optimizer = new Sgd(new float[100_000], new float[100_000]);
+        optimizer.Freeze([(0, 10), (500, 20)]);
+        int[] trainable = [.. Enumerable.Range(0, 100_000).Where(i => i >= 10 && (i < 500 || i >= 520))];
+        foreach (int threads in new[] { 1, 2, 3, 8 })
+        {
+            var pieces = optimizer.ChunksFor(threads);
+            Assert.Equal(trainable, pieces.SelectMany(p => Enumerable.Range(p.Start, p.End - p.Start)).Order());
+            Assert.InRange(pieces.Length, threads, threads + 2);   // the frozen ranges cut one or two pieces short
+            Assert.All(pieces.SkipLast(1).Where(p => p.End != 500), p => Assert.Equal(0, (p.End - p.Start) % 16));
+        }
+    }
 }

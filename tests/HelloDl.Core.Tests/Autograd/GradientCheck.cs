@@ -42,6 +42,7 @@ public static class GradientCheck
         var weights = RandomValues(new Random(seed), output.Length);
         tape.BackwardFrom(output, weights);
         var analytic = inputs.Select(x => x.Grad.ToArray()).ToArray();
+        CheckAccumulation(forward, inputs, weights, analytic, DropoutSeed);
 
         double Loss()
         {
@@ -70,6 +71,24 @@ public static class GradientCheck
             }
         }
         return profile.Rows.Select(r => r.Op).ToList();
+    }
+
+    /// <summary>
+    /// A second pass on a new tape adds to the gradients the first left (each op adds into its
+    /// inputs' gradients rather than overwriting them), so they double.
+    /// </summary>
+    static void CheckAccumulation(Func<Tape, Tensor[], Tensor> forward, Tensor[] inputs, float[] weights, float[][] first, int dropoutSeed)
+    {
+        var tape = new Tape { Random = new Random(dropoutSeed) };
+        tape.BackwardFrom(forward(tape, inputs), weights);
+        for (int t = 0; t < inputs.Length; t++)
+        {
+            var grad = inputs[t].Grad;
+            for (int i = 0; i < grad.Length; i++)
+                Assert.True(Math.Abs(grad[i] - 2 * first[t][i]) <= 1e-5 + 1e-4 * Math.Abs(first[t][i]),
+                    $"input {t} element {i}: after a second backward pass the gradient is {grad[i]}, the first pass gave {first[t][i]}");
+        }
+        for (int t = 0; t < inputs.Length; t++) first[t].CopyTo(inputs[t].Grad);
     }
 
     /// <summary>Float32 results against the double reference: within rounding of a few dozen terms.</summary>

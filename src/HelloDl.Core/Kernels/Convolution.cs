@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace HelloDl.Kernels;
 
@@ -231,42 +232,65 @@ public static unsafe class Convolution
         }
         // The groups' dU summed in order, then transformed into dWeight once.
         var filterGradient = new Span<float>(Scratch(ref _filterGradient, weightPartial), weightPartial);
-        filterGradient.Clear();
-        AddPartials(scratch, groups, partialSize, filterGradient, dBias, weightPartial / g.Channels, g.Channels, transposed: false);
+        AddPartials(scratch, groups, partialSize, filterGradient, dBias, weightPartial / g.Channels, g.Channels, transposed: false, overwrite: true);
         Winograd.AddFilterGradient(filterGradient, dWeight, outputs, g.Channels);
     }
 
     /// <summary>
     /// dWeight [outputs, patch] and dBias += the groups' partial sums, group after group (a fixed
-    /// order), with the threads taking disjoint slices of the weights. Winograd's dU [36·O, C] is
-    /// summed the same way, as a [36·O, C] "dWeight".
+    /// order), with the threads taking disjoint slices of the weights; with <paramref name="overwrite"/>,
+    /// dWeight = their sum. Winograd's dU [36·O, C] is summed the same way, as a [36·O, C] "dWeight".
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed)
+    static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed,
+        bool overwrite = false)
     {
         for (int group = 0; group < groups; group++)
             TensorPrimitives.Add(dBias, scratch.Slice(group * partialSize + outputs * patch, dBias.Length), dBias);
-        const int SliceRows = 8;
-        int rows = transposed ? patch : outputs, columns = transposed ? outputs : patch;
         fixed (float* ps = scratch, pw = dWeight)
         {
             float* partials = ps, weights = pw;
-            Parallelism.For((rows + SliceRows - 1) / SliceRows, (long)groups * partialSize, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (slice) =>
+            if (transposed)
             {
-                int firstRow = slice * SliceRows, lastRow = Math.Min(rows, firstRow + SliceRows);
+                // Partials are dWᵀ [patch, O]: row r of the partial is column r of dWeight. A narrow first layer's, a few hundred floats.
+                if (overwrite) dWeight.Slice(0, outputs * patch).Clear();
                 for (int group = 0; group < groups; group++)
-                {
-                    float* partial = partials + (long)group * partialSize;
-                    if (transposed)
-                        // Partials are dWᵀ [patch, O]: row r of the partial is column r of dWeight.
-                        for (int row = firstRow; row < lastRow; row++)
-                            for (int o = 0; o < outputs; o++) weights[o * patch + row] += partial[row * outputs + o];
-                    else
-                        TensorPrimitives.Add(new ReadOnlySpan<float>(weights + firstRow * patch, (lastRow - firstRow) * patch),
-                            new ReadOnlySpan<float>(partial + firstRow * patch, (lastRow - firstRow) * patch),
-                            new Span<float>(weights + firstRow * patch, (lastRow - firstRow) * patch));
-                }
+                    for (int row = 0; row < patch; row++)
+                        for (int o = 0; o < outputs; o++) weights[o * patch + row] += partials[(long)group * partialSize + row * outputs + o];
+                return;
+            }
+            int length = outputs * patch;
+            Parallelism.For((length + SumSlice - 1) / SumSlice, (long)groups * partialSize, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (slice) =>
+            {
+                int start = slice * SumSlice;
+                SumGroups(weights + start, partials + start, partialSize, groups, Math.Min(SumSlice, length - start), overwrite);
             });
+        }
+    }
+
+    /// <summary>
+    /// Floats of the weights one piece of <see cref="AddPartials"/> sums. Slices of eight rows, one
+    /// library call per group and slice, took 0.3 ms of CPU per CNN step on Zen 4 (2,304 calls of
+    /// 256 floats at the second layer), and their destination was cleared in a pass of its own.
+    /// </summary>
+    const int SumSlice = 4096;
+
+    /// <summary>sum (=, or += without <paramref name="overwrite"/>) partial 0 + partial 1 + ..., in that order, in one pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void SumGroups(float* sum, float* partials, int partialSize, int groups, int count, bool overwrite)
+    {
+        int i = 0;
+        for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var total = overwrite ? Vector256.Load(partials + i) : Vector256.Load(sum + i) + Vector256.Load(partials + i);
+            for (int group = 1; group < groups; group++) total += Vector256.Load(partials + (long)group * partialSize + i);
+            total.Store(sum + i);
+        }
+        for (; i < count; i++)
+        {
+            float total = overwrite ? partials[i] : sum[i] + partials[i];
+            for (int group = 1; group < groups; group++) total += partials[(long)group * partialSize + i];
+            sum[i] = total;
         }
     }
 

@@ -69,6 +69,14 @@ public sealed class TapeTests
         var y = HelloDl.Autograd.Dropout.Apply(train, x, 0.5f).Data.ToArray();
         Assert.All(y, v => Assert.True(v == 0f || v == 2f));
         Assert.InRange(y.Count(v => v == 0f), 400, 600);
+        // The same seed gives the same mask; the next call on the tape a new one.
+        Assert.Equal(y, HelloDl.Autograd.Dropout.Apply(new Tape(recording: false) { Random = new Random(3) }, x, 0.5f).Data.ToArray());
+        Assert.NotEqual(y, HelloDl.Autograd.Dropout.Apply(train, x, 0.5f).Data.ToArray());
+
+        var wide = Tensor.FromArray(Enumerable.Repeat(1f, 20_000).ToArray(), 200, 100);
+        var rare = HelloDl.Autograd.Dropout.Apply(train, wide, 0.1f).Data.ToArray();
+        Assert.InRange(rare.Count(v => v == 0f), 1_800, 2_200);
+        Assert.InRange(rare.Take(10_000).Count(v => v == 0f) - rare.Skip(10_000).Count(v => v == 0f), -200, 200);
     }
 
     [Fact]

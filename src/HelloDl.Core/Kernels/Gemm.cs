@@ -452,18 +452,34 @@ public static unsafe class Gemm
         var r2 = Avx.LoadVector256(source + Row(2)); var r3 = Avx.LoadVector256(source + Row(3));
         var r4 = Avx.LoadVector256(source + Row(4)); var r5 = Avx.LoadVector256(source + Row(5));
         var r6 = Avx.LoadVector256(source + Row(6)); var r7 = Avx.LoadVector256(source + Row(7));
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Avx.Store(target, r0);
+        Avx.Store(target + targetStride, r1);
+        Avx.Store(target + 2 * targetStride, r2);
+        Avx.Store(target + 3 * targetStride, r3);
+        Avx.Store(target + 4 * targetStride, r4);
+        Avx.Store(target + 5 * targetStride, r5);
+        Avx.Store(target + 6 * targetStride, r6);
+        Avx.Store(target + 7 * targetStride, r7);
+    }
+
+    /// <summary>Transposes the 8 x 8 block held in eight registers, row i becoming column i (AVX).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1); var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5); var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
         var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE); var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
         var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE); var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(target, Avx.Permute2x128(s0, s4, 0x20));
-        Avx.Store(target + targetStride, Avx.Permute2x128(s1, s5, 0x20));
-        Avx.Store(target + 2 * targetStride, Avx.Permute2x128(s2, s6, 0x20));
-        Avx.Store(target + 3 * targetStride, Avx.Permute2x128(s3, s7, 0x20));
-        Avx.Store(target + 4 * targetStride, Avx.Permute2x128(s0, s4, 0x31));
-        Avx.Store(target + 5 * targetStride, Avx.Permute2x128(s1, s5, 0x31));
-        Avx.Store(target + 6 * targetStride, Avx.Permute2x128(s2, s6, 0x31));
-        Avx.Store(target + 7 * targetStride, Avx.Permute2x128(s3, s7, 0x31));
+        r0 = Avx.Permute2x128(s0, s4, 0x20);
+        r1 = Avx.Permute2x128(s1, s5, 0x20);
+        r2 = Avx.Permute2x128(s2, s6, 0x20);
+        r3 = Avx.Permute2x128(s3, s7, 0x20);
+        r4 = Avx.Permute2x128(s0, s4, 0x31);
+        r5 = Avx.Permute2x128(s1, s5, 0x31);
+        r6 = Avx.Permute2x128(s2, s6, 0x31);
+        r7 = Avx.Permute2x128(s3, s7, 0x31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -447,6 +447,8 @@ public static unsafe class Winograd
                 }
             return;
         }
+        // Chosen by the GEMM path, as everything else the tests run path by path.
+        bool maskedStores = Gemm.Path == SimdPath.Avx512 && Avx512F.VL.IsSupported;
         for (int y = top; y < bottom; y++)
             for (int x = left; x < right; x += 8)
             {
@@ -456,7 +458,7 @@ public static unsafe class Winograd
                 var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(columns)).AsSingle();
                 float* planar = image + (y - pad) * width + (x - pad), laidAt = laid + y * rowStride + (long)x * channels;
                 for (int c = 0; c < channels; c += 8)
-                    if (add) AddBlock(laidAt + c, channels, columns, planar + c * plane, plane);
+                    if (add) AddBlock(laidAt + c, channels, columns, planar + c * plane, plane, mask, maskedStores);
                     else LayBlock(planar + c * plane, plane, mask, columns, laidAt + c, channels);
             }
     }
@@ -481,36 +483,45 @@ public static unsafe class Winograd
     }
 
     /// <summary>
-    /// The inverse of <see cref="LayBlock"/>, added onto the planar rows. A short block is added float
-    /// by float: AMD's masked stores are slow enough (Zen 4) that the second layer's backward took
-    /// longer with them than with the scalar copy.
+    /// The inverse of <see cref="LayBlock"/>, added onto the planar rows. A short block takes AVX-512's
+    /// masked stores (<paramref name="maskedStores"/>), or goes float by float: AVX's (vmaskmovps) are
+    /// slow enough on AMD (Zen 4) that the second layer's backward took longer with them than with
+    /// the scalar copy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void AddBlock(float* laid, int channels, int columns, float* planar, long plane)
+    static void AddBlock(float* laid, int channels, int columns, float* planar, long plane, Vector256<float> mask, bool maskedStores)
     {
-        if (columns < 8)
+        if (columns < 8 && !maskedStores)
         {
             for (int k = 0; k < 8; k++)
                 for (int t = 0; t < columns; t++) planar[k * plane + t] += laid[t * channels + k];
             return;
         }
-        var r0 = Avx.LoadVector256(laid); var r1 = Avx.LoadVector256(laid + channels);
-        var r2 = Avx.LoadVector256(laid + 2 * channels); var r3 = Avx.LoadVector256(laid + 3 * channels);
-        var r4 = Avx.LoadVector256(laid + 4 * channels); var r5 = Avx.LoadVector256(laid + 5 * channels);
-        var r6 = Avx.LoadVector256(laid + 6 * channels); var r7 = Avx.LoadVector256(laid + 7 * channels);
+        var r0 = Avx.LoadVector256(laid);
+        var r1 = columns > 1 ? Avx.LoadVector256(laid + channels) : Vector256<float>.Zero;
+        var r2 = columns > 2 ? Avx.LoadVector256(laid + 2 * channels) : Vector256<float>.Zero;
+        var r3 = columns > 3 ? Avx.LoadVector256(laid + 3 * channels) : Vector256<float>.Zero;
+        var r4 = columns > 4 ? Avx.LoadVector256(laid + 4 * channels) : Vector256<float>.Zero;
+        var r5 = columns > 5 ? Avx.LoadVector256(laid + 5 * channels) : Vector256<float>.Zero;
+        var r6 = columns > 6 ? Avx.LoadVector256(laid + 6 * channels) : Vector256<float>.Zero;
+        var r7 = columns > 7 ? Avx.LoadVector256(laid + 7 * channels) : Vector256<float>.Zero;
         Gemm.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-        AddRow(planar, r0);
-        AddRow(planar + plane, r1);
-        AddRow(planar + 2 * plane, r2);
-        AddRow(planar + 3 * plane, r3);
-        AddRow(planar + 4 * plane, r4);
-        AddRow(planar + 5 * plane, r5);
-        AddRow(planar + 6 * plane, r6);
-        AddRow(planar + 7 * plane, r7);
+        AddRow(planar, r0, columns, mask);
+        AddRow(planar + plane, r1, columns, mask);
+        AddRow(planar + 2 * plane, r2, columns, mask);
+        AddRow(planar + 3 * plane, r3, columns, mask);
+        AddRow(planar + 4 * plane, r4, columns, mask);
+        AddRow(planar + 5 * plane, r5, columns, mask);
+        AddRow(planar + 6 * plane, r6, columns, mask);
+        AddRow(planar + 7 * plane, r7, columns, mask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void AddRow(float* target, Vector256<float> values) => Avx.Store(target, Avx.Add(Avx.LoadVector256(target), values));
+    static void AddRow(float* target, Vector256<float> values, int columns, Vector256<float> mask)
+    {
+        if (columns == 8) Avx.Store(target, Avx.Add(Avx.LoadVector256(target), values));
+        else Avx512F.VL.MaskStore(target, mask, Avx.Add(Avx512F.VL.MaskLoad(target, mask, Vector256<float>.Zero), values));
+    }
 
     /// <summary>
     /// A cleared channels-last image [padded height, padded width, C] covering every tile's 6x6

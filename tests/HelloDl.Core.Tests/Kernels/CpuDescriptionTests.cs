@@ -56,8 +56,10 @@ public sealed class CpuDescriptionTests
         if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported) return;
         Assert.Contains(cpu.Vendor, new[] { "AuthenticAMD", "GenuineIntel" });
         Assert.True(cpu.L1DataBytes >= 16 << 10 && cpu.L2Bytes >= 256 << 10, cpu.ToString());
-        // Full-width units double the flops per instruction of 256-bit ones; split units do not.
-        if (cpu.Avx512) Assert.InRange(cpu.Fma512Over256, 0.7, 2.4);
+        // A timing (about 2 on full-width 512-bit units, 1 on split ones), so only its sanity is
+        // asserted: on a busy 2-vCPU VM a best-of-three measurement once gave 0.56.
+        if (cpu.Avx512) Assert.True(double.IsFinite(cpu.Fma512Over256) && cpu.Fma512Over256 > 0, cpu.ToString());
+        Assert.Equal(cpu.Fma512Over256 >= 1.5, cpu.FullWidth512);
     }
 
     [Theory]

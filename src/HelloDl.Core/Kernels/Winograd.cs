@@ -150,7 +150,11 @@ public static unsafe class Winograd
 
     static int PackedFilterLength(int outputs, int channels) => Gemm.PackedRightLength(outputs, channels);
 
-    /// <summary>Packing a float costs about as much as this many multiply-adds, as <see cref="Parallelism.For"/> counts work.</summary>
+    /// <summary>
+    /// Work per packed float as <see cref="Parallelism.For"/> counts it (in multiply-adds): a guess,
+    /// which splits the third layer's 36 x 128 x 64 filters between the threads (measured faster) and
+    /// leaves the second layer's 36 x 64 x 32 on one (not measured split).
+    /// </summary>
     const int PackCost = 4;
 
     /// <summary>
@@ -427,7 +431,7 @@ public static unsafe class Winograd
     /// Copies rows [top, bottom) x columns [left, right) of the channels-last buffer's image part from
     /// a [C, H, W] image, or with <paramref name="add"/> adds them back onto it (an input gradient).
     /// Eight channels by eight columns at a time, transposed in registers: one float at a time, the
-    /// copy into the buffer alone took about 6% of a CNN training step on Zen 4 (some 330 of 5,500 us).
+    /// copy into the buffer alone took about 7% of a CNN training step on Zen 4 (some 385 of 5,500 us).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void LayChannelsLast(float* image, ConvGeometry g, float* laid, long rowStride, int top, int bottom, int left, int right, bool add)

@@ -51,8 +51,7 @@ public static class Classifier
                 }
             }
             var batch = new Tensor(rows, 0, [present.Count, .. model.InputShape]);
-            model.PredictProbabilities(batch, probabilities);
-            TemperatureScaling.Apply(probabilities, classes, model.Temperature);
+            model.PredictProbabilities(batch, probabilities, model.Temperature);
         }
         var results = new ClassificationResult[inputs.Count];
         int next = 0;

@@ -62,8 +62,7 @@ public static class DatasetPrediction
             cancellation.ThrowIfCancellationRequested();
             var (input, labels) = batcher.Batch(b);
             var probabilities = batch.Fill(b * BatchSize, labels);
-            model.PredictProbabilities(input, probabilities);
-            if (calibrated) TemperatureScaling.Apply(probabilities, classes, model.Temperature);
+            model.PredictProbabilities(input, probabilities, calibrated ? model.Temperature : 1);
             yield return batch;
         }
     }

@@ -272,12 +272,15 @@ public sealed class Model
 
     /// <summary>
     /// Class probabilities for encoded inputs [count, ..<see cref="InputShape"/>], written to probabilities
-    /// [count, classes]. Safe to call from many threads at once. The threads take whole chunks of
+    /// [count, classes]: at <paramref name="temperature"/> (see <see cref="TemperatureScaling"/>; pass
+    /// <see cref="Temperature"/> for calibrated ones), rescaled on the threads that computed them
+    /// (rescaled afterwards on the calling thread, a calibrated MLP evaluated 9-16% slower than an
+    /// uncalibrated one on Zen 4). Safe to call from many threads at once. The threads take whole chunks of
     /// images through the whole network, each on its own tape: handing every layer's work over
     /// between threads cost as much as the MLP's small layers themselves. An image's result does
     /// not depend on which chunk it is in.
     /// </summary>
-    public unsafe void PredictProbabilities(Tensor input, Span<float> probabilities)
+    public unsafe void PredictProbabilities(Tensor input, Span<float> probabilities, float temperature = 1)
     {
         int count = input.Dim(0), classes = ClassNames.Count;
         if (probabilities.Length < count * classes) throw new ArgumentException($"Room for {count} x {classes} probabilities is needed.", nameof(probabilities));
@@ -292,9 +295,7 @@ public sealed class Model
                 var tape = _inferenceTape ??= new Tape(recording: false) { Training = false };
                 tape.Reset();
                 var logProbabilities = Forward(tape, images == count ? input : input.BatchView(first, images)).Data;
-                // A plain loop: TensorPrimitives.Exp ran unoptimised through a first evaluation (see Rows).
-                float* probabilitiesOut = output + first * classes;
-                for (int i = 0; i < images * classes; i++) probabilitiesOut[i] = MathF.Exp(logProbabilities[i]);
+                TemperatureScaling.ToProbabilities(logProbabilities, classes, temperature, new Span<float>(output + first * classes, images * classes));
             });
         }
     }

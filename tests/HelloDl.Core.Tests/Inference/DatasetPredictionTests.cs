@@ -34,14 +34,19 @@ public sealed class DatasetPredictionTests
     }
 
     [Fact]
-    public void Calibrated_batches_apply_the_models_temperature()
+    public void Calibrated_batches_apply_the_models_temperature_to_every_row()
     {
         var model = Model.Create(Architecture.Mlp, Images.ClassNames, seed: 3);
         model.Temperature = 2.5f;
-        var first = DatasetPrediction.Batches(model, Images).First().Row(0).ToArray();
-        var raw = ProbabilitiesOf(model, 0);
-        TemperatureScaling.Apply(raw, 10, 2.5f);
-        for (int c = 0; c < 10; c++) Assert.Equal(raw[c], first[c], 6);
+        var raw = DatasetPrediction.Batches(model, Images, calibrated: false).First().Probabilities.ToArray();
+        // Every row: the threads take chunks of the batch, and each must rescale its own.
+        var calibrated = DatasetPrediction.Batches(model, Images).First();
+        Assert.Equal(512, calibrated.Count);
+        for (int r = 0; r < calibrated.Count; r++)
+        {
+            var expected = HelloDl.Tests.Nn.TemperatureScalingTests.Reference(raw.AsSpan(r * 10, 10).ToArray(), 2.5);
+            for (int c = 0; c < 10; c++) Assert.True(Math.Abs(expected[c] - calibrated.Row(r)[c]) < 1e-6, $"row {r} class {c}: {calibrated.Row(r)[c]}, expected {expected[c]}");
+        }
     }
 
     [Fact]
@@ -67,42 +72,5 @@ public sealed class DatasetPredictionTests
         }
         int firstWrong = Enumerable.Range(0, 600).First(i => model.ClassNames[Array.IndexOf(ProbabilitiesOf(model, i), ProbabilitiesOf(model, i).Max())] != Images.ClassNames[Images.GetLabel(i)]);
         Assert.Equal(firstWrong, wrong[0].Sample.Index);
-    }
-}
-
-public sealed class TemperatureScalingTests
-{
-    /// <summary>softmax(log p / T), naively in double.</summary>
-    static double[] Reference(float[] probabilities, double temperature)
-    {
-        var powered = probabilities.Select(p => Math.Pow(p, 1 / temperature)).ToArray();
-        double sum = powered.Sum();
-        return powered.Select(v => v / sum).ToArray();
-    }
-
-    [Theory]
-    [InlineData(0.5)]
-    [InlineData(1.0)]
-    [InlineData(1.7)]
-    [InlineData(8.0)]
-    public void Apply_matches_a_naive_reference_and_keeps_the_ranking(double temperature)
-    {
-        float[] row = [0.6f, 0.25f, 0.1f, 0.05f];
-        var scaled = (float[])row.Clone();
-        TemperatureScaling.Apply(scaled, 4, (float)temperature);
-        var expected = Reference(row, temperature);
-        for (int c = 0; c < 4; c++) Assert.Equal(expected[c], scaled[c], 6);
-        Assert.Equal([0, 1, 2, 3], scaled.Select((p, i) => (p, i)).OrderByDescending(x => x.p).Select(x => x.i));
-    }
-
-    [Fact]
-    public void A_far_off_class_keeps_a_finite_log_probability_at_any_temperature()
-    {
-        float[] logs = [0, TemperatureScaling.Log(0), -40];
-        var scaled = new double[3];
-        TemperatureScaling.LogSoftmax(logs, 0.05, scaled);
-        Assert.All(scaled, v => Assert.True(double.IsFinite(v)));
-        Assert.Equal(-40 / 0.05, scaled[2], 6);
-        Assert.Equal(1, scaled.Sum(Math.Exp), 9);
     }
 }

@@ -47,19 +47,19 @@ public static class TemperatureScaling
         return sum;
     }
 
-    /// <summary>The natural logarithm of a probability, as <see cref="LogSoftmax"/> expects it.</summary>
+    /// <summary>The natural logarithm of a probability, floored as <see cref="ToProbabilities"/> floors log-probabilities.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Log(float probability) => MathF.Log(Math.Max(probability, Floor));
 
     /// <summary>
-    /// log softmax(z / T) of one row z of log-probabilities, in double precision: computed as
-    /// z/T - max - log Σ exp(z/T - max), so no term overflows and a far-off class keeps its
-    /// (very negative) log rather than underflowing to zero.
+    /// -log softmax(z / T)[target] for one row z of log-probabilities, in double precision: computed as
+    /// max + log Σ exp(z/T - max) - z[target]/T, so no term overflows and a far-off target gives a
+    /// large finite loss rather than an infinite one. <paramref name="powers"/> is scratch of the row's length.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LogSoftmax(ReadOnlySpan<float> logProbabilities, double temperature, Span<double> scaled)
+    public static double NegativeLogLikelihood(ReadOnlySpan<float> logProbabilities, int target, double temperature, Span<double> powers)
     {
-        double logSum = Math.Log(Powers(logProbabilities, temperature, scaled, out double max)) + max;
-        for (int c = 0; c < logProbabilities.Length; c++) scaled[c] = Math.Max(logProbabilities[c], LogFloor) / temperature - logSum;
+        double logSum = Math.Log(Powers(logProbabilities, temperature, powers, out double max)) + max;
+        return logSum - Math.Max(logProbabilities[target], LogFloor) / temperature;
     }
 }

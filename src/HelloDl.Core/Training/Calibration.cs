@@ -31,16 +31,23 @@ public static class Calibration
             var logs = logProbabilities.AsSpan(batch.First * classes, batch.Count * classes);
             for (int i = 0; i < logs.Length; i++) logs[i] = TemperatureScaling.Log(probabilities[i]);
         }
+        return FitTemperature(logProbabilities, targets, classes);
+    }
+
+    /// <summary>The temperature that minimises the mean NLL of softmax(z / T) for rows z [targets, classes] of log-probabilities.</summary>
+    internal static float FitTemperature(float[] logProbabilities, int[] targets, int classes)
+    {
         // With only a few mistakes to learn from (a small own set read almost perfectly) the NLL
         // falls for ever as T shrinks: it may soften the confidence then, never sharpen it.
         int mistakes = 0;
         for (int r = 0; r < targets.Length; r++)
             if (Rows.IndexOfMax(logProbabilities.AsSpan(r * classes, classes)) != targets[r]) mistakes++;
-        // Golden-section search on log T: the NLL is smooth and unimodal in T.
+        // Golden-section search on log T: the NLL is smooth and unimodal in T. It stops when log T is
+        // known to within what a float T holds: 38 steps from (0.05, 20), where 60 fixed ones took 62 passes over the rows.
         double low = Math.Log(mistakes < MistakesToSharpen ? 1 : 0.05), high = Math.Log(20), ratio = (Math.Sqrt(5) - 1) / 2;
         double a = high - ratio * (high - low), b = low + ratio * (high - low);
         double fa = Nll(logProbabilities, targets, classes, Math.Exp(a)), fb = Nll(logProbabilities, targets, classes, Math.Exp(b));
-        for (int i = 0; i < 60; i++)
+        while (high - low > LogTolerance)
         {
             if (fa < fb) { high = b; b = a; fb = fa; a = high - ratio * (high - low); fa = Nll(logProbabilities, targets, classes, Math.Exp(a)); }
             else { low = a; a = b; fa = fb; b = low + ratio * (high - low); fb = Nll(logProbabilities, targets, classes, Math.Exp(b)); }
@@ -48,16 +55,29 @@ public static class Calibration
         return (float)Math.Exp((low + high) / 2);
     }
 
-    /// <summary>Mean negative log-likelihood of softmax(log p / T) for the targets.</summary>
-    static double Nll(float[] logProbabilities, int[] targets, int classes, double temperature)
+    /// <summary>The width of log T's interval at which the search stops: about a float's precision.</summary>
+    const double LogTolerance = 1e-7;
+
+    /// <summary>Rows one piece of <see cref="Nll"/> sums: the pieces depend only on the row count, so the sum does not depend on the thread count.</summary>
+    const int RowsPerPiece = 1024;
+
+    /// <summary>Mean negative log-likelihood of softmax(z / T) for the targets: the threads sum pieces of rows, added in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static double Nll(float[] logProbabilities, int[] targets, int classes, double temperature)
     {
-        Span<double> scaled = classes <= 1024 ? stackalloc double[classes] : new double[classes];
-        double total = 0;
-        for (int r = 0; r < targets.Length; r++)
+        int pieces = (targets.Length + RowsPerPiece - 1) / RowsPerPiece;
+        var totals = new double[pieces];
+        // An exponential costs some thirty of the multiply-adds Parallelism weighs work in.
+        Kernels.Parallelism.For(pieces, (long)targets.Length * classes * 30, piece =>
         {
-            TemperatureScaling.LogSoftmax(logProbabilities.AsSpan(r * classes, classes), temperature, scaled);
-            total -= scaled[targets[r]];
-        }
-        return total / targets.Length;
+            Span<double> powers = classes <= 1024 ? stackalloc double[classes] : new double[classes];
+            double total = 0;
+            for (int r = piece * RowsPerPiece, end = Math.Min(targets.Length, r + RowsPerPiece); r < end; r++)
+                total += TemperatureScaling.NegativeLogLikelihood(logProbabilities.AsSpan(r * classes, classes), targets[r], temperature, powers);
+            totals[piece] = total;
+        });
+        double sum = 0;
+        foreach (double total in totals) sum += total;
+        return sum / targets.Length;
     }
 }

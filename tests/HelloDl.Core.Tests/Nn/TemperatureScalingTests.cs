@@ -43,13 +43,24 @@ public sealed class TemperatureScalingTests
     }
 
     [Fact]
-    public void A_far_off_class_keeps_a_finite_log_probability_at_any_temperature()
+    public void A_far_off_target_gives_a_large_finite_loss_at_any_temperature()
     {
         float[] logs = [0, TemperatureScaling.Log(0), -40];
-        var scaled = new double[3];
-        TemperatureScaling.LogSoftmax(logs, 0.05, scaled);
-        Assert.All(scaled, v => Assert.True(double.IsFinite(v)));
-        Assert.Equal(-40 / 0.05, scaled[2], 6);
-        Assert.Equal(1, scaled.Sum(Math.Exp), 9);
+        var powers = new double[3];
+        Assert.Equal(40 / 0.05, TemperatureScaling.NegativeLogLikelihood(logs, 2, 0.05, powers), 6);
+        Assert.True(double.IsFinite(TemperatureScaling.NegativeLogLikelihood(logs, 1, 0.05, powers)));
+        Assert.Equal(0, TemperatureScaling.NegativeLogLikelihood(logs, 0, 0.05, powers), 9);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(2.5)]
+    public void The_loss_is_minus_the_log_of_the_probability_at_that_temperature(double temperature)
+    {
+        float[] logs = [MathF.Log(0.6f), MathF.Log(0.3f), MathF.Log(0.1f)];
+        var probabilities = new float[3];
+        TemperatureScaling.ToProbabilities(logs, 3, (float)temperature, probabilities);
+        for (int target = 0; target < 3; target++)
+            Assert.Equal(-Math.Log(probabilities[target]), TemperatureScaling.NegativeLogLikelihood(logs, target, temperature, new double[3]), 5);
     }
 }

@@ -112,11 +112,12 @@ function Invoke-Build {
     Invoke-Native dotnet @('build', $project, '-c', $Configuration, '-o', $compiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
     # ReadyToRun: HelloDl's own two assemblies precompiled for this OS and architecture, so the
     # first epoch and the first evaluation do not wait for the JIT (elsewhere their IL is compiled
-    # as usual). Published apart and copied over the build, which keeps the module's layout.
+    # as usual). Published apart and copied over the build, which keeps the module's layout. The
+    # cmdlets are compiled against this PowerShell's own System.Management.Automation (see the csproj).
     $rid = [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
     $precompiled = Join-Path $out 'readytorun'
     Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '-r', $rid, '--self-contained', 'false',
-        '-p:PublishReadyToRun=true', '-o', $precompiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+        '-p:PublishReadyToRun=true', "-p:PowerShellHome=$PSHOME", '-o', $precompiled, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
     'HelloDl.Core.dll', 'HelloDl.PowerShell.dll' | ForEach-Object { Copy-Item -LiteralPath (Join-Path $precompiled $_) -Destination $compiled -Force }
     # The module folder: the cmdlet assembly and its views at the top; everything it depends on in
     # deps/, which the module loads into a private AssemblyLoadContext (see ModuleInitializer.cs).

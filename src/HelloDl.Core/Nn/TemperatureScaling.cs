@@ -14,8 +14,8 @@ public static class TemperatureScaling
 
     /// <summary>
     /// Each row of <paramref name="logProbabilities"/> ([rows, classes]) as probabilities at
-    /// <paramref name="temperature"/>: e^z at 1, else softmax(z / T) in double precision, each
-    /// log-probability first raised to the log of <see cref="Floor"/> as <see cref="Log"/> would.
+    /// <paramref name="temperature"/>: e^z at 1, else softmax(z / T) in double precision, with each
+    /// log-probability taken as at least the log of <see cref="Floor"/>, as <see cref="Log"/> floors probabilities.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToProbabilities(ReadOnlySpan<float> logProbabilities, int classes, float temperature, Span<float> probabilities)

@@ -67,7 +67,7 @@ public static class Calibration
     {
         int pieces = (targets.Length + RowsPerPiece - 1) / RowsPerPiece;
         var totals = new double[pieces];
-        // An exponential costs some thirty of the multiply-adds Parallelism weighs work in.
+        // Weighed as thirty of the multiply-adds Parallelism counts work in per element: a guess for a double exponential and a division.
         Kernels.Parallelism.For(pieces, (long)targets.Length * classes * 30, piece =>
         {
             Span<double> powers = classes <= 1024 ? stackalloc double[classes] : new double[classes];

@@ -172,6 +172,22 @@ public sealed class OpGradientTests
                 (tape, x) => Conv2dMaxPool.Apply(tape, x[0], x[1], x[2], 1, 0, poolKernel, poolKernel, ceil, gelu: true),
                 x => NaiveOps.Elementwise(NaiveOps.MaxPool2d(NaiveOps.Conv2d(x[0], x[1], x[2], 1, 0), poolKernel, poolKernel, ceil), NaiveOps.Gelu), Step: 1e-3f);
 
+        // A first layer: the images are data, so the weights' gradient is summed at the pooling's winners
+        // (Kernels/Convolution; more filters than patch taps, as there). One small image: the more windows,
+        // the likelier a step swaps two near-equal candidates somewhere.
+        foreach (var (kernel, poolKernel, ceil, gelu, size) in new[] { (2, 2, false, true, 7), (2, 2, true, false, 6) })
+        {
+            var image = Tensor.FromArray(RandomValues(new Random(size), size * size), 1, 1, size, size);
+            yield return new($"Conv2dMaxPool on data {kernel}x{kernel}, pool {poolKernel}/2{(ceil ? " ceil" : "")}{(gelu ? " with GELU" : "")} on {size}",
+                typeof(Conv2dMaxPool), r => [Input(r, [kernel * kernel + 2, 1, kernel, kernel]), Input(r, [kernel * kernel + 2])],
+                (tape, x) => Conv2dMaxPool.Apply(tape, image, x[0], x[1], 1, 0, poolKernel, 2, ceil, gelu),
+                x =>
+                {
+                    var pooled = NaiveOps.MaxPool2d(NaiveOps.Conv2d(image, x[0], x[1], 1, 0), poolKernel, 2, ceil);
+                    return gelu ? NaiveOps.Elementwise(pooled, NaiveOps.Gelu) : pooled;
+                }, Step: 1e-3f);
+        }
+
         // Winograd (3x3 stride 1 with enough channels, Kernels/Winograd): plain and padded (its forward), and pooled in its
         // tiles on 13, as hello-dl's second layer (forward and backward; 9 tiles an image, the last vector of them short).
         int winogradChannels = Math.Max(Winograd.MinimumChannels, System.Numerics.Vector<float>.Count);

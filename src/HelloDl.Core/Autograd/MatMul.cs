@@ -53,6 +53,7 @@ public sealed class Linear : Op
     readonly Tensor _x, _weight, _bias;
     readonly bool _relu;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     Linear(Tensor x, Tensor weight, Tensor bias, bool relu) { _x = x; _weight = weight; _bias = bias; _relu = relu; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -21,6 +21,12 @@ public sealed class Batcher
     readonly byte[] _scratch = [];
     int[] _stepTargets = [];
     readonly Dictionary<int, (Tensor Input, int[] Targets)> _buffers = [];
+    // What every batch asks, settled once: the encoder's kind, and the buffers of the last batch's
+    // size (every batch but an epoch's last). Casts to an interface and dictionary lookups are calls
+    // the runtime recompiles during a first epoch, on the core the run needs.
+    readonly ISequenceTargets? _sequence;
+    readonly bool _convertsOnThreads;
+    (int Count, Tensor Input, int[] Targets) _lastBuffers;
     // The batch the threads are filling (see FillPiece): fields, not a closure, so a batch allocates nothing.
     readonly Action<int> _fillPiece;
     int _fillFirst, _fillCount, _fillPieces;
@@ -51,6 +57,8 @@ public sealed class Batcher
         _random = random ?? new Random(0);
         _order = oversample ? Oversampled(data) : Enumerable.Range(0, data.Count).ToArray();
         _itemSize = Tensor.Size(encoder.ItemShape);
+        _sequence = encoder as ISequenceTargets;
+        _convertsOnThreads = augmentation is null && encoder is ImageInput;
         _fillPiece = FillPiece;
     }
 
@@ -78,11 +86,17 @@ public sealed class Batcher
     {
         int first = index * BatchSize, count = Math.Min(BatchSize, _order.Length - first);
         if (index < 0 || count <= 0) throw new ArgumentOutOfRangeException(nameof(index));
-        var sequence = _encoder as ISequenceTargets;
+        var sequence = _sequence;
         int targetsPerItem = sequence?.TargetsPerItem ?? 1;
-        if (!_buffers.TryGetValue(count, out var buffers))
-            _buffers[count] = buffers = (new Tensor([count, .. _encoder.ItemShape]), new int[count * targetsPerItem]);
-        if (_augmentation is null && _encoder is ImageInput)
+        (Tensor Input, int[] Targets) buffers;
+        if (_lastBuffers.Count == count) buffers = (_lastBuffers.Input, _lastBuffers.Targets);
+        else
+        {
+            if (!_buffers.TryGetValue(count, out buffers))
+                _buffers[count] = buffers = (new Tensor([count, .. _encoder.ItemShape]), new int[count * targetsPerItem]);
+            _lastBuffers = (count, buffers.Input, buffers.Targets);
+        }
+        if (_convertsOnThreads)
         {
             // Rows are independent, so the threads share them: converting a batch of 256 on one thread
             // while the other waited was a tenth of the MLP's inference. (Text encoders prepare a data

@@ -233,6 +233,7 @@ public static unsafe class Gemm
         public Job(float* a, bool transA, float* packedA, float* b, bool transB, float* c, int m, int n, int k, bool accumulate, SimdPath path)
             : this(a, transA, packedA, b, transB, null, c, m, n, k, accumulate, path) { }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         Job(float* a, bool transA, float* packedA, float* b, bool transB, float* packedB, float* c, int m, int n, int k, bool accumulate, SimdPath path)
         {
             _a = a; _transA = transA; _packedA = packedA; _b = b; _transB = transB; _packedB = packedB; _c = c;

@@ -33,6 +33,7 @@ public static class Parallelism
     /// </summary>
     public static int MaxThreads
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         get => _threadLimit is > 0 and var limit && limit < _maxThreads ? limit : _maxThreads;
         set => _maxThreads = value is >= 1 and <= 1024 ? value
             : throw new ArgumentOutOfRangeException(nameof(value), value, "From 1 to 1024 threads.");
@@ -44,6 +45,7 @@ public static class Parallelism
     /// A training run may change it from step to step: the kernels' results do not depend on the
     /// thread count.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ThreadLimit LimitThreads(int threads)
     {
         if (threads is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(threads), threads, "From 1 to 1024 threads.");

@@ -160,23 +160,24 @@ public sealed class Sequential : Module
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tape tape, Tensor input)
     {
-        for (int i = 0; i < Children.Count; i++)
+        var children = ChildSpan;
+        for (int i = 0; i < children.Length; i++)
         {
-            var next = i + 1 < Children.Count ? Children[i + 1].Module : null;
+            var next = i + 1 < children.Length ? children[i + 1].Module : null;
             // A convolution straight into max pooling (and a GELU after it), or a linear layer into
             // a ReLU, runs as one op: the output is finished while still in cache.
-            if (Children[i].Module is Conv2dLayer convolution && next is MaxPool2dLayer pool)
+            if (children[i].Module is Conv2dLayer convolution && next is MaxPool2dLayer pool)
             {
-                bool gelu = i + 2 < Children.Count && Children[i + 2].Module is ActivationLayer { Kind: ActivationKind.Gelu };
+                bool gelu = i + 2 < children.Length && children[i + 2].Module is ActivationLayer { Kind: ActivationKind.Gelu };
                 input = convolution.ForwardPooled(tape, input, pool, gelu);
                 i += gelu ? 2 : 1;
             }
-            else if (Children[i].Module is LinearLayer linear && next is ActivationLayer { IsRelu: true })
+            else if (children[i].Module is LinearLayer linear && next is ActivationLayer { IsRelu: true })
             {
                 input = linear.ForwardWithRelu(tape, input);
                 i++;
             }
-            else input = Children[i].Module.Forward(tape, input);
+            else input = children[i].Module.Forward(tape, input);
         }
         return input;
     }

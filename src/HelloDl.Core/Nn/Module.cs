@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HelloDl.Autograd;
 using HelloDl.Tensors;
 
@@ -15,7 +17,8 @@ public sealed class Parameter
     /// <summary>Initial values are drawn uniformly from ±InitBound (hello-dl: 1/√fan_in).</summary>
     public float InitBound { get; }
     public int Length => Tensor.Size(Shape);
-    public Tensor Value => _value ?? throw new InvalidOperationException("The parameter is not bound to a model yet.");
+    public Tensor Value => _value ?? Unbound();
+    static Tensor Unbound() => throw new InvalidOperationException("The parameter is not bound to a model yet.");
     Tensor? _value;
 
     /// <summary>Binds the parameter to its view of the model's buffers (done once, by the model).</summary>
@@ -54,6 +57,13 @@ public abstract class Module
     }
 
     public IReadOnlyList<(string Name, Module Module)> Children => _children;
+
+    /// <summary>The children for a forward pass, which walks them every step: an interface's indexer is a call the runtime recompiles during a first epoch.</summary>
+    private protected ReadOnlySpan<(string Name, Module Module)> ChildSpan
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => CollectionsMarshal.AsSpan(_children);
+    }
 
     /// <summary>All parameters of this module and its children, depth first, with dotted names.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters(string prefix = "")

@@ -1,6 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace HelloDl.Optim;
 
-/// <summary>The learning rate at a given optimizer step (0-based), from a base rate.</summary>
+/// <summary>
+/// The learning rate at a given optimizer step (0-based), from a base rate. Every training step asks,
+/// so each override is compiled once, fully optimised: left to tiering, it was recompiled twice
+/// during a first epoch, on the core the run needs.
+/// </summary>
 public abstract class LearningRateSchedule
 {
     public abstract float At(long step, float baseRate);
@@ -10,6 +16,7 @@ public abstract class LearningRateSchedule
 
     sealed class ConstantSchedule : LearningRateSchedule
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override float At(long step, float baseRate) => baseRate;
     }
 }
@@ -17,12 +24,14 @@ public abstract class LearningRateSchedule
 /// <summary>Multiplies the rate by <c>gamma</c> every <c>stepSize</c> steps.</summary>
 public sealed class StepSchedule(long stepSize, float gamma = 0.1f) : LearningRateSchedule
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override float At(long step, float baseRate) => baseRate * MathF.Pow(gamma, step / Math.Max(1, stepSize));
 }
 
 /// <summary>Cosine annealing from the base rate to <c>minimumRate</c> over <c>totalSteps</c>.</summary>
 public sealed class CosineSchedule(long totalSteps, float minimumRate = 0) : LearningRateSchedule
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override float At(long step, float baseRate)
     {
         double progress = Math.Min(1, (double)step / Math.Max(1, totalSteps));
@@ -33,6 +42,7 @@ public sealed class CosineSchedule(long totalSteps, float minimumRate = 0) : Lea
 /// <summary>Rises linearly from near zero to the scheduled rate over <c>warmupSteps</c>, then follows <c>after</c>.</summary>
 public sealed class WarmupSchedule(long warmupSteps, LearningRateSchedule after) : LearningRateSchedule
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override float At(long step, float baseRate)
     {
         float rate = after.At(step, baseRate);

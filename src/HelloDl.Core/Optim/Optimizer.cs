@@ -84,6 +84,7 @@ public abstract class Optimizer
     /// against 28-29 in pieces of 16K elements: each thread streams one long run, and the pieces
     /// are handed out once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal (int Start, int End)[] ChunksFor(int threads)
     {
         if (_chunksThreads == threads) return _chunks;

@@ -37,11 +37,12 @@ public sealed class Trainer
         var kind = options.Optimizer ?? TrainingDefaults.Optimizer;
         BaseLearningRate = options.LearningRate ?? TrainingDefaults.LearningRateFor(model.Architecture, kind, fineTune: model.TrainedEpochs > 0);
         Optimizer = Optimizer.Create(kind, model.Values, model.Gradients, options.Momentum, options.Nesterov, options.WeightDecay);
-        _frozen = model.RangesOf(options.Freeze);
-        if (_frozen.Count > 0) Optimizer.Freeze(_frozen);
+        _frozen = [.. model.RangesOf(options.Freeze)];
+        if (_frozen.Length > 0) Optimizer.Freeze(_frozen);
     }
 
-    readonly IReadOnlyList<(int Offset, int Length)> _frozen;
+    /// <summary>An array, not a list behind its interface: each step walks it, and an interface's enumerator is recompiled during the first epoch.</summary>
+    readonly (int Offset, int Length)[] _frozen;
     /// <summary>The kernel threads each step uses, chosen from how fast recent steps ran (made for the thread count in force).</summary>
     StepThreads? _stepThreads;
 

@@ -337,7 +337,7 @@ public static unsafe class Convolution
     /// dWeight [O, C·KH·KW] (=, or += without <paramref name="overwrite"/>) and dBias [O] += one image's
     /// weight and bias gradients from its pooled gradients alone: each window's gradient (times GELU's
     /// derivative there when <paramref name="slopes"/> is not null) times the input patch under its
-    /// winner. A patch row is one masked vector load; each filter row sums over the windows in four chains.
+    /// winner. A patch row is one masked vector load; three rows are summed in one pass over the windows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void WeightGradientAtWinners(float* image, float* dPooled, float* winners, float* slopes, float* dWeight, float* dBias, int outputs,

@@ -18,6 +18,7 @@ public sealed class Parameter
     public float InitBound { get; }
     public int Length => Tensor.Size(Shape);
     public Tensor Value => _value ?? Unbound();
+    // A throw of its own kept the getter from being inlined into a training step's callers.
     static Tensor Unbound() => throw new InvalidOperationException("The parameter is not bound to a model yet.");
     Tensor? _value;
 

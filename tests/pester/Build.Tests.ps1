@@ -5,6 +5,23 @@ BeforeAll {
         $output = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build.ps1') @Arguments 2>&1 | Out-String
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output -replace '\x1b\[[0-9;]*m', '' }
     }
+    # What a fresh session running the script compiles, a line per method with its tier, as the
+    # runtime lists it: precompiled code is not listed until the runtime recompiles it because it
+    # runs often (Tier1).
+    function Get-CompiledMethods([string]$Script) {
+        $listing = Join-Path ([IO.Path]::GetTempPath()) "hellodl-jit-$([guid]::NewGuid()).txt"
+        $env:DOTNET_JitDisasmSummary = '1'
+        $env:DOTNET_JitStdOutFile = $listing
+        try {
+            $null = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $Script
+            $LASTEXITCODE | Should -Be 0
+        }
+        finally {
+            Remove-Item Env:DOTNET_JitDisasmSummary, Env:DOTNET_JitStdOutFile
+        }
+        Get-Content -LiteralPath $listing
+        Remove-Item -LiteralPath $listing
+    }
 }
 
 Describe 'build.ps1 Bench -Section' {
@@ -20,21 +37,7 @@ Describe 'build.ps1 Bench -Section' {
 
 Describe 'build.ps1 Build: ReadyToRun' {
     It 'precompiles the cmdlets: a fresh session compiles none of their methods before they run hot' {
-        # The runtime lists every method it compiles, with its tier; precompiled code is not listed
-        # until the runtime recompiles it because it runs often (Tier1).
-        $listing = Join-Path ([IO.Path]::GetTempPath()) "hellodl-jit-$([guid]::NewGuid()).txt"
-        $env:DOTNET_JitDisasmSummary = '1'
-        $env:DOTNET_JitStdOutFile = $listing
-        try {
-            $script = "Import-Module '$(Join-Path $RepoRoot 'HelloDl.psd1')'; `$null = New-HelloModel -Architecture Mlp -ClassNames 0,1,2 -Seed 1; `$null = Get-Command -Module HelloDl"
-            & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script
-            $LASTEXITCODE | Should -Be 0
-        }
-        finally {
-            Remove-Item Env:DOTNET_JitDisasmSummary, Env:DOTNET_JitStdOutFile
-        }
-        $compiled = Get-Content -LiteralPath $listing
-        Remove-Item -LiteralPath $listing
+        $compiled = Get-CompiledMethods "Import-Module '$(Join-Path $RepoRoot 'HelloDl.psd1')'; `$null = New-HelloModel -Architecture Mlp -ClassNames 0,1,2 -Seed 1; `$null = Get-Command -Module HelloDl"
         # The listing works: the session compiled PowerShell's own code.
         $compiled.Count | Should -BeGreaterThan 100
         $compiled | Where-Object { $_ -match 'JIT compiled HelloDl\.PowerShell\.' -and $_ -match 'Tier0' } | Should -BeNullOrEmpty
@@ -45,11 +48,7 @@ Describe 'build.ps1 Build: ReadyToRun' {
         # counted), on a background thread: during a first epoch that thread takes time from the
         # run's second core. A step's own methods are compiled once, fully optimised. The markers
         # bound the training in the listing.
-        $listing = Join-Path ([IO.Path]::GetTempPath()) "hellodl-jit-$([guid]::NewGuid()).txt"
-        $env:DOTNET_JitDisasmSummary = '1'
-        $env:DOTNET_JitStdOutFile = $listing
-        try {
-            $script = @"
+        $compiled = Get-CompiledMethods @"
 class TrainingStarts { static [int] Mark() { return 1 } }
 class TrainingEnded { static [int] Mark() { return 2 } }
 Import-Module '$(Join-Path $RepoRoot 'HelloDl.psd1')'
@@ -59,14 +58,6 @@ Import-Module '$(Join-Path $RepoRoot 'HelloDl.psd1')'
 `$null = Start-HelloTraining -Model `$model -TrainingSet `$train -Epochs 3 -BatchSize 64 -Optimizer Sgd -LearningRate 0.01 -Schedule Constant -Augment None -HoldOutFraction 0
 `$null = [TrainingEnded]::Mark()
 "@
-            & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script
-            $LASTEXITCODE | Should -Be 0
-        }
-        finally {
-            Remove-Item Env:DOTNET_JitDisasmSummary, Env:DOTNET_JitStdOutFile
-        }
-        $compiled = Get-Content -LiteralPath $listing
-        Remove-Item -LiteralPath $listing
         $start = ($compiled | Select-String -SimpleMatch 'TrainingStarts:Mark').LineNumber
         $end = ($compiled | Select-String -SimpleMatch 'TrainingEnded:Mark').LineNumber
         $start | Should -Not -BeNullOrEmpty

@@ -267,10 +267,15 @@ function Invoke-Test {
         --logger 'trx;LogFileName=core.trx' --results-directory $results
     $trx = Join-Path $results 'core.trx'
     $xunitPassed = 0; $xunitFailed = 1
+    $failures = [Collections.Generic.List[object]]::new()
     if (Test-Path -LiteralPath $trx) {
-        $counters = ([xml](Get-Content -Raw -LiteralPath $trx)).TestRun.ResultSummary.Counters
+        $run = ([xml](Get-Content -Raw -LiteralPath $trx)).TestRun
+        $counters = $run.ResultSummary.Counters
         $xunitPassed = [int]$counters.passed
         $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        foreach ($result in @($run.Results.UnitTestResult | Where-Object outcome -ne 'Passed')) {
+            $failures.Add([pscustomobject]@{ Name = "xunit: $($result.testName)"; Message = "$($result.Output.ErrorInfo.Message)" })
+        }
     }
 
     if (Test-Path -LiteralPath $fuzzReport) {
@@ -287,8 +292,18 @@ function Invoke-Test {
         $counts = Get-Content -Raw -LiteralPath $summary | ConvertFrom-Json
         $pesterPassed = $counts.Passed
         $pesterFailed = $counts.Failed
+        foreach ($failure in @($counts.Failures)) { $failures.Add([pscustomobject]@{ Name = "Pester: $($failure.Name)"; Message = $failure.Message }) }
     }
     elseif ($exit -eq 0) { $pesterFailed = 1 }
+
+    # Repeated here, where a log read from its end shows them (each message's first lines only).
+    if ($failures.Count -gt 0) {
+        Write-Host '== Failed tests' -ForegroundColor Red
+        foreach ($failure in $failures) {
+            Write-Host "- $($failure.Name)"
+            ($failure.Message -split '\r?\n' | Where-Object { $_.Trim() } | Select-Object -First 4) | ForEach-Object { Write-Host "    $($_.Trim())" }
+        }
+    }
 
     Write-Host ("xunit: {0} passed, {1} failed; Pester: {2} passed, {3} failed" -f $xunitPassed, $xunitFailed, $pesterPassed, $pesterFailed)
     $passed = $xunitPassed + $pesterPassed

@@ -158,10 +158,14 @@ public sealed class Sequential : Module
     public override string Describe => "Sequential";
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override Tensor Forward(Tape tape, Tensor input)
+    public override Tensor Forward(Tape tape, Tensor input) => ForwardFrom(tape, input, 0);
+
+    /// <summary>The children from <paramref name="first"/> on, applied to <paramref name="input"/> (what the ones before it made).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Tensor ForwardFrom(Tape tape, Tensor input, int first)
     {
         var children = ChildSpan;
-        for (int i = 0; i < children.Length; i++)
+        for (int i = first; i < children.Length; i++)
         {
             var next = i + 1 < children.Length ? children[i + 1].Module : null;
             // A convolution straight into max pooling (and a GELU after it), or a linear layer into

@@ -66,7 +66,14 @@ public sealed class Model
             offset += parameter.Length;
         }
         InferenceChunk = ChunkFor(network, input.ItemShape);
+        _sparseFirstLayer = SparseFirstLayer.For(network, input);
     }
+
+    /// <summary>How <see cref="PredictProbabilities"/> computes the first layer, skipping blank pixels; null where it cannot.</summary>
+    readonly SparseFirstLayer? _sparseFirstLayer;
+
+    /// <summary>Whether <see cref="PredictProbabilities"/> computes the first layer over the pixels that are not blank (<see cref="Kernels.SparseInput"/>).</summary>
+    internal bool PredictsWithSparseFirstLayer => _sparseFirstLayer is not null && Quantized is null;
 
     /// <summary>
     /// Images per forward pass when predicting: large batches go through in chunks whose largest
@@ -277,8 +284,9 @@ public sealed class Model
     /// (rescaled afterwards on the calling thread, a calibrated MLP evaluated 9-16% slower than an
     /// uncalibrated one on Zen 4). Safe to call from many threads at once. The threads take whole chunks of
     /// images through the whole network, each on its own tape: handing every layer's work over
-    /// between threads cost as much as the MLP's small layers themselves. An image's result does
-    /// not depend on which chunk it is in.
+    /// between threads cost as much as the MLP's small layers themselves. The MLP's first layer
+    /// skips the blank pixels (<see cref="SparseFirstLayer"/>). An image's result does not depend
+    /// on which chunk it is in.
     /// </summary>
     public unsafe void PredictProbabilities(Tensor input, Span<float> probabilities, float temperature = 1)
     {
@@ -286,6 +294,8 @@ public sealed class Model
         if (probabilities.Length < count * classes) throw new ArgumentException($"Room for {count} x {classes} probabilities is needed.", nameof(probabilities));
         int chunk = Math.Min(InferenceChunk, Math.Max(MinimumImagesPerThread, (count + Kernels.Parallelism.MaxThreads - 1) / Kernels.Parallelism.MaxThreads));
         int chunks = (count + chunk - 1) / chunk;
+        var sparse = Quantized is null ? _sparseFirstLayer : null;
+        var prepared = sparse?.Current();
         fixed (float* pointer = probabilities)
         {
             float* output = pointer;
@@ -294,7 +304,8 @@ public sealed class Model
                 int first = piece * chunk, images = Math.Min(chunk, count - first);
                 var tape = _inferenceTape ??= new Tape(recording: false) { Training = false };
                 tape.Reset();
-                var logProbabilities = Forward(tape, images == count ? input : input.BatchView(first, images)).Data;
+                var chunkInput = images == count ? input : input.BatchView(first, images);
+                var logProbabilities = (prepared is null ? Forward(tape, chunkInput) : sparse!.Forward(tape, chunkInput, prepared)).Data;
                 TemperatureScaling.ToProbabilities(logProbabilities, classes, temperature, new Span<float>(output + first * classes, images * classes));
             });
         }

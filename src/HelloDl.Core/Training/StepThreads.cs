@@ -93,6 +93,9 @@ internal sealed class StepThreads
         if (due) (_probing, _probeCount) = (true, 0);
     }
 
+    // Once per probe: a run whose steps keep slowing down probes every 40 steps, often enough for
+    // the runtime to recompile this during a first epoch.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void EndProbe()
     {
         _probing = false;

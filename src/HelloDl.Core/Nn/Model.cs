@@ -294,7 +294,7 @@ public sealed class Model
         if (probabilities.Length < count * classes) throw new ArgumentException($"Room for {count} x {classes} probabilities is needed.", nameof(probabilities));
         int chunk = Math.Min(InferenceChunk, Math.Max(MinimumImagesPerThread, (count + Kernels.Parallelism.MaxThreads - 1) / Kernels.Parallelism.MaxThreads));
         int chunks = (count + chunk - 1) / chunk;
-        var sparse = Quantized is null ? _sparseFirstLayer : null;
+        var sparse = PredictsWithSparseFirstLayer ? _sparseFirstLayer : null;
         var prepared = sparse?.Current();
         fixed (float* pointer = probabilities)
         {

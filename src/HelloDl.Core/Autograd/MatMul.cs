@@ -46,31 +46,42 @@ public sealed class MatMul : Op
 /// <summary>
 /// y = x Wᵀ + b, with W stored [out, in] as PyTorch and safetensors files do; with <c>relu</c>,
 /// y = max(0, x Wᵀ + b). One op (rather than MatMul, Add and Relu) so the bias and the ReLU are
-/// applied while the output is still in cache.
+/// applied while the output is still in cache. Given the <c>background</c> most of x's values take
+/// (a blank pixel's, for a first layer on images), x's other values alone are multiplied, forward
+/// and for the weight gradient (<see cref="SparseInput"/>), when they are few enough to pay.
 /// </summary>
 public sealed class Linear : Op
 {
     readonly Tensor _x, _weight, _bias;
     readonly bool _relu;
+    readonly float? _sparseBackground;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    Linear(Tensor x, Tensor weight, Tensor bias, bool relu) { _x = x; _weight = weight; _bias = bias; _relu = relu; }
+    Linear(Tensor x, Tensor weight, Tensor bias, bool relu, float? sparseBackground) =>
+        (_x, _weight, _bias, _relu, _sparseBackground) = (x, weight, bias, relu, sparseBackground);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, bool relu = false)
+    public static Tensor Apply(Tape tape, Tensor x, Tensor weight, Tensor bias, bool relu = false, float? background = null)
     {
         if (x.Rank != 2 || weight.Rank != 2 || bias.Rank != 1 || x.Dim(1) != weight.Dim(1) || bias.Dim(0) != weight.Dim(0))
             throw new ArgumentException($"Linear needs x [N, in], weight [out, in], bias [out]; got {x}, {weight}, {bias}.");
-        int rows = x.Dim(0), outputs = weight.Dim(0);
+        int rows = x.Dim(0), inputs = x.Dim(1), outputs = weight.Dim(0);
         var y = tape.NewTensor(rows, outputs);
         var data = y.Data;
-        var b = bias.Data;
-        Rows.Fill(b, data, rows);
-        Gemm.Multiply(x.Data, false, weight.Data, true, data, rows, outputs, x.Dim(1), accumulate: true);
-        if (relu) Activations.ReluForward(data, data);
-        tape.Record(new Linear(x, weight, bias, relu), y, x, weight, bias);
+        bool sparse = background is float blank && SparseInput.Supports(inputs, outputs) && SparseInput.InkedFraction(x.Data, blank) <= SparseInput.WorthwhileInk;
+        if (sparse)
+            SparseInput.Forward(x.Data, rows, inputs, background!.Value, weight.Data, bias.Data, data, outputs, relu, tape.Rent(SparseInput.ForwardScratchLength(inputs, outputs)));
+        else
+        {
+            Rows.Fill(bias.Data, data, rows);
+            Gemm.Multiply(x.Data, false, weight.Data, true, data, rows, outputs, inputs, accumulate: true);
+            if (relu) Activations.ReluForward(data, data);
+        }
+        tape.Record(new Linear(x, weight, bias, relu, sparse ? background : null), y, x, weight, bias);
         return y;
     }
+
+    internal override string ProfileName => _sparseBackground is null ? "Linear" : "Linear (inked inputs)";
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Backward(Tape tape)
@@ -89,7 +100,10 @@ public sealed class Linear : Op
         if (_weight.RequiresGrad)
         {
             var dWeight = tape.GradToOverwrite(_weight, out bool fresh);
-            Gemm.Multiply(dy, true, _x.Data, false, dWeight, outputs, inputs, rows, accumulate: !fresh);
+            if (_sparseBackground is float blank)
+                SparseInput.WeightGradient(_x.Data, rows, inputs, blank, dy, outputs, dWeight, accumulate: !fresh,
+                    tape.Rent(SparseInput.WeightGradientScratchLength(rows, inputs, outputs)));
+            else Gemm.Multiply(dy, true, _x.Data, false, dWeight, outputs, inputs, rows, accumulate: !fresh);
         }
         if (_bias.RequiresGrad)
         {

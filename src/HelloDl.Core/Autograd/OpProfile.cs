@@ -14,7 +14,7 @@ public sealed class OpProfile
     long _mark;
     int _position;
 
-    /// <summary>One op position of the tape: its type and the total time spent in it.</summary>
+    /// <summary>One op position of the tape: its type (as its first step ran it) and the total time spent in it.</summary>
     public sealed class Row
     {
         internal Row(string op) => Op = op;
@@ -50,7 +50,7 @@ public sealed class OpProfile
 
     Row RowAt(int position, Op op)
     {
-        if (position == _rows.Count) _rows.Add(new Row(op.GetType().Name));
+        if (position == _rows.Count) _rows.Add(new Row(op.ProfileName));
         return _rows[position];
     }
 }

@@ -159,4 +159,6 @@ public abstract class Op
     /// <summary>This op's row in the tape's <see cref="OpProfile"/>, when profiling.</summary>
     internal int ProfileRow { get; set; }
     internal abstract void Backward(Tape tape);
+    /// <summary>The op's row in an <see cref="OpProfile"/>: its type's name, or more where one op has two ways to run.</summary>
+    internal virtual string ProfileName => GetType().Name;
 }

@@ -446,7 +446,7 @@ public static unsafe class Gemm
     /// targetStride apart); of a block of fewer <paramref name="rows"/>, the last row stands in for the missing ones.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8x8(float* source, int sourceStride, int rows, float* target, int targetStride)
+    internal static void Transpose8x8(float* source, int sourceStride, int rows, float* target, int targetStride)
     {
         long Row(int t) => (long)Math.Min(t, rows - 1) * sourceStride;
         var r0 = Avx.LoadVector256(source); var r1 = Avx.LoadVector256(source + Row(1));

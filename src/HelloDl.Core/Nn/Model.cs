@@ -69,11 +69,11 @@ public sealed class Model
         _sparseFirstLayer = SparseFirstLayer.For(network, input);
     }
 
-    /// <summary>How <see cref="PredictProbabilities"/> computes the first layer, skipping blank pixels; null where it cannot.</summary>
+    /// <summary>How <see cref="Forward"/> and <see cref="PredictProbabilities"/> compute the first layer, skipping blank pixels; null where they cannot.</summary>
     readonly SparseFirstLayer? _sparseFirstLayer;
 
-    /// <summary>Whether <see cref="PredictProbabilities"/> computes the first layer over the pixels that are not blank (<see cref="Kernels.SparseInput"/>).</summary>
-    internal bool PredictsWithSparseFirstLayer => _sparseFirstLayer is not null && Quantized is null;
+    /// <summary>Whether <see cref="Forward"/> and <see cref="PredictProbabilities"/> compute the first layer over the pixels that are not blank (<see cref="Kernels.SparseInput"/>).</summary>
+    internal bool UsesSparseFirstLayer => _sparseFirstLayer is not null && Quantized is null;
 
     /// <summary>
     /// Images per forward pass when predicting: large batches go through in chunks whose largest
@@ -237,7 +237,7 @@ public sealed class Model
     /// <summary>Log-probabilities [N, classes] for a batch of encoded inputs [N, ..<see cref="InputShape"/>] (through the integer network if the model is quantised).</summary>
     /// <exception cref="InvalidOperationException">A quantised model on a recording tape: it cannot be trained.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public Tensor Forward(Tape tape, Tensor input) => Quantized is null ? Network.Forward(tape, input)
+    public Tensor Forward(Tape tape, Tensor input) => Quantized is null ? _sparseFirstLayer?.Forward(tape, input) ?? Network.Forward(tape, input)
         : tape.Recording ? throw new InvalidOperationException($"{this} cannot be trained: train the float model and quantise it again.")
         : Quantized.Forward(tape, input);
 
@@ -294,7 +294,7 @@ public sealed class Model
         if (probabilities.Length < count * classes) throw new ArgumentException($"Room for {count} x {classes} probabilities is needed.", nameof(probabilities));
         int chunk = Math.Min(InferenceChunk, Math.Max(MinimumImagesPerThread, (count + Kernels.Parallelism.MaxThreads - 1) / Kernels.Parallelism.MaxThreads));
         int chunks = (count + chunk - 1) / chunk;
-        var sparse = PredictsWithSparseFirstLayer ? _sparseFirstLayer : null;
+        var sparse = UsesSparseFirstLayer ? _sparseFirstLayer : null;
         var prepared = sparse?.Current();
         fixed (float* pointer = probabilities)
         {

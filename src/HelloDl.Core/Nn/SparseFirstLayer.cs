@@ -9,9 +9,10 @@ namespace HelloDl.Nn;
 
 /// <summary>
 /// How a model whose network starts with a flatten and a linear layer on images (the MLP, at
-/// widths in whole blocks of <see cref="SparseInput.OutputBlock"/>) predicts: the linear layer
-/// (and a ReLU after it) through <see cref="SparseInput"/>, which skips the blank pixels, the rest
-/// of the network as usual. Training keeps the dense product, whose weights change every step.
+/// widths in whole blocks of <see cref="SparseInput.OutputBlock"/>) runs: the linear layer (and a
+/// ReLU after it) through <see cref="SparseInput"/>, which skips the blank pixels, the rest of the
+/// network as usual. Prediction keeps Wᵀ between calls; training, whose weights change every step,
+/// makes it in each forward pass (<see cref="Linear"/> given the background).
 /// </summary>
 /// <remarks>
 /// <see cref="SparseInput"/> needs Wᵀ and a start row made from W and b. They are remade when the
@@ -24,25 +25,26 @@ namespace HelloDl.Nn;
 internal sealed class SparseFirstLayer
 {
     readonly Sequential _network;
+    readonly Module _flatten;
     readonly LinearLayer _layer;
     readonly bool _relu;
     readonly int _next;
     readonly float _background;
     Prepared? _prepared;
 
-    SparseFirstLayer(Sequential network, LinearLayer layer, bool relu, int next, float background) =>
-        (_network, _layer, _relu, _next, _background) = (network, layer, relu, next, background);
+    SparseFirstLayer(Sequential network, Module flatten, LinearLayer layer, bool relu, int next, float background) =>
+        (_network, _flatten, _layer, _relu, _next, _background) = (network, flatten, layer, relu, next, background);
 
     /// <summary>The plan for this network and input, or null where the layer is not one the kernel takes.</summary>
     public static SparseFirstLayer? For(Module network, IInputEncoder input)
     {
         if (network is not Sequential sequential || input is not ImageInput images) return null;
         var children = sequential.Children;
-        if (children.Count < 2 || children[0].Module is not FlattenLayer || children[1].Module is not LinearLayer layer) return null;
+        if (children.Count < 2 || children[0].Module is not FlattenLayer flatten || children[1].Module is not LinearLayer layer) return null;
         if (!SparseInput.Supports(layer.Inputs, layer.Outputs)) return null;
         bool relu = children.Count > 2 && children[2].Module is ActivationLayer { IsRelu: true };
         // A blank pixel (0) becomes the normalisation's offset, exactly: 0 · scale + offset.
-        return new SparseFirstLayer(sequential, layer, relu, relu ? 3 : 2, images.Normalization.Offset);
+        return new SparseFirstLayer(sequential, flatten, layer, relu, relu ? 3 : 2, images.Normalization.Offset);
     }
 
     /// <summary>Wᵀ and the start row for the weights as they are now (see the remarks).</summary>
@@ -60,7 +62,16 @@ internal sealed class SparseFirstLayer
         return prepared;
     }
 
-    /// <summary>The network's output for encoded images [N, ..], on a tape that does not record.</summary>
+    /// <summary>The network's output for encoded images [N, ..], on any tape: the first layer's op is told the background.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Tensor Forward(Tape tape, Tensor input)
+    {
+        var flat = _flatten.Forward(tape, input);
+        var hidden = Linear.Apply(tape, flat, _layer.Weight.Value, _layer.Bias.Value, _relu, _background);
+        return _network.ForwardFrom(tape, hidden, _next);
+    }
+
+    /// <summary>The network's output for encoded images [N, ..] through <see cref="Current"/>'s buffers, on a tape that does not record.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Forward(Tape tape, Tensor input, Prepared prepared)
     {

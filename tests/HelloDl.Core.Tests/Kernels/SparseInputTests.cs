@@ -58,14 +58,112 @@ public sealed class SparseInputTests
         }
     }
 
+    [Theory]
+    [InlineData(64, 784, 128, 0.2, true)]    // the MLP's first layer on a training batch
+    [InlineData(7, 50, 160, 0.3, false)]     // a block of 128 outputs and one of 32; inputs ending inside a pixel block
+    [InlineData(130, 33, 32, 0.5, true)]     // rows in three words of bits
+    [InlineData(5, 40, 128, 0.0, false)]     // nothing inked: the background terms alone
+    [InlineData(3, 24, 96, 1.0, false)]      // everything inked
+    [InlineData(9, 13, 128, 0.4, false)]     // an odd last pixel: a pair of one
+    public void Training_forward_and_weight_gradient_match_the_products_over_every_pixel(int rows, int inputs, int outputs, double ink, bool relu)
+    {
+        if (!SparseInput.Supports(inputs, outputs)) return;
+        var random = new Random(rows * 17 + inputs);
+        var x = Images(random, rows, inputs, ink);
+        var weight = Values(random, outputs * inputs);
+        var bias = Values(random, outputs);
+        var dy = Values(random, rows * outputs);
+        var (y, dWeight) = Training(x, rows, inputs, weight, bias, dy, outputs, relu);
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outputs; o++)
+            {
+                double expected = bias[o];
+                for (int j = 0; j < inputs; j++) expected += (double)x[r * inputs + j] * weight[o * inputs + j];
+                if (relu) expected = Math.Max(0, expected);
+                Assert.True(Math.Abs(expected - y[r * outputs + o]) < 2e-5 * (1 + Math.Abs(expected)), $"row {r} output {o}: {y[r * outputs + o]}, expected {expected}");
+            }
+        var accumulated = Enumerable.Repeat(1f, outputs * inputs).ToArray();
+        SparseInput.WeightGradient(x, rows, inputs, Background, dy, outputs, accumulated, accumulate: true,
+            new float[SparseInput.WeightGradientScratchLength(rows, inputs, outputs)]);
+        for (int o = 0; o < outputs; o++)
+            for (int j = 0; j < inputs; j++)
+            {
+                double expected = 0, scale = 0;
+                for (int r = 0; r < rows; r++)
+                {
+                    expected += (double)dy[r * outputs + o] * x[r * inputs + j];
+                    scale += Math.Abs((double)dy[r * outputs + o] * x[r * inputs + j]);
+                }
+                int i = o * inputs + j;
+                Assert.True(Math.Abs(expected - dWeight[i]) < 1e-6 + 2e-6 * scale, $"dW[{o}, {j}]: {dWeight[i]}, expected {expected}");
+                Assert.True(Math.Abs(1 + expected - accumulated[i]) < 1e-5 + 2e-6 * scale, $"dW[{o}, {j}] added to 1: {accumulated[i]}, expected {1 + expected}");
+            }
+    }
+
+    [Fact]
+    public void Training_kernels_give_the_same_bits_on_any_number_of_threads()
+    {
+        if (!SparseInput.Supports(784, 128)) return;
+        var random = new Random(5);
+        var x = Images(random, 64, 784, 0.2);
+        var weight = Values(random, 128 * 784);
+        var bias = Values(random, 128);
+        var dy = Values(random, 64 * 128);
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            var (y, dWeight) = Training(x, 64, 784, weight, bias, dy, 128, relu: true);
+            foreach (int threads in new[] { 2, 3 })
+            {
+                Parallelism.MaxThreads = threads;
+                var (otherY, otherDWeight) = Training(x, 64, 784, weight, bias, dy, 128, relu: true);
+                Assert.Equal(y, otherY);
+                Assert.Equal(dWeight, otherDWeight);
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void A_training_step_of_the_mlp_takes_it_and_gives_the_dense_passs_gradients()
+    {
+        var test = MnistData.Test.Select([.. Enumerable.Range(0, 64)]);
+        var model = Model.Create(Architecture.Mlp, test.ClassNames, seed: 3);
+        var (input, targets) = new Batcher(test, 64, model.Input).Batch(0);
+        var profile = new OpProfile();
+        var tape = new Tape { Profile = profile };
+        tape.Reset();
+        tape.Backward(NllLoss.Apply(tape, model.Forward(tape, input), targets));
+        var sparse = model.Gradients.ToArray();
+        Assert.Contains(Vector512.IsHardwareAccelerated ? "Linear (inked inputs)" : "Linear", profile.Rows.Select(r => r.Op));
+        Array.Clear(model.Gradients);
+        var denseTape = new Tape();
+        denseTape.Backward(NllLoss.Apply(denseTape, model.Network.Forward(denseTape, input), targets));
+        float largest = model.Gradients.Max(MathF.Abs);
+        for (int i = 0; i < sparse.Length; i++)
+            Assert.True(Math.Abs(sparse[i] - model.Gradients[i]) <= 1e-5f * largest, $"gradient {i}: {sparse[i]}, dense {model.Gradients[i]}");
+    }
+
+    /// <summary>Training's forward pass and weight gradient, as the Linear op runs them.</summary>
+    static (float[] Y, float[] DWeight) Training(float[] x, int rows, int inputs, float[] weight, float[] bias, float[] dy, int outputs, bool relu)
+    {
+        var y = new float[rows * outputs];
+        SparseInput.Forward(x, rows, inputs, Background, weight, bias, y, outputs, relu, new float[SparseInput.ForwardScratchLength(inputs, outputs)]);
+        var dWeight = Enumerable.Repeat(float.NaN, outputs * inputs).ToArray();   // overwritten, never read
+        SparseInput.WeightGradient(x, rows, inputs, Background, dy, outputs, dWeight, accumulate: false,
+            new float[SparseInput.WeightGradientScratchLength(rows, inputs, outputs)]);
+        return (y, dWeight);
+    }
+
     [Fact]
     public void Only_the_mlp_on_images_predicts_through_it()
     {
         string[] classes = [.. Enumerable.Range(0, 10).Select(i => i.ToString())];
-        Assert.Equal(Vector512.IsHardwareAccelerated, Model.Create(Architecture.Mlp, classes, seed: 1).PredictsWithSparseFirstLayer);
-        Assert.False(Model.Create(Architecture.Mlp, classes, seed: 1, hiddenSize: 100).PredictsWithSparseFirstLayer);   // not whole blocks of 32
-        Assert.False(Model.Create(Architecture.Linear, classes, seed: 1).PredictsWithSparseFirstLayer);                  // ten outputs
-        Assert.False(Model.Create(Architecture.Cnn, classes, seed: 1).PredictsWithSparseFirstLayer);
+        Assert.Equal(Vector512.IsHardwareAccelerated, Model.Create(Architecture.Mlp, classes, seed: 1).UsesSparseFirstLayer);
+        Assert.False(Model.Create(Architecture.Mlp, classes, seed: 1, hiddenSize: 100).UsesSparseFirstLayer);   // not whole blocks of 32
+        Assert.False(Model.Create(Architecture.Linear, classes, seed: 1).UsesSparseFirstLayer);                  // ten outputs
+        Assert.False(Model.Create(Architecture.Cnn, classes, seed: 1).UsesSparseFirstLayer);
     }
 
     [Fact]
@@ -89,7 +187,7 @@ public sealed class SparseInputTests
     static void AssertPredictsAsDense(Model model, Tensor input)
     {
         int count = input.Dim(0), classes = model.ClassNames.Count;
-        var dense = model.Forward(new Tape(recording: false) { Training = false }, input).Data.ToArray().Select(MathF.Exp).ToArray();
+        var dense = model.Network.Forward(new Tape(recording: false) { Training = false }, input).Data.ToArray().Select(MathF.Exp).ToArray();
         var predicted = new float[count * classes];
         model.PredictProbabilities(input, predicted);
         for (int i = 0; i < dense.Length; i++)

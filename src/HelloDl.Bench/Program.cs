@@ -102,6 +102,23 @@ if (Wants("kernels"))
         Console.WriteLine($"MLP fc1 when predicting, 512 MNIST test images ({inked:P0} of the pixels inked), one thread: dense product {1e6 / dense:F0} µs, " +
             $"over the inked pixels (SparseInput) {1e6 / sparse:F0} µs: {sparse / dense:F2}x");
         summary.Add(("MLP fc1 predicting 512 images (µs): dense / inked pixels", $"{1e6 / dense:F0} / {1e6 / sparse:F0} ({sparse / dense:F2}x)", "", ""));
+
+        // And when training, on all threads, a batch of 64: the forward pass (the sparse one makes
+        // Wᵀ from the weights each time, as a step must) and the weight gradient dW = dyᵀ x.
+        var batch = new Batcher(test, 64, encoder).Batch(0).Input.Data.ToArray();
+        var dy = Enumerable.Range(0, 64 * 128).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var (hidden, dWeight) = (new float[64 * 128], new float[weight.Length]);
+        var forwardScratch = new float[SparseInput.ForwardScratchLength(784, 128)];
+        var gradientScratch = new float[SparseInput.WeightGradientScratchLength(64, 784, 128)];
+        double denseForward = BestRate(() => Gemm.Multiply(batch, false, weight, true, hidden, 64, 128, 784));
+        double sparseForward = BestRate(() => SparseInput.Forward(batch, 64, 784, background, weight, bias, hidden, 128, relu: true, forwardScratch));
+        double denseGradient = BestRate(() => Gemm.Multiply(dy, true, batch, false, dWeight, 128, 784, 64));
+        double sparseGradient = BestRate(() => SparseInput.WeightGradient(batch, 64, 784, background, dy, 128, dWeight, accumulate: false, gradientScratch));
+        Console.WriteLine($"MLP fc1 when training, a batch of 64 ({batch.Count(v => v != background) / (double)batch.Length:P0} inked), {allThreads} thread(s): " +
+            $"forward dense {1e6 / denseForward:F0} µs, inked pixels {1e6 / sparseForward:F0} µs ({sparseForward / denseForward:F2}x); " +
+            $"weight gradient dense {1e6 / denseGradient:F0} µs, inked pixels {1e6 / sparseGradient:F0} µs ({sparseGradient / denseGradient:F2}x)");
+        summary.Add(("MLP fc1 training, batch 64 (µs): forward dense / inked; dW dense / inked", "",
+            $"{1e6 / denseForward:F0} / {1e6 / sparseForward:F0}; {1e6 / denseGradient:F0} / {1e6 / sparseGradient:F0}", ""));
     }
 }
 

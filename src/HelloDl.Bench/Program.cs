@@ -46,8 +46,8 @@ if (Wants("kernels"))
     Console.WriteLine();
     var shapes = new (int M, int N, int K, bool TransB, string Use)[]
     {
-        (64, 128, 784, true, "MLP fc1 forward, batch 64 (x Wᵀ)"),
-        (256, 128, 784, true, "MLP fc1 inference, batch 256"),
+        (64, 128, 784, true, "MLP fc1 forward, batch 64 (x Wᵀ), dense: where SparseInput is not taken"),
+        (256, 128, 784, true, "MLP fc1 inference, batch 256, dense: likewise"),
         (32, 676, 9, false, "CNN c1, one image's im2col product"),
         (64, 63, 32, true, "CNN c2, one of 36 Winograd forward products (7 images)"),
         (64, 72, 32, true, "CNN c2, the same for 8 images (three panels, the last a quarter full)"),

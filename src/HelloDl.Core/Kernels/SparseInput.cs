@@ -101,8 +101,8 @@ public static unsafe class SparseInput
     /// <summary>
     /// Training's forward pass: y = x Wᵀ + b (with <paramref name="relu"/>, max(0, ·)) from W itself,
     /// whose Wᵀ and start row are made first into <paramref name="scratch"/>
-    /// (<see cref="ForwardScratchLength"/> floats). Both steps are shared among the kernel threads:
-    /// by outputs, then by groups of four rows, so the result does not depend on the thread count.
+    /// (<see cref="ForwardScratchLength"/> floats). The kernel threads share both steps by blocks of
+    /// 32 outputs, so the result does not depend on the thread count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int rows, int inputs, float background, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
@@ -154,12 +154,12 @@ public static unsafe class SparseInput
     /// The weight gradient of <see cref="Forward"/>: dW [outputs, inputs] = dyᵀ x (added to dW with
     /// <paramref name="accumulate"/>), as background · Σ_rows dy + Σ over the rows inked at a pixel of
     /// dy · (x - background). Each pixel lists the rows inked there (a bit per row, in
-    /// <paramref name="scratch"/>: <see cref="WeightGradientScratchLength"/> floats); its 32 outputs
-    /// at a time are summed in registers, eight pixels into a small tile turned into dW's columns
-    /// through registers. The threads take whole blocks of pixels, so the result does not depend on
-    /// their count.
+    /// <paramref name="scratch"/>: <see cref="WeightGradientScratchLength"/> floats); two pixels' 128
+    /// outputs at a time (one pixel's 32 for the outputs left over) are summed in registers into a
+    /// tile of eight pixels, turned into dW's columns through registers. The threads take whole
+    /// blocks of pixels, so the result does not depend on their count.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, int rows, int inputs, float background, ReadOnlySpan<float> dy, int outputs,
         Span<float> dWeight, bool accumulate, Span<float> scratch)
     {
@@ -285,7 +285,7 @@ public static unsafe class SparseInput
         }
     }
 
-    /// <summary>Outputs a pixel's gradient sums at once where there are that many: eight independent chains of FMAs keep two units busy through their latency.</summary>
+    /// <summary>Outputs a pair of pixels sums at once where there are that many: sixteen independent chains of FMAs, enough for two full-width units through their latency.</summary>
     const int WideBlock = 128;
 
     /// <summary>

@@ -30,15 +30,7 @@ public sealed class SparseInputTests
         var x = Images(random, rows, inputs, ink);
         var weight = Values(random, outputs * inputs);
         var bias = Values(random, outputs);
-        var y = Sparse(x, rows, inputs, weight, bias, outputs, relu);
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outputs; o++)
-            {
-                double expected = bias[o];
-                for (int j = 0; j < inputs; j++) expected += (double)x[r * inputs + j] * weight[o * inputs + j];
-                if (relu) expected = Math.Max(0, expected);
-                Assert.True(Math.Abs(expected - y[r * outputs + o]) < 2e-5 * (1 + Math.Abs(expected)), $"row {r} output {o}: {y[r * outputs + o]}, expected {expected}");
-            }
+        AssertIsTheProduct(Sparse(x, rows, inputs, weight, bias, outputs, relu), x, rows, inputs, weight, bias, outputs, relu);
     }
 
     [Fact]
@@ -74,14 +66,7 @@ public sealed class SparseInputTests
         var bias = Values(random, outputs);
         var dy = Values(random, rows * outputs);
         var (y, dWeight) = Training(x, rows, inputs, weight, bias, dy, outputs, relu);
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outputs; o++)
-            {
-                double expected = bias[o];
-                for (int j = 0; j < inputs; j++) expected += (double)x[r * inputs + j] * weight[o * inputs + j];
-                if (relu) expected = Math.Max(0, expected);
-                Assert.True(Math.Abs(expected - y[r * outputs + o]) < 2e-5 * (1 + Math.Abs(expected)), $"row {r} output {o}: {y[r * outputs + o]}, expected {expected}");
-            }
+        AssertIsTheProduct(y, x, rows, inputs, weight, bias, outputs, relu);
         var accumulated = Enumerable.Repeat(1f, outputs * inputs).ToArray();
         SparseInput.WeightGradient(x, rows, inputs, Background, dy, outputs, accumulated, accumulate: true,
             new float[SparseInput.WeightGradientScratchLength(rows, inputs, outputs)]);
@@ -143,6 +128,19 @@ public sealed class SparseInputTests
         float largest = model.Gradients.Max(MathF.Abs);
         for (int i = 0; i < sparse.Length; i++)
             Assert.True(Math.Abs(sparse[i] - model.Gradients[i]) <= 1e-5f * largest, $"gradient {i}: {sparse[i]}, dense {model.Gradients[i]}");
+    }
+
+    /// <summary>y against x Wᵀ + b (and the ReLU) summed in double over every pixel.</summary>
+    static void AssertIsTheProduct(float[] y, float[] x, int rows, int inputs, float[] weight, float[] bias, int outputs, bool relu)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outputs; o++)
+            {
+                double expected = bias[o];
+                for (int j = 0; j < inputs; j++) expected += (double)x[r * inputs + j] * weight[o * inputs + j];
+                if (relu) expected = Math.Max(0, expected);
+                Assert.True(Math.Abs(expected - y[r * outputs + o]) < 2e-5 * (1 + Math.Abs(expected)), $"row {r} output {o}: {y[r * outputs + o]}, expected {expected}");
+            }
     }
 
     /// <summary>Training's forward pass and weight gradient, as the Linear op runs them.</summary>

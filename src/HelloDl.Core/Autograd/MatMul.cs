@@ -68,16 +68,17 @@ public sealed class Linear : Op
         int rows = x.Dim(0), inputs = x.Dim(1), outputs = weight.Dim(0);
         var y = tape.NewTensor(rows, outputs);
         var data = y.Data;
-        bool sparse = background is float blank && SparseInput.Supports(inputs, outputs) && SparseInput.InkedFraction(x.Data, blank) <= SparseInput.WorthwhileInk;
-        if (sparse)
-            SparseInput.Forward(x.Data, rows, inputs, background!.Value, weight.Data, bias.Data, data, outputs, relu, tape.Rent(SparseInput.ForwardScratchLength(inputs, outputs)));
+        float? sparseBackground = background is float blank && SparseInput.Supports(inputs, outputs)
+            && SparseInput.InkedFraction(x.Data, blank) <= SparseInput.WorthwhileInk ? blank : null;
+        if (sparseBackground is float value)
+            SparseInput.Forward(x.Data, rows, inputs, value, weight.Data, bias.Data, data, outputs, relu, tape.Rent(SparseInput.ForwardScratchLength(inputs, outputs)));
         else
         {
             Rows.Fill(bias.Data, data, rows);
             Gemm.Multiply(x.Data, false, weight.Data, true, data, rows, outputs, inputs, accumulate: true);
             if (relu) Activations.ReluForward(data, data);
         }
-        tape.Record(new Linear(x, weight, bias, relu, sparse ? background : null), y, x, weight, bias);
+        tape.Record(new Linear(x, weight, bias, relu, sparseBackground), y, x, weight, bias);
         return y;
     }
 

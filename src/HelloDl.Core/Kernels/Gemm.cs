@@ -516,11 +516,6 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512Rows(float* a, long lda, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
-        float* tile = stackalloc float[Rows512 * 32];
-        bool whole = mr == Rows512 && nc == 32;
-        float* target = whole ? c : tile;
-        long stride = whole ? ldc : 32;
-        bool addHere = whole && add;
         float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda, a3 = a + Math.Min(3, mr - 1) * lda;
         float* a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda, a6 = a + Math.Min(6, mr - 1) * lda, a7 = a + Math.Min(7, mr - 1) * lda;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
@@ -540,28 +535,27 @@ public static unsafe class Gemm
             x = Vector512.Create(a7[p]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             b += ldb;
         }
-        Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
-        Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
-        Store512(target + 6 * stride, c60, c61, addHere); Store512(target + 7 * stride, c70, c71, addHere);
-        if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
+        // Straight to C under masks, an edge tile's too: its rows past mr go to a spare row on the stack.
+        float* spare = stackalloc float[32];
+        var left = ColumnMask(nc, 0);
+        var right = ColumnMask(nc, 16);
+        StoreMasked512(c, c00, c01, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 1, mr, spare), c10, c11, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 2, mr, spare), c20, c21, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 3, mr, spare), c30, c31, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 4, mr, spare), c40, c41, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 5, mr, spare), c50, c51, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 6, mr, spare), c60, c61, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 7, mr, spare), c70, c71, left, right, add);
     }
 
     /// <summary>
-    /// 8 x 32 tile with sixteen 512-bit accumulators. Where they go is settled before the loop (C
-    /// itself for a whole tile, a stack tile for an edge one), so the loop has one way out: with a
-    /// second use on the edge path the register allocator, lacking profile data (fully optimised
-    /// code compiled at first call), spilled all its accumulators (twelve then) on every iteration, four times slower.
+    /// 8 x 32 tile with sixteen 512-bit accumulators. Whole and edge tiles leave the loop one way,
+    /// stored under masks (<see cref="StoreMasked512"/>): with a second use on an edge path the register
+    /// allocator, lacking profile data (fully optimised code compiled at first call), spilled all its
+    /// accumulators (twelve then) on every iteration, four times slower.
     /// B's rows for the tile are <paramref name="ldb"/> floats apart: 32 in a packed panel, a row of B
     /// where it is read in place (<see cref="UnpackedBRowTiles"/>); so in every kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel512(float* a, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
-        float* tile = stackalloc float[Rows512 * 32];
-        bool whole = mr == Rows512 && nc == 32;
-        float* target = whole ? c : tile;
-        long stride = whole ? ldc : 32;
-        bool addHere = whole && add;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
             c60 = default, c61 = default, c70 = default, c71 = default;
@@ -580,22 +574,40 @@ public static unsafe class Gemm
             a += Rows512;
             b += ldb;
         }
-        Store512(target, c00, c01, addHere); Store512(target + stride, c10, c11, addHere); Store512(target + 2 * stride, c20, c21, addHere);
-        Store512(target + 3 * stride, c30, c31, addHere); Store512(target + 4 * stride, c40, c41, addHere); Store512(target + 5 * stride, c50, c51, addHere);
-        Store512(target + 6 * stride, c60, c61, addHere); Store512(target + 7 * stride, c70, c71, addHere);
-        if (!whole) StoreTile(tile, 32, c, ldc, mr, nc, add);
+        // Straight to C under masks, an edge tile's too: its rows past mr go to a spare row on the stack.
+        float* spare = stackalloc float[32];
+        var left = ColumnMask(nc, 0);
+        var right = ColumnMask(nc, 16);
+        StoreMasked512(c, c00, c01, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 1, mr, spare), c10, c11, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 2, mr, spare), c20, c21, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 3, mr, spare), c30, c31, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 4, mr, spare), c40, c41, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 5, mr, spare), c50, c51, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 6, mr, spare), c60, c61, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 7, mr, spare), c70, c71, left, right, add);
     }
 
+    /// <summary>Lanes of the 16 columns from <paramref name="first"/> that lie within a tile <paramref name="columns"/> wide.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
+    static Vector512<float> ColumnMask(int columns, int first) =>
+        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns - first)).AsSingle();
+
+    /// <summary>Row <paramref name="row"/> of C, or <paramref name="spare"/> for a row past the tile's <paramref name="rows"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float* RowOrSpare(float* c, int ldc, int row, int rows, float* spare) => row < rows ? c + (long)row * ldc : spare;
+
+    /// <summary>
+    /// Two vectors of a tile's row to C (or added to it) under AVX-512 masks: no edge tile goes through
+    /// the stack and a scalar tail (the CNN's 63-wide Winograd products ran at 61-65% of a Zen 5 core's
+    /// peak that way, against 85-90% for whole panels), and masked-off lanes are neither read nor written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreMasked512(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> left, Vector512<float> right, bool add)
     {
         if (add)
         {
-            v0 += Vector512.Load(c);
-            v1 += Vector512.Load(c + 16);
+            v0 += Avx512F.MaskLoad(c, left, Vector512<float>.Zero);
+            v1 += Avx512F.MaskLoad(c + 16, right, Vector512<float>.Zero);
         }
-        v0.Store(c);
-        v1.Store(c + 16);
+        Avx512F.MaskStore(c, left, v0);
+        Avx512F.MaskStore(c + 16, right, v1);
     }
 
     /// <summary>

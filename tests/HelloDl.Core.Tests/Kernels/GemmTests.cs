@@ -64,6 +64,37 @@ public sealed class GemmTests
         finally { Gemm.Path = saved; }
     }
 
+    [Theory]
+    [InlineData(13, 33, 17)]   // edge tiles on both sides, C packed tight
+    [InlineData(7, 63, 32)]    // one short row tile, a 31-wide last panel (the CNN's Winograd width)
+    [InlineData(9, 4, 9)]      // narrower than a vector
+    public void Edge_tiles_write_nothing_outside_C(int m, int n, int k)
+    {
+        // The AVX-512 tile stores edges under masks straight into C: a lane or row too many would land
+        // in whatever follows C, here guard values that must come through unchanged. (Accumulating alone
+        // would not show it: a lane past the edge adds the 0 of B's padding.)
+        const int Guard = 64;
+        const float Sentinel = -12345.5f;
+        var a = Random(m * k, 1); var b = Random(k * n, 2);
+        var saved = Gemm.Path;
+        try
+        {
+            foreach (var path in Enum.GetValues<SimdPath>().Where(p => p >= Gemm.Best))
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    Gemm.Path = path;
+                    var start = accumulate ? Random(m * n, 3) : new float[m * n];
+                    var c = Enumerable.Repeat(Sentinel, Guard).Concat(start).Concat(Enumerable.Repeat(Sentinel, Guard)).ToArray();
+                    Gemm.Multiply(a, false, b, false, c.AsSpan(Guard, m * n), m, n, k, accumulate);
+                    Assert.All(c.Take(Guard).Concat(c.Skip(Guard + m * n)), v => Assert.True(v == Sentinel, $"{path}: a guard value became {v}"));
+                    var expected = Reference(a, false, b, false, accumulate ? start : null, m, n, k);
+                    for (int i = 0; i < expected.Length; i++)
+                        Assert.True(Math.Abs(expected[i] - c[Guard + i]) <= 1e-4f, $"{path}, accumulate {accumulate}: [{i}] expected {expected[i]}, got {c[Guard + i]}");
+                }
+        }
+        finally { Gemm.Path = saved; }
+    }
+
     /// <summary>Runs <paramref name="multiply"/> (which writes c) and checks c against the double-precision reference.</summary>
     static void AssertProduct(float[] a, bool transA, float[] b, bool transB, float[] c, int m, int n, int k, bool accumulate, Action multiply, string label)
     {

@@ -722,6 +722,14 @@ public static unsafe class Winograd
         var three = new Vector<float>(3);
         for (int o = 0; o < outputs; o++)
         {
+            // The windows' maxima and winners are written image by image, a plane of each (see Prefetch).
+            if (o + 1 < outputs)
+                for (int i = 0; i < count; i++)
+                {
+                    long next = ((long)i * outputs + o + 1) * pooledPlane;
+                    Prefetch(pooled + next, pooledPlane);
+                    if (winners != null) Prefetch(winners + next, pooledPlane);
+                }
             var b = new Vector<float>(bias[o]);
             float* row = m + (long)o * tiles;
             long plane = o * pooledPlane;

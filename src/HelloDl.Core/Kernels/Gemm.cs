@@ -535,14 +535,8 @@ public static unsafe class Gemm
             x = Vector512.Create(a7[p]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             b += ldb;
         }
-        // Straight to C under masks, an edge tile's too: its rows past mr go to a spare row on the stack.
         float* spare = stackalloc float[32];
-        var left = ColumnMask(nc, 0);
-        var right = ColumnMask(nc, 16);
-        StoreMasked512(c, c00, c01, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 1, mr, spare), c10, c11, left, right, add);
-        StoreMasked512(RowOrSpare(c, ldc, 2, mr, spare), c20, c21, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 3, mr, spare), c30, c31, left, right, add);
-        StoreMasked512(RowOrSpare(c, ldc, 4, mr, spare), c40, c41, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 5, mr, spare), c50, c51, left, right, add);
-        StoreMasked512(RowOrSpare(c, ldc, 6, mr, spare), c60, c61, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 7, mr, spare), c70, c71, left, right, add);
+        StoreTile512(c, ldc, mr, nc, add, spare, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
     }
 
     /// <summary>
@@ -574,8 +568,20 @@ public static unsafe class Gemm
             a += Rows512;
             b += ldb;
         }
-        // Straight to C under masks, an edge tile's too: its rows past mr go to a spare row on the stack.
         float* spare = stackalloc float[32];
+        StoreTile512(c, ldc, mr, nc, add, spare, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
+    }
+
+    /// <summary>
+    /// The 8x32 tile's sixteen accumulators straight to C (or added to it) under masks, an edge tile's
+    /// too: its rows past <paramref name="mr"/> go to <paramref name="spare"/> (32 floats on the caller's stack).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreTile512(float* c, int ldc, int mr, int nc, bool add, float* spare,
+        Vector512<float> c00, Vector512<float> c01, Vector512<float> c10, Vector512<float> c11, Vector512<float> c20, Vector512<float> c21,
+        Vector512<float> c30, Vector512<float> c31, Vector512<float> c40, Vector512<float> c41, Vector512<float> c50, Vector512<float> c51,
+        Vector512<float> c60, Vector512<float> c61, Vector512<float> c70, Vector512<float> c71)
+    {
         var left = ColumnMask(nc, 0);
         var right = ColumnMask(nc, 16);
         StoreMasked512(c, c00, c01, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 1, mr, spare), c10, c11, left, right, add);

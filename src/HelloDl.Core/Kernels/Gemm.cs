@@ -602,7 +602,7 @@ public static unsafe class Gemm
     /// <summary>
     /// Two vectors of a tile's row to C (or added to it) under AVX-512 masks: no edge tile goes through
     /// the stack and a scalar tail (the CNN's 63-wide Winograd products ran at 61-65% of a Zen 5 core's
-    /// peak that way, against 85-90% for whole panels), and masked-off lanes are neither read nor written.
+    /// peak that way, 76% now), and masked-off lanes are neither read nor written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void StoreMasked512(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> left, Vector512<float> right, bool add)
@@ -617,9 +617,9 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// 6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available. As in
-    /// <see cref="Kernel512"/>, a whole tile is stored to C directly and only an edge tile goes
-    /// through the stack (storing every tile through it cost 4% of the MLP's inference on Zen 3).
+    /// 6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available. A whole tile is
+    /// stored to C directly and only an edge tile goes through the stack (storing every tile through it
+    /// cost 4% of the MLP's inference on Zen 3); the 512-bit kernels' masked stores have no fast AVX2 form.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel256(float* a, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)

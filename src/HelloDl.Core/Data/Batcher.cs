@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using HelloDl.Kernels;
 using HelloDl.Tensors;
 
@@ -153,15 +152,9 @@ public sealed class Batcher
     /// </summary>
     const int PrefetchAhead = 2;
 
-    /// <summary>Asks for the cache lines of <paramref name="pixels"/> without waiting for them (where the CPU has a prefetch instruction).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Asks for an image's pixels without waiting for them (<see cref="CacheHints"/>).</summary>
     static unsafe void Prefetch(ReadOnlySpan<byte> pixels)
     {
-        if (!Sse.IsSupported || pixels.IsEmpty) return;
-        fixed (byte* first = pixels)
-        {
-            for (int offset = 0; offset < pixels.Length; offset += 64) Sse.Prefetch0(first + offset);
-            Sse.Prefetch0(first + pixels.Length - 1);   // the last line, where the image does not start on one
-        }
+        fixed (byte* first = pixels) CacheHints.Prefetch(first, pixels.Length);
     }
 }

@@ -23,7 +23,7 @@ public static class KernelWarmup
     /// The kernels' classes, named rather than found: listing every type of the assembly would load
     /// ImageSharp (image reading's types need it), which waits until an image is read.
     /// </summary>
-    static readonly Type[] Kernels = [typeof(Gemm), typeof(Convolution), typeof(Winograd), typeof(Im2Col), typeof(Pooling), typeof(Activations), typeof(Parallelism), typeof(Int8Gemm)];
+    static readonly Type[] Kernels = [typeof(Gemm), typeof(Convolution), typeof(Winograd), typeof(Im2Col), typeof(Pooling), typeof(Activations), typeof(Parallelism), typeof(Int8Gemm), typeof(CacheHints)];
 
     static int CompileKernels()
     {

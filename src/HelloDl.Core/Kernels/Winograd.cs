@@ -224,26 +224,15 @@ public static unsafe class Winograd
         long imageSize = (long)channels * g.Height * g.Width;
         for (int i = 0; i < count; i++)
         {
-            if (i + 1 < count) Prefetch(images + (i + 1) * imageSize, imageSize);
+            // The copy into channels-last reads a row of eight channels' planes at a time, which the
+            // hardware's prefetchers did not follow: the next image is asked for while this one is
+            // copied. In a CNN training step (Zen 5, perf, shares of all samples) the copy fell from
+            // 9-11% to 4-5%; the pooled planes' prefetches below took the gradients' gathering from
+            // 10-12% to 6% and the pooled output from 7.3-7.7% to 5.3%; all the asking cost about 1%.
+            if (i + 1 < count) CacheHints.Prefetch(images + (i + 1) * imageSize, imageSize * sizeof(float));
             TransformInput(images + i * imageSize, g, v + (long)i * tilesPerImage * channels, stride);
         }
         return v;
-    }
-
-    /// <summary>
-    /// Asks for the cache lines of <paramref name="floats"/> floats from <paramref name="start"/>, to be
-    /// used soon: the next image while one is laid out channels-last, the next channel's pooled planes
-    /// while one's gradients are gathered or its maxima written. Each touches a few floats in each of
-    /// many planes, which the hardware's prefetchers did not follow. In a CNN training step (Zen 5, perf,
-    /// shares of all samples) the channels-last copy fell from 9-11% to 4-5%, the gathering of the pooled
-    /// gradients from 10-12% to 6%, the pooled output from 7.3-7.7% to 5.3%; asking cost about 1%.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Prefetch(float* start, long floats)
-    {
-        if (!Sse.IsSupported || floats <= 0) return;
-        for (long i = 0; i < floats; i += 16) Sse.Prefetch0(start + i);
-        Sse.Prefetch0(start + floats - 1);   // the last line, where the floats do not start on a line
     }
 
     /// <summary>
@@ -289,7 +278,7 @@ public static unsafe class Winograd
         long imageSize = (long)channels * g.Height * g.Width;
         for (int i = 0; i < count; i++)
         {
-            if (i + 1 < count) Prefetch(inputGradient + (i + 1) * imageSize, imageSize);
+            if (i + 1 < count) CacheHints.Prefetch(inputGradient + (i + 1) * imageSize, imageSize * sizeof(float));
             AddInputGradient(dv + (long)i * tilesPerImage * channels, inputStride, g, inputGradient + i * imageSize);
         }
     }
@@ -336,14 +325,15 @@ public static unsafe class Winograd
         var two = new Vector<float>(2);
         for (int o = 0; o < outputs; o++)
         {
-            // The windows' gradients and winners are read image by image, a plane of each (see Prefetch).
+            // The windows' gradients and winners are read image by image, a plane of each: the next
+            // channel's planes asked for now (see TransformInputs).
             if (o + 1 < outputs)
                 for (int i = 0; i < count; i++)
                 {
                     long next = ((long)i * outputs + o + 1) * pooledPlane;
-                    Prefetch(dPooled + next, pooledPlane);
-                    Prefetch(winners + next, pooledPlane);
-                    if (slopes != null) Prefetch(slopes + next, pooledPlane);
+                    CacheHints.Prefetch(dPooled + next, pooledPlane * sizeof(float));
+                    CacheHints.Prefetch(winners + next, pooledPlane * sizeof(float));
+                    if (slopes != null) CacheHints.Prefetch(slopes + next, pooledPlane * sizeof(float));
                 }
             var sum = Vector<float>.Zero;
             float* target = dm + (long)o * tiles;
@@ -745,13 +735,14 @@ public static unsafe class Winograd
         var three = new Vector<float>(3);
         for (int o = 0; o < outputs; o++)
         {
-            // The windows' maxima and winners are written image by image, a plane of each (see Prefetch).
+            // The windows' maxima and winners are written image by image, a plane of each: the next
+            // channel's planes asked for now (see TransformInputs).
             if (o + 1 < outputs)
                 for (int i = 0; i < count; i++)
                 {
                     long next = ((long)i * outputs + o + 1) * pooledPlane;
-                    Prefetch(pooled + next, pooledPlane);
-                    if (winners != null) Prefetch(winners + next, pooledPlane);
+                    CacheHints.Prefetch(pooled + next, pooledPlane * sizeof(float));
+                    if (winners != null) CacheHints.Prefetch(winners + next, pooledPlane * sizeof(float));
                 }
             var b = new Vector<float>(bias[o]);
             float* row = m + (long)o * tiles;

@@ -256,7 +256,7 @@ public static unsafe class Gemm
         int PaddedM => (_m + _mr - 1) / _mr * _mr;
         int PaddedN => (_n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
-        /// <summary>Whether blocks of <paramref name="columns"/> columns read A where it lies (see <see cref="Kernel512Rows"/>).</summary>
+        /// <summary>Whether blocks of <paramref name="columns"/> columns read A where it lies (see <see cref="UnpackedAPanels"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool ReadsAInPlace(int columns) => _packedA == null && !_transA && (_path is SimdPath.Avx512 or SimdPath.Avx2) && columns <= UnpackedAPanels * PanelWidth;
 
@@ -295,9 +295,9 @@ public static unsafe class Gemm
         }
 
         /// <summary>
-        /// Computes the output block rows [i0,i1) x columns [j0,j1) in BLIS order: column blocks of
-        /// NC, K blocks of KC (packed B block in L2), row blocks of MC (packed A block), then every
-        /// B micro-panel (kept in L1) against every A micro-panel.
+        /// Computes the output block rows [i0,i1) x columns [j0,j1) in BLIS blocks: column blocks of
+        /// NC, K blocks of KC (packed B block in L2), row blocks of MC (packed A block), then each A
+        /// micro-panel (kept in L1) against every B micro-panel, one row of tiles at a time.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int i0, int i1, int j0, int j1)
@@ -333,31 +333,64 @@ public static unsafe class Gemm
                             float* blockA = pA;
                             if (_packedA != null) blockA = _packedA + (long)p0 * PaddedM + (long)ic * kc;
                             else if (!rowsOfA) PackA(pA, p0, kc, ic, mc);
-                            for (int jr = 0; jr < nc; jr += nr)
+                            // Row tiles outer, so that on the AVX-512 path each whole one sweeps the block's
+                            // whole panels in one call (B micro-panel per micro-panel in L1 first was no faster at 512³).
+                            int wholePanels = _path == SimdPath.Avx512 ? nc / nr : 0;
+                            for (int ir = 0; ir < mc; ir += _mr)
                             {
-                                int ncols = Math.Min(nr, nc - jr);
-                                float* tileB = blockB + jr * kc;
-                                long ldb = nr;
-                                if (rowsOfB && ncols == nr)
+                                int jr = 0;
+                                if (mc - ir >= _mr && wholePanels > 0)
                                 {
-                                    tileB = blockB + jr;
-                                    ldb = _n;
+                                    RunWholeTiles(blockA, rowsOfA, rowsOfB, blockB, ic + ir, ir, p0, kc, jc, wholePanels, add);
+                                    jr = wholePanels * nr;
                                 }
-                                else if (rowsOfB) tileB = pB;
-                                for (int ir = 0; ir < mc; ir += _mr)
-                                {
-                                    int mr = Math.Min(_mr, mc - ir);
-                                    float* dst = _c + (long)(ic + ir) * _n + jc + jr;
-                                    if (rowsOfA && _path == SimdPath.Avx512) Kernel512Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, ldb, kc, dst, _n, mr, ncols, add);
-                                    else if (rowsOfA) Kernel256Rows(_a + (long)(ic + ir) * _k + p0, _k, tileB, ldb, kc, dst, _n, mr, ncols, add);
-                                    else if (_path == SimdPath.Avx512) Kernel512(blockA + ir * kc, tileB, ldb, kc, dst, _n, mr, ncols, add);
-                                    else Kernel256(blockA + ir * kc, tileB, ldb, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
-                                }
+                                for (; jr < nc; jr += nr) RunTile(blockA, rowsOfA, rowsOfB, blockB, pB, ic, ir, mc, p0, kc, jc, jr, nc, add);
                             }
                         }
                     }
                 }
             }
+        }
+
+        /// <summary>Whole 8 x 32 tiles of rows [row, row + 8), <paramref name="panels"/> panels from column <paramref name="column"/> (<see cref="Kernel512Panels"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void RunWholeTiles(float* blockA, bool rowsOfA, bool rowsOfB, float* panelB, int row, int ir, int p0, int kc, int column, int panels, bool add)
+        {
+            float* a = TileA(blockA, rowsOfA, row, ir, p0, kc, out long lda, out long aStep);
+            long nr = PanelWidth;
+            Kernel512Panels(a, lda, aStep, panelB, rowsOfB ? _n : nr, rowsOfB ? nr : nr * kc, kc, _c + (long)row * _n + column, _n, panels, add);
+        }
+
+        /// <summary>The tile at rows ic + ir and columns jc + jr of the block, whole or at an edge.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void RunTile(float* blockA, bool rowsOfA, bool rowsOfB, float* blockB, float* packedEdge, int ic, int ir, int mc, int p0, int kc, int jc, int jr, int nc, bool add)
+        {
+            int nr = PanelWidth;
+            int ncols = Math.Min(nr, nc - jr), mr = Math.Min(_mr, mc - ir);
+            float* tileB = blockB + jr * kc;
+            long ldb = nr;
+            if (rowsOfB && ncols == nr)
+            {
+                tileB = blockB + jr;
+                ldb = _n;
+            }
+            else if (rowsOfB) tileB = packedEdge;
+            float* dst = _c + (long)(ic + ir) * _n + jc + jr;
+            float* a = TileA(blockA, rowsOfA, ic + ir, ir, p0, kc, out long lda, out long aStep);
+            if (_path == SimdPath.Avx512) Kernel512Edge(a, lda, aStep, tileB, ldb, kc, dst, _n, mr, ncols, add);
+            else Kernel256(a, lda, aStep, tileB, ldb, kc, dst, _n, mr, ncols, add, _path == SimdPath.Avx2);
+        }
+
+        /// <summary>
+        /// A tile's rows of A from <paramref name="row"/>: where A lies (rows <paramref name="lda"/> = k
+        /// apart, consecutive k), or in the packed block (rows side by side, the tile's rows apart per k).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        float* TileA(float* blockA, bool rowsOfA, int row, int ir, int p0, int kc, out long lda, out long aStep)
+        {
+            lda = rowsOfA ? _k : 1;
+            aStep = rowsOfA ? 1 : _mr;
+            return rowsOfA ? _a + (long)row * _k + p0 : blockA + ir * kc;
         }
 
         /// <summary>Packs op(A)[i0.., p0..p0+kc) as panels of the tile's rows, k-major, zero-padded.</summary>
@@ -491,8 +524,9 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// Up to this many column panels per block, A is read where it lies (<see cref="Kernel512Rows"/>,
-    /// <see cref="Kernel256Rows"/>) rather than packed: measured faster or equal at every shape the
+    /// Up to this many column panels per block, A is read where it lies (the kernels' lda and aStep) rather than packed: a short A used by few column panels (an
+    /// MLP layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one scalar
+    /// move per element. Reading A in place was measured faster or equal at every shape the
     /// bench times, up to 512³ (16 panels per block on Zen 5 and on Zen 3); larger blocks, on CPUs
     /// with larger L2, keep packing.
     /// </summary>
@@ -507,21 +541,73 @@ public static unsafe class Gemm
     const int UnpackedBRowTiles = 8;
 
     /// <summary>
-    /// As <see cref="Kernel512"/>, with A's eight rows read where they lie (<paramref name="lda"/>
-    /// floats apart) rather than from a packed panel. A short A used by few column panels (an MLP
-    /// layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one
-    /// scalar move per element. Rows past <paramref name="mr"/> repeat the last; their sums are dropped.
-    /// A kernel of its own, not a parameter of Kernel512, whose loop's register use is fragile (see there).
+    /// One 8 x 32 tile at an edge of C (fewer than 8 rows, or fewer than 32 columns), A and B as in
+    /// <see cref="Kernel512Panels"/>: stored straight to C under masks (<see cref="StoreTile512"/>).
+    /// Rows past <paramref name="mr"/> repeat the last; their sums go to a spare row and are dropped.
+    /// A kernel of its own: with a second store path after the same loop, the register allocator
+    /// (fully optimised code compiled at first call, without profile data) spilled all the
+    /// accumulators on every iteration, four times slower.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel512Rows(float* a, long lda, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
+    static void Kernel512Edge(float* a, long lda, long aStep, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
     {
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda, a3 = a + Math.Min(3, mr - 1) * lda;
+        float* a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda, a3 = a + Math.Min(3, mr - 1) * lda;
         float* a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda, a6 = a + Math.Min(6, mr - 1) * lda, a7 = a + Math.Min(7, mr - 1) * lda;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
             c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
+        Accumulate8x32(a, a1, a2, a3, a4, a5, a6, a7, kc * aStep, aStep, b, ldb, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+            ref c30, ref c31, ref c40, ref c41, ref c50, ref c51, ref c60, ref c61, ref c70, ref c71);
+        float* spare = stackalloc float[32];
+        StoreTile512(c, ldc, mr, nc, add, spare, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
+    }
+
+    /// <summary>
+    /// Whole 8 x 32 tiles, <paramref name="panels"/> of them side by side: B's panels
+    /// <paramref name="panelStride"/> floats apart, A's eight rows <paramref name="lda"/> apart with
+    /// <paramref name="aStep"/> floats from one k to the next (1 where A is read in place, 8 in a packed
+    /// panel). Plain stores, and the set-up paid once per row of tiles: at a depth of 9 (the CNN's first
+    /// layer, 32x676x9) a tile is 144 FMAs, and a call per tile with masked stores ran at 63-65% of a
+    /// Zen 5 core's peak against 72-73% this way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    static void Kernel512Panels(float* a, long lda, long aStep, float* b, long ldb, long panelStride, int kc, float* c, int ldc, int panels, bool add)
+    {
+        float* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda, a6 = a + 6 * lda, a7 = a + 7 * lda;
+        long end = kc * aStep, s = ldc;
+        for (int panel = 0; panel < panels; panel++, b += panelStride, c += 32)
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+                c60 = default, c61 = default, c70 = default, c71 = default;
+            Accumulate8x32(a, a1, a2, a3, a4, a5, a6, a7, end, aStep, b, ldb, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                ref c30, ref c31, ref c40, ref c41, ref c50, ref c51, ref c60, ref c61, ref c70, ref c71);
+            if (add)
+            {
+                c00 += Vector512.Load(c); c01 += Vector512.Load(c + 16); c10 += Vector512.Load(c + s); c11 += Vector512.Load(c + s + 16);
+                c20 += Vector512.Load(c + 2 * s); c21 += Vector512.Load(c + 2 * s + 16); c30 += Vector512.Load(c + 3 * s); c31 += Vector512.Load(c + 3 * s + 16);
+                c40 += Vector512.Load(c + 4 * s); c41 += Vector512.Load(c + 4 * s + 16); c50 += Vector512.Load(c + 5 * s); c51 += Vector512.Load(c + 5 * s + 16);
+                c60 += Vector512.Load(c + 6 * s); c61 += Vector512.Load(c + 6 * s + 16); c70 += Vector512.Load(c + 7 * s); c71 += Vector512.Load(c + 7 * s + 16);
+            }
+            c00.Store(c); c01.Store(c + 16); c10.Store(c + s); c11.Store(c + s + 16); c20.Store(c + 2 * s); c21.Store(c + 2 * s + 16);
+            c30.Store(c + 3 * s); c31.Store(c + 3 * s + 16); c40.Store(c + 4 * s); c41.Store(c + 4 * s + 16); c50.Store(c + 5 * s); c51.Store(c + 5 * s + 16);
+            c60.Store(c + 6 * s); c61.Store(c + 6 * s + 16); c70.Store(c + 7 * s); c71.Store(c + 7 * s + 16);
+        }
+    }
+
+    /// <summary>
+    /// The 8 x 32 tile's sums over k: A's row r at <paramref name="a0"/>..<paramref name="a7"/>, offsets
+    /// 0, <paramref name="aStep"/>, ... below <paramref name="end"/>; B's two vectors per k
+    /// <paramref name="ldb"/> floats apart. Inlined into each kernel, so the accumulators stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Accumulate8x32(float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, float* a6, float* a7, long end, long aStep,
+        float* b, long ldb, ref Vector512<float> c00, ref Vector512<float> c01, ref Vector512<float> c10, ref Vector512<float> c11,
+        ref Vector512<float> c20, ref Vector512<float> c21, ref Vector512<float> c30, ref Vector512<float> c31, ref Vector512<float> c40,
+        ref Vector512<float> c41, ref Vector512<float> c50, ref Vector512<float> c51, ref Vector512<float> c60, ref Vector512<float> c61,
+        ref Vector512<float> c70, ref Vector512<float> c71)
+    {
+        for (long p = 0; p < end; p += aStep)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
@@ -535,41 +621,6 @@ public static unsafe class Gemm
             x = Vector512.Create(a7[p]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             b += ldb;
         }
-        float* spare = stackalloc float[32];
-        StoreTile512(c, ldc, mr, nc, add, spare, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
-    }
-
-    /// <summary>
-    /// 8 x 32 tile with sixteen 512-bit accumulators. Whole and edge tiles leave the loop one way,
-    /// stored under masks (<see cref="StoreMasked512"/>): with a second use on an edge path the register
-    /// allocator, lacking profile data (fully optimised code compiled at first call), spilled all its
-    /// accumulators (twelve then) on every iteration, four times slower.
-    /// B's rows for the tile are <paramref name="ldb"/> floats apart: 32 in a packed panel, a row of B
-    /// where it is read in place (<see cref="UnpackedBRowTiles"/>); so in every kernel.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel512(float* a, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
-            c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var x = Vector512.Create(a[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(a[6]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
-            a += Rows512;
-            b += ldb;
-        }
-        float* spare = stackalloc float[32];
-        StoreTile512(c, ldc, mr, nc, add, spare, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
     }
 
     /// <summary>
@@ -617,84 +668,53 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// 6 x 16 tile with twelve 256-bit accumulators; FMA instruction when available. A whole tile is
-    /// stored to C directly and only an edge tile goes through the stack (storing every tile through it
-    /// cost 4% of the MLP's inference on Zen 3); the 512-bit kernels' masked stores have no fast AVX2 form.
+    /// 6 x 16 tile with twelve 256-bit accumulators, A and B as in <see cref="Kernel512Panels"/> (A read
+    /// in place only with FMA); FMA instruction when available. A whole tile is stored to C directly and
+    /// only an edge tile goes through the stack (storing every tile through it cost 4% of the MLP's
+    /// inference on Zen 3); the 512-bit kernels' masked stores have no fast AVX2 form.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel256(float* a, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
+    static void Kernel256(float* a, long lda, long aStep, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
     {
         float* tile = stackalloc float[Rows256 * 16];
         bool whole = mr == Rows256 && nc == 16;
         float* target = whole ? c : tile;
         long stride = whole ? ldc : 16;
         bool addHere = whole && add;
+        float* a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda;
+        float* a3 = a + Math.Min(3, mr - 1) * lda, a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        long end = kc * aStep;
         if (fma)
         {
-            for (int p = 0; p < kc; p++)
+            for (long p = 0; p < end; p += aStep)
             {
                 var b0 = Vector256.Load(b);
                 var b1 = Vector256.Load(b + 8);
-                var x = Vector256.Create(a[0]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
-                x = Vector256.Create(a[1]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
-                x = Vector256.Create(a[2]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
-                x = Vector256.Create(a[3]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
-                x = Vector256.Create(a[4]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
-                x = Vector256.Create(a[5]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
-                a += Rows256;
+                var x = Vector256.Create(a[p]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+                x = Vector256.Create(a1[p]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+                x = Vector256.Create(a2[p]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+                x = Vector256.Create(a3[p]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+                x = Vector256.Create(a4[p]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+                x = Vector256.Create(a5[p]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
                 b += ldb;
             }
         }
         else
         {
-            for (int p = 0; p < kc; p++)
+            for (long p = 0; p < end; p += aStep)
             {
                 var b0 = Vector256.Load(b);
                 var b1 = Vector256.Load(b + 8);
-                var x = Vector256.Create(a[0]); c00 += x * b0; c01 += x * b1;
-                x = Vector256.Create(a[1]); c10 += x * b0; c11 += x * b1;
-                x = Vector256.Create(a[2]); c20 += x * b0; c21 += x * b1;
-                x = Vector256.Create(a[3]); c30 += x * b0; c31 += x * b1;
-                x = Vector256.Create(a[4]); c40 += x * b0; c41 += x * b1;
-                x = Vector256.Create(a[5]); c50 += x * b0; c51 += x * b1;
-                a += Rows256;
+                var x = Vector256.Create(a[p]); c00 += x * b0; c01 += x * b1;
+                x = Vector256.Create(a1[p]); c10 += x * b0; c11 += x * b1;
+                x = Vector256.Create(a2[p]); c20 += x * b0; c21 += x * b1;
+                x = Vector256.Create(a3[p]); c30 += x * b0; c31 += x * b1;
+                x = Vector256.Create(a4[p]); c40 += x * b0; c41 += x * b1;
+                x = Vector256.Create(a5[p]); c50 += x * b0; c51 += x * b1;
                 b += ldb;
             }
-        }
-        Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
-        Store256(target + 3 * stride, c30, c31, addHere); Store256(target + 4 * stride, c40, c41, addHere); Store256(target + 5 * stride, c50, c51, addHere);
-        if (!whole) StoreTile(tile, 16, c, ldc, mr, nc, add);
-    }
-
-    /// <summary>
-    /// As <see cref="Kernel256"/> with FMA, A's six rows read where they lie (see <see cref="Kernel512Rows"/>):
-    /// packing A was a tenth of the MLP's inference on Zen 3.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    static void Kernel256Rows(float* a, long lda, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add)
-    {
-        float* tile = stackalloc float[Rows256 * 16];
-        bool whole = mr == Rows256 && nc == 16;
-        float* target = whole ? c : tile;
-        long stride = whole ? ldc : 16;
-        bool addHere = whole && add;
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * lda, a2 = a + Math.Min(2, mr - 1) * lda;
-        float* a3 = a + Math.Min(3, mr - 1) * lda, a4 = a + Math.Min(4, mr - 1) * lda, a5 = a + Math.Min(5, mr - 1) * lda;
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(a0[p]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[p]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[p]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[p]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a4[p]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a5[p]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
-            b += ldb;
         }
         Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
         Store256(target + 3 * stride, c30, c31, addHere); Store256(target + 4 * stride, c40, c41, addHere); Store256(target + 5 * stride, c50, c51, addHere);

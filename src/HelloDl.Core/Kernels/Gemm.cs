@@ -333,9 +333,9 @@ public static unsafe class Gemm
                             float* blockA = pA;
                             if (_packedA != null) blockA = _packedA + (long)p0 * PaddedM + (long)ic * kc;
                             else if (!rowsOfA) PackA(pA, p0, kc, ic, mc);
-                            // Row tiles outer, so that on the AVX-512 path each whole one sweeps the block's
-                            // whole panels in one call (B micro-panel per micro-panel in L1 first was no faster at 512³).
-                            int wholePanels = _path == SimdPath.Avx512 ? nc / nr : 0;
+                            // Row tiles outer, so that with FMA each whole one sweeps the block's whole panels
+                            // in one call (B micro-panel per micro-panel in L1 first was no faster at 512³).
+                            int wholePanels = _path != SimdPath.Portable ? nc / nr : 0;
                             for (int ir = 0; ir < mc; ir += _mr)
                             {
                                 int jr = 0;
@@ -352,13 +352,18 @@ public static unsafe class Gemm
             }
         }
 
-        /// <summary>Whole 8 x 32 tiles of rows [row, row + 8), <paramref name="panels"/> panels from column <paramref name="column"/> (<see cref="Kernel512Panels"/>).</summary>
+        /// <summary>
+        /// Whole tiles of the rows from <paramref name="row"/>, <paramref name="panels"/> panels from column
+        /// <paramref name="column"/> (<see cref="Kernel512Panels"/>, <see cref="Kernel256Panels"/>).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void RunWholeTiles(float* blockA, bool rowsOfA, bool rowsOfB, float* panelB, int row, int ir, int p0, int kc, int column, int panels, bool add)
         {
             float* a = TileA(blockA, rowsOfA, row, ir, p0, kc, out long lda, out long aStep);
-            long nr = PanelWidth;
-            Kernel512Panels(a, lda, aStep, panelB, rowsOfB ? _n : nr, rowsOfB ? nr : nr * kc, kc, _c + (long)row * _n + column, _n, panels, add);
+            long nr = PanelWidth, ldb = rowsOfB ? _n : nr, panelStride = rowsOfB ? nr : nr * kc;
+            float* c = _c + (long)row * _n + column;
+            if (_path == SimdPath.Avx512) Kernel512Panels(a, lda, aStep, panelB, ldb, panelStride, kc, c, _n, panels, add);
+            else Kernel256Panels(a, lda, aStep, panelB, ldb, panelStride, kc, c, _n, panels, add);
         }
 
         /// <summary>The tile at rows ic + ir and columns jc + jr of the block, whole or at an edge.</summary>
@@ -669,9 +674,10 @@ public static unsafe class Gemm
 
     /// <summary>
     /// 6 x 16 tile with twelve 256-bit accumulators, A and B as in <see cref="Kernel512Panels"/> (A read
-    /// in place only with FMA); FMA instruction when available. A whole tile is stored to C directly and
-    /// only an edge tile goes through the stack (storing every tile through it cost 4% of the MLP's
-    /// inference on Zen 3); the 512-bit kernels' masked stores have no fast AVX2 form.
+    /// in place only with FMA): an edge tile, or any tile on the portable path (no FMA instruction). A
+    /// whole tile is stored to C directly and only an edge tile goes through the stack (storing every
+    /// tile through it cost 4% of the MLP's inference on Zen 3); the 512-bit kernels' masked stores have
+    /// no fast AVX2 form.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void Kernel256(float* a, long lda, long aStep, float* b, long ldb, int kc, float* c, int ldc, int mr, int nc, bool add, bool fma)
@@ -687,20 +693,8 @@ public static unsafe class Gemm
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         long end = kc * aStep;
         if (fma)
-        {
-            for (long p = 0; p < end; p += aStep)
-            {
-                var b0 = Vector256.Load(b);
-                var b1 = Vector256.Load(b + 8);
-                var x = Vector256.Create(a[p]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
-                x = Vector256.Create(a1[p]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
-                x = Vector256.Create(a2[p]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
-                x = Vector256.Create(a3[p]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
-                x = Vector256.Create(a4[p]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
-                x = Vector256.Create(a5[p]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
-                b += ldb;
-            }
-        }
+            Accumulate6x16(a, a1, a2, a3, a4, a5, end, aStep, b, ldb, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
         else
         {
             for (long p = 0; p < end; p += aStep)
@@ -719,6 +713,47 @@ public static unsafe class Gemm
         Store256(target, c00, c01, addHere); Store256(target + stride, c10, c11, addHere); Store256(target + 2 * stride, c20, c21, addHere);
         Store256(target + 3 * stride, c30, c31, addHere); Store256(target + 4 * stride, c40, c41, addHere); Store256(target + 5 * stride, c50, c51, addHere);
         if (!whole) StoreTile(tile, 16, c, ldc, mr, nc, add);
+    }
+
+    /// <summary>
+    /// Whole 6 x 16 tiles with FMA, <paramref name="panels"/> of them side by side, as <see cref="Kernel512Panels"/>
+    /// on the AVX-512 path: stored straight to C, the set-up paid once per row of tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    static void Kernel256Panels(float* a, long lda, long aStep, float* b, long ldb, long panelStride, int kc, float* c, int ldc, int panels, bool add)
+    {
+        float* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        long end = kc * aStep, s = ldc;
+        for (int panel = 0; panel < panels; panel++, b += panelStride, c += 16)
+        {
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            Accumulate6x16(a, a1, a2, a3, a4, a5, end, aStep, b, ldb, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            Store256(c, c00, c01, add); Store256(c + s, c10, c11, add); Store256(c + 2 * s, c20, c21, add);
+            Store256(c + 3 * s, c30, c31, add); Store256(c + 4 * s, c40, c41, add); Store256(c + 5 * s, c50, c51, add);
+        }
+    }
+
+    /// <summary>The 6 x 16 tile's sums over k with FMA, as <see cref="Accumulate8x32"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Accumulate6x16(float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, long end, long aStep, float* b, long ldb,
+        ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c10, ref Vector256<float> c11, ref Vector256<float> c20,
+        ref Vector256<float> c21, ref Vector256<float> c30, ref Vector256<float> c31, ref Vector256<float> c40, ref Vector256<float> c41,
+        ref Vector256<float> c50, ref Vector256<float> c51)
+    {
+        for (long p = 0; p < end; p += aStep)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a0[p]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a1[p]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a2[p]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a3[p]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a4[p]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a5[p]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
+            b += ldb;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -529,11 +529,11 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// Up to this many column panels per block, A is read where it lies (the kernels' lda and aStep) rather than packed: a short A used by few column panels (an
-    /// MLP layer at batch 64: 64 x 784 against 4 panels) cost a sixth of the product to pack, one scalar
-    /// move per element. Reading A in place was measured faster or equal at every shape the
-    /// bench times, up to 512³ (16 panels per block on Zen 5 and on Zen 3); larger blocks, on CPUs
-    /// with larger L2, keep packing.
+    /// Up to this many column panels per block, A is read where it lies (the kernels' lda and aStep)
+    /// rather than packed: a short A used by few column panels (an MLP layer at batch 64: 64 x 784
+    /// against 4 panels) cost a sixth of the product to pack, one scalar move per element. Reading A
+    /// in place was measured faster or equal at every shape the bench times, up to 512³ (16 panels
+    /// per block on Zen 5 and on Zen 3); larger blocks, on CPUs with larger L2, keep packing.
     /// </summary>
     const int UnpackedAPanels = 16;
 

@@ -520,47 +520,40 @@ static double FilesPerSecond(Model model, IReadOnlyList<string> paths)
     return results / clock.Elapsed.TotalSeconds;
 }
 
-// A product's GFLOP/s in the best of 10 rounds (~40 ms each, after 20 runs to warm up), and its
-// share of the machine's peak measured back to back: each round follows a short FMA-only loop on as
-// many threads, and the share is the median of the rounds' ratios. The VM's phases, seconds long,
-// move both alike; against a peak timed apart, a best round once put the first layer's product at
-// 58% in one run of this section and 78% in the next.
+// A product's GFLOP/s in the best of its rounds, and its share of the machine's peak measured back
+// to back: each round follows a short FMA-only loop on as many threads, and the share is the median
+// of the rounds' ratios (with their range). A phase of the VM that slows the clock slows both alike;
+// against a peak timed apart, a best round once put the first layer's product at 58% in one run of
+// this section and 78% in the next. (A phase that slows only the caches still shows: see the README.)
 static (double Gflops, double MedianShare, double LowestShare, double HighestShare) GemmRate(int m, int n, int k, bool transB, int threads)
 {
     var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
     var random = new Random(1);
     for (int i = 0; i < a.Length; i++) a[i] = random.NextSingle();
     for (int i = 0; i < b.Length; i++) b[i] = random.NextSingle();
-    double flops = 2.0 * m * n * k;
-    for (int w = 0; w < 20; w++) Gemm.Multiply(a, false, b, transB, c, m, n, k);
-    double best = 0;
-    var shares = new List<double>();
-    for (int round = 0; round < 10; round++)
-    {
-        double peak = MachinePeak.MeasureOnce(threads, iterations: 4_000_000);
-        int reps = 0;
-        var clock = Stopwatch.StartNew();
-        while (clock.ElapsedMilliseconds < 40) { Gemm.Multiply(a, false, b, transB, c, m, n, k); reps++; }
-        double gflops = flops * reps / clock.Elapsed.TotalSeconds / 1e9;
-        best = Math.Max(best, gflops);
-        shares.Add(gflops / peak);
-    }
-    shares.Sort();
-    return (best, (shares[4] + shares[5]) / 2, shares[0], shares[^1]);
+    double gflopsPerRun = 2.0 * m * n * k / 1e9;
+    var peaks = new List<double>();
+    var rates = RoundRates(() => Gemm.Multiply(a, false, b, transB, c, m, n, k), () => peaks.Add(MachinePeak.MeasureOnce(threads, iterations: 4_000_000)));
+    var shares = rates.Zip(peaks, (rate, peak) => rate * gflopsPerRun / peak).Order().ToList();
+    return (rates.Max() * gflopsPerRun, (shares[4] + shares[5]) / 2, shares[0], shares[^1]);
 }
 
-// Runs per second: 20 to warm up, then the best of 10 rounds of ~40 ms (the machine's noise only
-// ever makes a round slower).
-static double BestRate(Action run)
+// Runs per second: the best of 10 rounds (the machine's noise only ever makes a round slower).
+static double BestRate(Action run) => RoundRates(run).Max();
+
+// Runs per second in each of 10 rounds of ~40 ms, after 20 runs to warm up; beforeEach runs
+// untimed before each round.
+static List<double> RoundRates(Action run, Action? beforeEach = null)
 {
     for (int w = 0; w < 20; w++) run();
-    double best = 0;
+    var rates = new List<double>();
     for (int round = 0; round < 10; round++)
     {
+        beforeEach?.Invoke();
         int reps = 0;
         var clock = Stopwatch.StartNew();
         while (clock.ElapsedMilliseconds < 40) { run(); reps++; }
-        best = Math.Max(best, reps / clock.Elapsed.TotalSeconds);
+        rates.Add(reps / clock.Elapsed.TotalSeconds);
     }
-    return best;
+    return rates;
 }

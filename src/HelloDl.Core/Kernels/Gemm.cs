@@ -547,8 +547,8 @@ public static unsafe class Gemm
 
     /// <summary>
     /// One 8 x 32 tile at an edge of C (fewer than 8 rows, or fewer than 32 columns), A and B as in
-    /// <see cref="Kernel512Panels"/>: stored straight to C under masks (<see cref="StoreTile512"/>).
-    /// Rows past <paramref name="mr"/> repeat the last; their sums go to a spare row and are dropped.
+    /// <see cref="Kernel512Panels"/>: stored straight to C (or added to it) under masks. Rows past
+    /// <paramref name="mr"/> repeat the last; their sums go to a spare row on the stack and are dropped.
     /// A kernel of its own: with a second store path after the same loop, the register allocator
     /// (fully optimised code compiled at first call, without profile data) spilled all the
     /// accumulators on every iteration, four times slower.
@@ -564,7 +564,12 @@ public static unsafe class Gemm
         Accumulate8x32(a, a1, a2, a3, a4, a5, a6, a7, kc * aStep, aStep, b, ldb, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
             ref c30, ref c31, ref c40, ref c41, ref c50, ref c51, ref c60, ref c61, ref c70, ref c71);
         float* spare = stackalloc float[32];
-        StoreTile512(c, ldc, mr, nc, add, spare, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
+        var left = ColumnMask(nc, 0);
+        var right = ColumnMask(nc, 16);
+        StoreMasked512(c, c00, c01, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 1, mr, spare), c10, c11, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 2, mr, spare), c20, c21, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 3, mr, spare), c30, c31, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 4, mr, spare), c40, c41, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 5, mr, spare), c50, c51, left, right, add);
+        StoreMasked512(RowOrSpare(c, ldc, 6, mr, spare), c60, c61, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 7, mr, spare), c70, c71, left, right, add);
     }
 
     /// <summary>
@@ -626,24 +631,6 @@ public static unsafe class Gemm
             x = Vector512.Create(a7[p]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             b += ldb;
         }
-    }
-
-    /// <summary>
-    /// The 8x32 tile's sixteen accumulators straight to C (or added to it) under masks, an edge tile's
-    /// too: its rows past <paramref name="mr"/> go to <paramref name="spare"/> (32 floats on the caller's stack).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreTile512(float* c, int ldc, int mr, int nc, bool add, float* spare,
-        Vector512<float> c00, Vector512<float> c01, Vector512<float> c10, Vector512<float> c11, Vector512<float> c20, Vector512<float> c21,
-        Vector512<float> c30, Vector512<float> c31, Vector512<float> c40, Vector512<float> c41, Vector512<float> c50, Vector512<float> c51,
-        Vector512<float> c60, Vector512<float> c61, Vector512<float> c70, Vector512<float> c71)
-    {
-        var left = ColumnMask(nc, 0);
-        var right = ColumnMask(nc, 16);
-        StoreMasked512(c, c00, c01, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 1, mr, spare), c10, c11, left, right, add);
-        StoreMasked512(RowOrSpare(c, ldc, 2, mr, spare), c20, c21, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 3, mr, spare), c30, c31, left, right, add);
-        StoreMasked512(RowOrSpare(c, ldc, 4, mr, spare), c40, c41, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 5, mr, spare), c50, c51, left, right, add);
-        StoreMasked512(RowOrSpare(c, ldc, 6, mr, spare), c60, c61, left, right, add); StoreMasked512(RowOrSpare(c, ldc, 7, mr, spare), c70, c71, left, right, add);
     }
 
     /// <summary>Lanes of the 16 columns from <paramref name="first"/> that lie within a tile <paramref name="columns"/> wide.</summary>

@@ -325,16 +325,8 @@ public static unsafe class Winograd
         var two = new Vector<float>(2);
         for (int o = 0; o < outputs; o++)
         {
-            // The windows' gradients and winners are read image by image, a plane of each: the next
-            // channel's planes asked for now (see TransformInputs).
-            if (o + 1 < outputs)
-                for (int i = 0; i < count; i++)
-                {
-                    long next = ((long)i * outputs + o + 1) * pooledPlane;
-                    CacheHints.Prefetch(dPooled + next, pooledPlane * sizeof(float));
-                    CacheHints.Prefetch(winners + next, pooledPlane * sizeof(float));
-                    if (slopes != null) CacheHints.Prefetch(slopes + next, pooledPlane * sizeof(float));
-                }
+            // The windows' gradients and winners are read image by image, a plane of each.
+            if (o + 1 < outputs) PrefetchChannel(o + 1, count, outputs, pooledPlane, dPooled, winners, slopes);
             var sum = Vector<float>.Zero;
             float* target = dm + (long)o * tiles;
             int plane = (int)(o * pooledPlane);
@@ -368,6 +360,24 @@ public static unsafe class Winograd
                 StoreGradientColumn(tile, 5, pointStride, a5, b5, c5, e5);
             }
             biasGradient[o] += Vector.Sum(sum);
+        }
+    }
+
+    /// <summary>
+    /// Asks for <paramref name="channel"/>'s plane of <paramref name="first"/> and of the others where
+    /// given, in each of <paramref name="count"/> images of <paramref name="channels"/> pooled planes,
+    /// image by image as the steps read or write them; the hardware's prefetchers did not follow that
+    /// (see TransformInputs), so the steps ask for the next channel while they work on the current one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchChannel(int channel, int count, int channels, long plane, float* first, float* second, float* third)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            long at = ((long)i * channels + channel) * plane;
+            CacheHints.Prefetch(first + at, plane * sizeof(float));
+            if (second != null) CacheHints.Prefetch(second + at, plane * sizeof(float));
+            if (third != null) CacheHints.Prefetch(third + at, plane * sizeof(float));
         }
     }
 
@@ -735,15 +745,8 @@ public static unsafe class Winograd
         var three = new Vector<float>(3);
         for (int o = 0; o < outputs; o++)
         {
-            // The windows' maxima and winners are written image by image, a plane of each: the next
-            // channel's planes asked for now (see TransformInputs).
-            if (o + 1 < outputs)
-                for (int i = 0; i < count; i++)
-                {
-                    long next = ((long)i * outputs + o + 1) * pooledPlane;
-                    CacheHints.Prefetch(pooled + next, pooledPlane * sizeof(float));
-                    if (winners != null) CacheHints.Prefetch(winners + next, pooledPlane * sizeof(float));
-                }
+            // The windows' maxima and winners are written image by image, a plane of each.
+            if (o + 1 < outputs) PrefetchChannel(o + 1, count, outputs, pooledPlane, pooled, winners, null);
             var b = new Vector<float>(bias[o]);
             float* row = m + (long)o * tiles;
             long plane = o * pooledPlane;

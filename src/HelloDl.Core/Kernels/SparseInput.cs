@@ -17,20 +17,30 @@ namespace HelloDl.Kernels;
 /// through registers, each thread the outputs it computes), and its weight gradient
 /// dW = dyᵀ x likewise sums only the inked pixels' rows (<see cref="WeightGradient"/>): on two Zen 4
 /// threads, a batch of 64 MNIST images took 41 µs forward against 79 dense, and 30-35 µs for dW
-/// against 69 (scratch harness outside the repository).
+/// against 69 (scratch harness outside the repository). AVX2 machines (no 512-bit vectors, sixteen
+/// registers) sum two rows at a time over the pixels either needs, and a pair of pixels' 32
+/// outputs in the weight gradient: on Zen 5 held to AVX2 (DOTNET_EnableAVX512=0) the first layer
+/// took 336-350 µs for the 512 images against 909-943 dense, and an MLP training step 138-157 µs
+/// against 194-207 (scratch harness, alternating runs).
 /// </summary>
 public static unsafe class SparseInput
 {
-    /// <summary>Outputs per pass: two 512-bit vectors, for each of the four rows (eight accumulators).</summary>
+    /// <summary>Outputs per pass: two 512-bit vectors for each of four rows, or four 256-bit ones for each of two (eight accumulators).</summary>
     public const int OutputBlock = 32;
     const int Group = 4;
     const int PixelBlock = 16;
     /// <summary>The rows' differences from the background are kept on the stack, four rows of them.</summary>
     const int MaximumInputs = 2048;
 
-    /// <summary>Whether this machine and these sizes can take the kernel: 512-bit vectors, whole output blocks.</summary>
+    /// <summary>
+    /// Whether the SIMD path in use (<see cref="Gemm.Path"/>: AVX-512, or AVX2 with FMA) and these
+    /// sizes can take the kernel: whole output blocks.
+    /// </summary>
     public static bool Supports(int inputs, int outputs) =>
-        Vector512.IsHardwareAccelerated && outputs > 0 && outputs % OutputBlock == 0 && inputs is > 0 and <= MaximumInputs;
+        Gemm.Path != SimdPath.Portable && outputs > 0 && outputs % OutputBlock == 0 && inputs is > 0 and <= MaximumInputs;
+
+    /// <summary>Whether the sums run on 512-bit vectors; otherwise on 256-bit ones, half as many outputs at a time.</summary>
+    static bool Wide => Gemm.Path == SimdPath.Avx512;
 
     /// <summary>
     /// From W [outputs, inputs] and b [outputs]: Wᵀ [inputs, outputs] and the start of every row,
@@ -75,10 +85,17 @@ public static unsafe class SparseInput
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float RowSum(float* row, int count)
     {
-        var sum = Vector512<float>.Zero;
+        // Four chains of additions: one chain waited on each addition's latency, about 5 µs of a
+        // training step's forward pass on each Zen 5 thread.
+        Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
-        for (; i + 16 <= count; i += 16) sum += Vector512.Load(row + i);
-        float total = Vector512.Sum(sum);
+        for (; i + 32 <= count; i += 32)
+        {
+            s0 += Vector256.Load(row + i); s1 += Vector256.Load(row + i + 8);
+            s2 += Vector256.Load(row + i + 16); s3 += Vector256.Load(row + i + 24);
+        }
+        for (; i + 8 <= count; i += 8) s0 += Vector256.Load(row + i);
+        float total = Vector256.Sum(s0 + s1 + (s2 + s3));
         for (; i < count; i++) total += row[i];
         return total;
     }
@@ -140,13 +157,23 @@ public static unsafe class SparseInput
         // The four rows' differences, padded to whole pixel blocks with zeros; which pixels any of them needs.
         float* differences = stackalloc float[Group * blocks * PixelBlock];
         new Span<float>(differences, Group * blocks * PixelBlock).Clear();
-        ushort* needed = stackalloc ushort[blocks];
+        // Which pixels the four rows need (512-bit vectors), or each pair of rows (256-bit ones).
+        bool wide = Wide;
+        ushort* needed = stackalloc ushort[2 * blocks];
+        int stride = blocks * PixelBlock;
         for (int first = 0; first < rows; first += Group)
         {
             int count = Math.Min(Group, rows - first);
-            Differences(x + (long)first * inputs, count, inputs, background, differences, needed, blocks);
+            Differences(x + (long)first * inputs, count, inputs, background, differences, needed, blocks, wide);
             for (int column = firstOutput; column < lastOutput; column += OutputBlock)
-                SumBlock(differences, needed, blocks, Panel(transposed, column, inputs), outputs, start + column, y + (long)first * outputs + column, count, relu);
+            {
+                float* panel = Panel(transposed, column, inputs), output = y + (long)first * outputs + column;
+                if (wide) SumBlock(differences, needed, blocks, panel, outputs, start + column, output, count, relu);
+                else
+                    for (int pair = 0; pair < count; pair += 2)
+                        SumRowPair(differences + pair * stride, needed + pair / 2 * blocks, blocks, panel, outputs, start + column,
+                            output + (long)pair * outputs, Math.Min(2, count - pair), relu);
+            }
         }
     }
 
@@ -173,10 +200,10 @@ public static unsafe class SparseInput
             float* input = px, gradient = pd, weight = pw, backgroundTerm = pscratch;
             ulong* inked = (ulong*)(pscratch + outputs);
             // background · Σ_rows dy: what every pixel's column starts from.
-            for (int o = 0; o < outputs; o += 16)
+            for (int o = 0; o < outputs; o += 8)
             {
-                var sum = Vector512<float>.Zero;
-                for (int r = 0; r < rows; r++) sum += Vector512.Load(gradient + (long)r * outputs + o);
+                var sum = Vector256<float>.Zero;
+                for (int r = 0; r < rows; r++) sum += Vector256.Load(gradient + (long)r * outputs + o);
                 (sum * background).Store(backgroundTerm + o);
             }
             int blocks = (inputs + PixelBlock - 1) / PixelBlock;
@@ -203,7 +230,7 @@ public static unsafe class SparseInput
     static void FindInkedRows(float* x, int rows, int inputs, float background, ulong* inked, int words, int first, int last)
     {
         ushort* rowBits = stackalloc ushort[64];
-        var blank = Vector512.Create(background);
+        var blank = Vector256.Create(background);
         for (int j = first; j < last; j += PixelBlock)
         {
             int pixels = Math.Min(PixelBlock, last - j);
@@ -215,7 +242,8 @@ public static unsafe class SparseInput
                     float* values = x + (long)row * inputs + j;
                     if (row >= rows) rowBits[r] = 0;
                     // Compared as floats: -0 and 0 differ from each other by an exact zero.
-                    else if (pixels == PixelBlock) rowBits[r] = (ushort)(~Vector512.Equals(Vector512.Load(values), blank)).ExtractMostSignificantBits();
+                    else if (pixels == PixelBlock)
+                        rowBits[r] = (ushort)(NotBlank(Vector256.Load(values), blank) | NotBlank(Vector256.Load(values + 8), blank) << 8);
                     else
                     {
                         uint bits = 0;
@@ -223,17 +251,24 @@ public static unsafe class SparseInput
                         rowBits[r] = (ushort)bits;
                     }
                 }
-                Vector512<ushort> low = Vector512.Load(rowBits), high = Vector512.Load(rowBits + 32);
+                Vector256<ushort> rows0 = Vector256.Load(rowBits), rows1 = Vector256.Load(rowBits + 16);
+                Vector256<ushort> rows2 = Vector256.Load(rowBits + 32), rows3 = Vector256.Load(rowBits + 48);
                 for (int p = 0; p < pixels; p++)
                 {
-                    var bit = Vector512.Create((ushort)(1 << p));
-                    ulong lowRows = (~Vector512.Equals(low & bit, Vector512<ushort>.Zero)).ExtractMostSignificantBits();
-                    ulong highRows = (~Vector512.Equals(high & bit, Vector512<ushort>.Zero)).ExtractMostSignificantBits();
-                    inked[(long)(j + p) * words + w] = lowRows | highRows << 32;
+                    var bit = Vector256.Create((ushort)(1 << p));
+                    inked[(long)(j + p) * words + w] = HasBit(rows0, bit) | HasBit(rows1, bit) << 16 | HasBit(rows2, bit) << 32 | HasBit(rows3, bit) << 48;
                 }
             }
         }
     }
+
+    /// <summary>A bit for each of the eight values that is not <paramref name="blank"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static uint NotBlank(Vector256<float> values, Vector256<float> blank) => (~Vector256.Equals(values, blank)).ExtractMostSignificantBits();
+
+    /// <summary>A bit for each of the sixteen rows whose bits include <paramref name="bit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong HasBit(Vector256<ushort> rowBits, Vector256<ushort> bit) => (~Vector256.Equals(rowBits & bit, Vector256<ushort>.Zero)).ExtractMostSignificantBits();
 
     /// <summary>
     /// dW's columns [first, last): eight pixels by up to 128 outputs at a time, each pixel's outputs
@@ -245,23 +280,30 @@ public static unsafe class SparseInput
     {
         float* tile = stackalloc float[8 * WideBlock];
         float* turned = stackalloc float[8 * 8];
+        bool wide = Wide;
         for (int j0 = first; j0 < last; j0 += 8)
         {
             int pixels = Math.Min(8, last - j0);
             for (int o0 = 0; o0 < outputs;)
             {
-                int width = outputs - o0 >= WideBlock ? WideBlock : OutputBlock;
+                int width = wide && outputs - o0 >= WideBlock ? WideBlock : OutputBlock;
                 if (width == WideBlock)
                     for (int p = 0; p < pixels; p += 2)
                     {
                         int j = j0 + p;
                         SumPixelPair(x + j, inputs, background, dy + o0, outputs, backgroundTerm + o0, inked + (long)j * words, words, p + 1 < pixels, tile + p * width);
                     }
-                else
+                else if (wide)
                     for (int p = 0; p < pixels; p++)
                     {
                         int j = j0 + p;
                         SumPixel(x + j, inputs, background, dy + o0, outputs, backgroundTerm + o0, inked + (long)j * words, words, tile + p * width);
+                    }
+                else
+                    for (int p = 0; p < pixels; p += 2)
+                    {
+                        int j = j0 + p;
+                        SumPixelPairBlock(x + j, inputs, background, dy + o0, outputs, backgroundTerm + o0, inked + (long)j * words, words, p + 1 < pixels, tile + p * width);
                     }
                 for (int q = 0; q < width; q += 8)
                 {
@@ -344,6 +386,35 @@ public static unsafe class SparseInput
     }
 
     /// <summary>
+    /// Two neighbouring pixels' block of 32 outputs on 256-bit vectors, as <see cref="SumPixelPair"/>
+    /// sums 128 on 512-bit ones: eight chains of FMAs, and a row of dy loaded once for both pixels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void SumPixelPairBlock(float* column, int inputs, float background, float* dy, int outputs, float* backgroundTerm, ulong* inked, int words, bool second, float* sums)
+    {
+        Vector256<float> a0 = Vector256.Load(backgroundTerm), a1 = Vector256.Load(backgroundTerm + 8), a2 = Vector256.Load(backgroundTerm + 16), a3 = Vector256.Load(backgroundTerm + 24);
+        Vector256<float> b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+        for (int w = 0; w < words; w++)
+            for (ulong bits = inked[w] | (second ? inked[words + w] : 0); bits != 0; bits &= bits - 1)
+            {
+                int r = w * 64 + BitOperations.TrailingZeroCount(bits);
+                float* values = column + (long)r * inputs;
+                // A pixel not inked in this row adds exact zeros.
+                var d = Vector256.Create(values[0] - background);
+                var e = Vector256.Create(second ? values[1] - background : 0);
+                float* g = dy + (long)r * outputs;
+                var g0 = Vector256.Load(g); var g1 = Vector256.Load(g + 8); var g2 = Vector256.Load(g + 16); var g3 = Vector256.Load(g + 24);
+                a0 = Vector256.FusedMultiplyAdd(d, g0, a0); b0 = Vector256.FusedMultiplyAdd(e, g0, b0);
+                a1 = Vector256.FusedMultiplyAdd(d, g1, a1); b1 = Vector256.FusedMultiplyAdd(e, g1, b1);
+                a2 = Vector256.FusedMultiplyAdd(d, g2, a2); b2 = Vector256.FusedMultiplyAdd(e, g2, b2);
+                a3 = Vector256.FusedMultiplyAdd(d, g3, a3); b3 = Vector256.FusedMultiplyAdd(e, g3, b3);
+            }
+        a0.Store(sums); a1.Store(sums + 8); a2.Store(sums + 16); a3.Store(sums + 24);
+        sums += OutputBlock;
+        b0.Store(sums); b1.Store(sums + 8); b2.Store(sums + 16); b3.Store(sums + 24);
+    }
+
+    /// <summary>
     /// Up to this share of values other than the background, <see cref="Forward"/> and
     /// <see cref="WeightGradient"/> beat the dense product. With the ink scattered at random over 64
     /// rows of 784 (two Zen 4 threads; strokes, whose neighbouring pixels are inked together, do
@@ -361,20 +432,25 @@ public static unsafe class SparseInput
         int i = 0;
         fixed (float* px = x)
         {
-            var blank = Vector512.Create(background);
-            for (; i + 16 <= x.Length; i += 16)
-                inked += BitOperations.PopCount((uint)(~Vector512.Equals(Vector512.Load(px + i), blank)).ExtractMostSignificantBits());
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= x.Length; i += 16)
+                    inked += BitOperations.PopCount((~Vector512.Equals(Vector512.Load(px + i), Vector512.Create(background))).ExtractMostSignificantBits());
+            for (; i + 8 <= x.Length; i += 8) inked += BitOperations.PopCount(NotBlank(Vector256.Load(px + i), Vector256.Create(background)));
             for (; i < x.Length; i++) if (px[i] != background) inked++;
         }
         return (double)inked / x.Length;
     }
 
     static NotSupportedException Unsupported() =>
-        new($"SparseInput takes up to {MaximumInputs} inputs and outputs in blocks of {OutputBlock} on machines with 512-bit vectors.");
+        new($"SparseInput takes up to {MaximumInputs} inputs and outputs in blocks of {OutputBlock} on the AVX-512 and AVX2 paths, not the {Gemm.Path} path.");
 
-    /// <summary>Each row minus the background into its stretch of <paramref name="differences"/>, and per pixel block a bit for every pixel some row needs.</summary>
+    /// <summary>
+    /// Each row minus the background into its stretch of <paramref name="differences"/>, and per pixel
+    /// block a bit for every pixel some row needs: any of the four with <paramref name="together"/>,
+    /// else any of the first two, then (<paramref name="blocks"/> further on) any of the last two.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Differences(float* x, int count, int inputs, float background, float* differences, ushort* needed, int blocks)
+    static void Differences(float* x, int count, int inputs, float background, float* differences, ushort* needed, int blocks, bool together)
     {
         int stride = blocks * PixelBlock;
         // The last group's missing rows add zeros (the padding past a row's inputs is never written).
@@ -383,18 +459,36 @@ public static unsafe class SparseInput
         {
             float* row = x + (long)r * inputs, difference = differences + r * stride;
             int j = 0;
-            for (; j <= inputs - PixelBlock; j += PixelBlock)
-                (Vector512.Load(row + j) - Vector512.Create(background)).Store(difference + j);
+            if (Vector512.IsHardwareAccelerated)
+                for (; j <= inputs - 16; j += 16) (Vector512.Load(row + j) - Vector512.Create(background)).Store(difference + j);
+            for (; j <= inputs - 8; j += 8) (Vector256.Load(row + j) - Vector256.Create(background)).Store(difference + j);
             for (; j < inputs; j++) difference[j] = row[j] - background;
         }
         for (int b = 0; b < blocks; b++)
         {
-            int j = b * PixelBlock;
-            var any = Vector512.Load(differences + j) | Vector512.Load(differences + stride + j)
-                | Vector512.Load(differences + 2 * stride + j) | Vector512.Load(differences + 3 * stride + j);
-            // -0 differs from 0 only in its sign bit, and adds an exact zero too.
-            needed[b] = (ushort)~Vector512.Equals(any.AsUInt32() & Vector512.Create(0x7FFF_FFFFu), Vector512<uint>.Zero).ExtractMostSignificantBits();
+            float* block = differences + b * PixelBlock;
+            if (together)
+            {
+                // On 512-bit vectors, where the four rows go together.
+                var any = Vector512.Load(block) | Vector512.Load(block + stride) | Vector512.Load(block + 2 * stride) | Vector512.Load(block + 3 * stride);
+                needed[b] = (ushort)~Vector512.Equals(any.AsUInt32() & Vector512.Create(SignlessBits), Vector512<uint>.Zero).ExtractMostSignificantBits();
+            }
+            else (needed[b], needed[blocks + b]) = (NeededByPair(block, stride), NeededByPair(block + 2 * stride, stride));
         }
+    }
+
+    /// <summary>All of a float's bits but its sign: -0 differs from 0 only there, and adds an exact zero too.</summary>
+    const uint SignlessBits = 0x7FFF_FFFF;
+
+    /// <summary>A bit for each of the sixteen pixels whose difference is not zero in either of two rows, <paramref name="stride"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ushort NeededByPair(float* differences, int stride)
+    {
+        var low = Vector256.Load(differences) | Vector256.Load(differences + stride);
+        var high = Vector256.Load(differences + 8) | Vector256.Load(differences + stride + 8);
+        var mask = Vector256.Create(SignlessBits);
+        return (ushort)~(Vector256.Equals(low.AsUInt32() & mask, Vector256<uint>.Zero).ExtractMostSignificantBits()
+            | Vector256.Equals(high.AsUInt32() & mask, Vector256<uint>.Zero).ExtractMostSignificantBits() << 8);
     }
 
     /// <summary>One block of 32 outputs for up to four rows: every needed row of Wᵀ loaded once, multiplied by each row's difference.</summary>
@@ -433,5 +527,45 @@ public static unsafe class SparseInput
         if (count > 1) { a1.Store(y + outputs); b1.Store(y + outputs + 16); }
         if (count > 2) { a2.Store(y + 2 * outputs); b2.Store(y + 2 * outputs + 16); }
         if (count > 3) { a3.Store(y + 3 * outputs); b3.Store(y + 3 * outputs + 16); }
+    }
+
+    /// <summary>
+    /// <see cref="SumBlock"/> on 256-bit vectors, for two rows (<paramref name="count"/> of them
+    /// real) and the pixels either needs: eight accumulators and the loads fit AVX2's sixteen
+    /// registers, where four rows would need all sixteen for their sums. Two rows need fewer pixels
+    /// than four, and each needed row of Wᵀ still serves eight FMAs for its six loads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void SumRowPair(float* differences, ushort* needed, int blocks, float* panel, int outputs, float* start, float* y, int count, bool relu)
+    {
+        float* d0 = differences, d1 = differences + blocks * PixelBlock;
+        Vector256<float> a0 = Vector256.Load(start), a1 = Vector256.Load(start + 8), a2 = Vector256.Load(start + 16), a3 = Vector256.Load(start + 24);
+        Vector256<float> b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+        for (int block = 0; block < blocks; block++)
+        {
+            uint bits = needed[block];
+            while (bits != 0)
+            {
+                int j = block * PixelBlock + BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                float* w = panel + j * OutputBlock;
+                Vector256<float> s = Vector256.Create(d0[j]), t = Vector256.Create(d1[j]);
+                var v = Vector256.Load(w);
+                a0 = Vector256.FusedMultiplyAdd(s, v, a0); b0 = Vector256.FusedMultiplyAdd(t, v, b0);
+                v = Vector256.Load(w + 8);
+                a1 = Vector256.FusedMultiplyAdd(s, v, a1); b1 = Vector256.FusedMultiplyAdd(t, v, b1);
+                v = Vector256.Load(w + 16);
+                a2 = Vector256.FusedMultiplyAdd(s, v, a2); b2 = Vector256.FusedMultiplyAdd(t, v, b2);
+                v = Vector256.Load(w + 24);
+                a3 = Vector256.FusedMultiplyAdd(s, v, a3); b3 = Vector256.FusedMultiplyAdd(t, v, b3);
+            }
+        }
+        if (relu)
+        {
+            (a0, a1, a2, a3) = (Vector256.Max(a0, Vector256<float>.Zero), Vector256.Max(a1, Vector256<float>.Zero), Vector256.Max(a2, Vector256<float>.Zero), Vector256.Max(a3, Vector256<float>.Zero));
+            (b0, b1, b2, b3) = (Vector256.Max(b0, Vector256<float>.Zero), Vector256.Max(b1, Vector256<float>.Zero), Vector256.Max(b2, Vector256<float>.Zero), Vector256.Max(b3, Vector256<float>.Zero));
+        }
+        a0.Store(y); a1.Store(y + 8); a2.Store(y + 16); a3.Store(y + 24);
+        if (count > 1) { b0.Store(y + outputs); b1.Store(y + outputs + 8); b2.Store(y + outputs + 16); b3.Store(y + outputs + 24); }
     }
 }

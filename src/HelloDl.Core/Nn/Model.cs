@@ -73,7 +73,7 @@ public sealed class Model
     readonly SparseFirstLayer? _sparseFirstLayer;
 
     /// <summary>Whether <see cref="Forward"/> and <see cref="PredictProbabilities"/> compute the first layer over the pixels that are not blank (<see cref="Kernels.SparseInput"/>).</summary>
-    internal bool UsesSparseFirstLayer => _sparseFirstLayer is not null && Quantized is null;
+    internal bool UsesSparseFirstLayer => _sparseFirstLayer is { Runs: true } && Quantized is null;
 
     /// <summary>
     /// Images per forward pass when predicting: large batches go through in chunks whose largest

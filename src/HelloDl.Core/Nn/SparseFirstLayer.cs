@@ -41,11 +41,14 @@ internal sealed class SparseFirstLayer
         if (network is not Sequential sequential || input is not ImageInput images) return null;
         var children = sequential.Children;
         if (children.Count < 2 || children[0].Module is not FlattenLayer flatten || children[1].Module is not LinearLayer layer) return null;
-        if (!SparseInput.Supports(layer.Inputs, layer.Outputs)) return null;
+        if (layer.Outputs % SparseInput.OutputBlock != 0) return null;
         bool relu = children.Count > 2 && children[2].Module is ActivationLayer { IsRelu: true };
         // A blank pixel (0) becomes the normalisation's offset, exactly: 0 · scale + offset.
         return new SparseFirstLayer(sequential, flatten, layer, relu, relu ? 3 : 2, images.Normalization.Offset);
     }
+
+    /// <summary>Whether the kernel runs on the SIMD path in use (tests change it) and this layer's sizes.</summary>
+    public bool Runs => SparseInput.Supports(_layer.Inputs, _layer.Outputs);
 
     /// <summary>Wᵀ and the start row for the weights as they are now (see the remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -36,6 +36,7 @@ public static unsafe class SparseInput
     /// Whether the SIMD path in use (<see cref="Gemm.Path"/>: AVX-512, or AVX2 with FMA) and these
     /// sizes can take the kernel: whole output blocks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Supports(int inputs, int outputs) =>
         Gemm.Path != SimdPath.Portable && outputs > 0 && outputs % OutputBlock == 0 && inputs is > 0 and <= MaximumInputs;
 

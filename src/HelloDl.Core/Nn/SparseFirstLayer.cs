@@ -48,7 +48,11 @@ internal sealed class SparseFirstLayer
     }
 
     /// <summary>Whether the kernel runs on the SIMD path in use (tests change it) and this layer's sizes.</summary>
-    public bool Runs => SparseInput.Supports(_layer.Inputs, _layer.Outputs);
+    public bool Runs
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        get => SparseInput.Supports(_layer.Inputs, _layer.Outputs);
+    }
 
     /// <summary>Wᵀ and the start row for the weights as they are now (see the remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -43,7 +43,9 @@ Describe 'build.ps1 Build: ReadyToRun' {
         $compiled | Where-Object { $_ -match 'JIT compiled HelloDl\.PowerShell\.' -and $_ -match 'Tier0' } | Should -BeNullOrEmpty
     }
 
-    It 'leaves nothing of a training step to be recompiled while it trains' {
+    It 'leaves nothing of a <Architecture> training step to be compiled while it trains' -ForEach @(
+        @{ Architecture = 'Mlp'; Optimizer = 'Sgd'; LearningRate = 0.01; Epochs = 3 },
+        @{ Architecture = 'Cnn'; Optimizer = 'Adam'; LearningRate = 0.001; Epochs = 1 }) {
         # The runtime recompiles code a run calls often, twice (with counters, then with what they
         # counted), on a background thread: during a first epoch that thread takes time from the
         # run's second core. A step's own methods are compiled once, fully optimised. The markers
@@ -56,13 +58,13 @@ class TrainingStarts { static [int] Mark() { return 1 } }
 class TrainingEnded { static [int] Mark() { return 2 } }
 Import-Module '$(Join-Path $RepoRoot 'HelloDl.psd1')'
 `$train = Import-EmnistSet -LiteralPath '$MnistFolder' -Split Train
-`$model = New-HelloModel -Architecture Mlp -ClassesFrom `$train -Seed 1
+`$model = New-HelloModel -Architecture $Architecture -ClassesFrom `$train -Seed 1
 `$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'HelloDl.Core' } | Select-Object -First 1
 if (-not `$core.GetType('HelloDl.Training.TrainingWarmup')::Start().Wait(120000)) { exit 3 }
 `$count = [System.Runtime.JitInfo]::GetCompiledMethodCount(`$false)
 do { Start-Sleep -Milliseconds 500; `$before = `$count; `$count = [System.Runtime.JitInfo]::GetCompiledMethodCount(`$false) } while (`$count -ne `$before)
 `$null = [TrainingStarts]::Mark()
-`$null = Start-HelloTraining -Model `$model -TrainingSet `$train -Epochs 3 -BatchSize 64 -Optimizer Sgd -LearningRate 0.01 -Schedule Constant -Augment None -HoldOutFraction 0
+`$null = Start-HelloTraining -Model `$model -TrainingSet `$train -Epochs $Epochs -BatchSize 64 -Optimizer $Optimizer -LearningRate $LearningRate -Schedule Constant -Augment None -HoldOutFraction 0
 `$null = [TrainingEnded]::Mark()
 "@
         $start = ($compiled | Select-String -SimpleMatch 'TrainingStarts:Mark').LineNumber
@@ -72,8 +74,12 @@ do { Start-Sleep -Milliseconds 500; `$before = `$count; `$count = [System.Runtim
         $window = $compiled[$start..($end - 2)]
         # The runtime did recompile hot code while the run trained (.NET's own: copies, clears, locks).
         @($window | Where-Object { $_ -match 'Tier1' }).Count | Should -BeGreaterThan 0
-        # Tensor.Data, a one-line getter, is still called uninlined from somewhere in a step; the
-        # rest of HelloDl's code is not recompiled.
-        $window | Where-Object { $_ -match 'JIT compiled HelloDl\.' -and $_ -match 'Tier1' -and $_ -notmatch 'Tensor:get_Data' } | Should -BeNullOrEmpty
+        # Tensor.Data, a one-line getter, is still called uninlined from somewhere in a step, and the
+        # progress shown four times a second reads its record's getters (a CNN epoch is long
+        # enough for that to be often); the rest of HelloDl's code is not recompiled.
+        $window | Where-Object { $_ -match 'JIT compiled HelloDl\.' -and $_ -match 'Tier1' -and $_ -notmatch 'Tensor:get_Data|BatchProgress:get_' } | Should -BeNullOrEmpty
+        # Nor does a step call library code that is generic over its operation (TensorPrimitives),
+        # which the runtime compiles on first use, unoptimised, and optimises only later.
+        $window | Where-Object { $_ -match 'JIT compiled System\.Numerics\.Tensors\.' } | Should -BeNullOrEmpty
     }
 }

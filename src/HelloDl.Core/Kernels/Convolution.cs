@@ -90,6 +90,7 @@ public static unsafe class Convolution
     }
 
     /// <summary>W [rows, depth] (or Wᵀ when <paramref name="transpose"/>) packed as the left operand, in the calling thread's buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static ReadOnlySpan<float> PackWeights(ReadOnlySpan<float> weight, bool transpose, int rows, int depth)
     {
         int length = Gemm.PackedLeftLength(rows, depth);
@@ -283,11 +284,13 @@ public static unsafe class Convolution
     static void AddPartials(Span<float> scratch, int groups, int partialSize, Span<float> dWeight, Span<float> dBias, int outputs, int patch, bool transposed,
         bool overwrite = false)
     {
-        for (int group = 0; group < groups; group++)
-            TensorPrimitives.Add(dBias, scratch.Slice(group * partialSize + outputs * patch, dBias.Length), dBias);
-        fixed (float* ps = scratch, pw = dWeight)
+        if (scratch.Length < (long)groups * partialSize || dBias.Length > partialSize - outputs * patch)
+            throw new ArgumentException("The partial sums are shorter than their groups.", nameof(scratch));
+        fixed (float* ps = scratch, pw = dWeight, pb = dBias)
         {
             float* partials = ps, weights = pw;
+            // With the rest of a step: TensorPrimitives.Add ran unoptimised, then instrumented, through a first epoch.
+            for (int group = 0; group < groups; group++) Im2Col.AddTo(partials + (long)group * partialSize + outputs * patch, pb, dBias.Length);
             if (transposed)
             {
                 // Partials are dWᵀ [patch, O]: row r of the partial is column r of dWeight. A narrow first layer's, a few hundred floats.

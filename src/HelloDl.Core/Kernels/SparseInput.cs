@@ -183,7 +183,7 @@ public static unsafe class SparseInput
     /// <paramref name="accumulate"/>), as background · Σ_rows dy + Σ over the rows inked at a pixel of
     /// dy · (x - background). Each pixel lists the rows inked there (a bit per row, in
     /// <paramref name="scratch"/>: <see cref="WeightGradientScratchLength"/> floats); two pixels' 128
-    /// outputs at a time (one pixel's 32 for the outputs left over) are summed in registers into a
+    /// outputs at a time (their 32 on 256-bit vectors, and for the outputs left over) are summed in registers into a
     /// tile of eight pixels, turned into dW's columns through registers. The threads take whole
     /// blocks of pixels, so the result does not depend on their count.
     /// </summary>
@@ -294,12 +294,6 @@ public static unsafe class SparseInput
                         int j = j0 + p;
                         SumPixelPair(x + j, inputs, background, dy + o0, outputs, backgroundTerm + o0, inked + (long)j * words, words, p + 1 < pixels, tile + p * width);
                     }
-                else if (wide)
-                    for (int p = 0; p < pixels; p++)
-                    {
-                        int j = j0 + p;
-                        SumPixel(x + j, inputs, background, dy + o0, outputs, backgroundTerm + o0, inked + (long)j * words, words, tile + p * width);
-                    }
                 else
                     for (int p = 0; p < pixels; p += 2)
                     {
@@ -370,25 +364,10 @@ public static unsafe class SparseInput
         b4.Store(sums + 64); b5.Store(sums + 80); b6.Store(sums + 96); b7.Store(sums + 112);
     }
 
-    /// <summary>One pixel's block of 32 outputs, as <see cref="SumPixelPair"/> sums two pixels' 128.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void SumPixel(float* column, int inputs, float background, float* dy, int outputs, float* backgroundTerm, ulong* inked, int words, float* sums)
-    {
-        Vector512<float> s0 = Vector512.Load(backgroundTerm), s1 = Vector512.Load(backgroundTerm + 16);
-        for (int w = 0; w < words; w++)
-            for (ulong bits = inked[w]; bits != 0; bits &= bits - 1)
-            {
-                int r = w * 64 + BitOperations.TrailingZeroCount(bits);
-                var d = Vector512.Create(column[(long)r * inputs] - background);
-                float* g = dy + (long)r * outputs;
-                s0 = Vector512.FusedMultiplyAdd(d, Vector512.Load(g), s0); s1 = Vector512.FusedMultiplyAdd(d, Vector512.Load(g + 16), s1);
-            }
-        s0.Store(sums); s1.Store(sums + 16);
-    }
-
     /// <summary>
     /// Two neighbouring pixels' block of 32 outputs on 256-bit vectors, as <see cref="SumPixelPair"/>
     /// sums 128 on 512-bit ones: eight chains of FMAs, and a row of dy loaded once for both pixels.
+    /// The AVX2 path's every block, and the AVX-512 path's outputs left over past whole 128s.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void SumPixelPairBlock(float* column, int inputs, float background, float* dy, int outputs, float* backgroundTerm, ulong* inked, int words, bool second, float* sums)
